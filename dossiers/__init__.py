@@ -1,0 +1,1 @@
+"""Funding dossiers: the SONS lifecycle, its prerequisite rules and its history."""

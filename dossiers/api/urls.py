@@ -1,0 +1,4 @@
+"""API v1 routes."""
+from django.urls import path
+
+urlpatterns: list = []

@@ -1,0 +1,288 @@
+"""The dossier and its state machine (DOMAIN.md §4).
+
+Transition methods change the instance in memory and record the step's data; only
+`dossiers.services.run_transition` calls them, then saves and appends the history row.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
+
+from organisations.models import Organisation
+
+from .parties import Client, Solution
+from .reference import Dispositif
+
+
+class State(models.TextChoices):
+    DRAFT = "draft", _("Brouillon")
+    BDC_SIGNED = "bdc_signed", _("BDC signé")
+    AVANCE_FILED = "avance_filed", _("Avance déposée")
+    AVANCE_TO_FIX = "avance_to_fix", _("Avance à modifier")
+    AVANCE_VALIDATED = "avance_validated", _("Avance validée")
+    AVANCE_PAID = "avance_paid", _("Avance payée")
+    DEPLOYED = "deployed", _("Déployé, VA attendue")
+    VA_SIGNED = "va_signed", _("VA signée")
+    SOLDE_FILED = "solde_filed", _("Solde déposé")
+    SOLDE_TO_FIX = "solde_to_fix", _("Solde à modifier")
+    SOLDE_VALIDATED = "solde_validated", _("Solde validé")
+    SOLDE_PAID = "solde_paid", _("Soldé")
+    CANCELLATION_REQUESTED = "cancellation_requested", _("Annulation demandée")
+    RECOVERY_ISSUED = "recovery_issued", _("Ordre de recouvrement émis")
+    CANCELLED = "cancelled", _("Annulé")
+
+
+FINAL_STATES = frozenset({State.SOLDE_PAID, State.CANCELLED})
+# States from which a cancellation may be requested: every state from the signed order to a solde to fix.
+CANCELLABLE_STATES = [
+    State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID,
+    State.DEPLOYED, State.VA_SIGNED, State.SOLDE_FILED, State.SOLDE_TO_FIX,
+]
+# The scenario may change until the solde is filed (SEED-0/SEED-1: no new avance is needed).
+SCENARIO_CHANGE_STATES = frozenset(
+    [State.DRAFT, State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED,
+     State.AVANCE_PAID, State.DEPLOYED, State.VA_SIGNED, State.SOLDE_TO_FIX]
+)
+# An avance amendment (avenant) may be filed while the avance is open: once filed, before the solde.
+AMENDMENT_STATES = frozenset(
+    [State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID, State.DEPLOYED,
+     State.VA_SIGNED, State.SOLDE_TO_FIX]
+)
+# Dossiers that hold the client's one Ségur prestation for a dispositif (unique per client and dispositif).
+ACTIVE_EXCLUDED_STATES = (State.DRAFT, State.CANCELLED)
+
+
+class SignatureType(models.TextChoices):
+    HANDWRITTEN = "handwritten", _("Manuscrite")
+    CPX = "cpx", _("Certificat CPx")
+    PRO_SANTE_CONNECT = "pro_sante_connect", _("Pro Santé Connect")
+    RGS_CERTIFICATE = "rgs_certificate", _("Certificat logiciel RGS")
+    EIDAS_SIMPLE = "eidas_simple", _("eIDAS simple")
+    EIDAS_ADVANCED = "eidas_advanced", _("eIDAS avancée")
+    EIDAS_QUALIFIED = "eidas_qualified", _("eIDAS qualifiée")
+
+
+class MssDeployment(models.TextChoices):
+    CAS_1 = "cas_1", _("Cas 1")
+    CAS_2 = "cas_2", _("Cas 2")
+
+
+class CancellationReason(models.TextChoices):
+    VENDOR_ERROR = "vendor_error", _("Erreur de l'éditeur lors de la demande")
+    CLIENT_AGREEMENT = "client_agreement", _("Accord avec le client")
+
+
+def _money() -> models.DecimalField:
+    return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+
+
+class DossierQuerySet(models.QuerySet):
+    def for_organisation(self, organisation: Organisation | int) -> "DossierQuerySet":
+        return self.filter(organisation=organisation)
+
+    def active(self) -> "DossierQuerySet":
+        return self.exclude(state__in=ACTIVE_EXCLUDED_STATES)
+
+
+class Dossier(FSMModelMixin, models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="dossiers")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="dossiers")
+    solution = models.ForeignKey(Solution, on_delete=models.PROTECT, related_name="dossiers")
+    # Copied from the solution at creation so the one-prestation-per-dispositif constraint is a plain index.
+    dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="dossiers")
+    reference = models.CharField(_("référence"), max_length=60, blank=True, default="")
+    scenario = models.CharField(_("scénario d'installation"), max_length=100, blank=True, default="")
+    state = FSMField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT, protected=True)
+    state_changed_at = models.DateTimeField(null=True, blank=True)
+
+    bdc_signed_on = models.DateField(_("BDC signé le"), null=True, blank=True)
+    bdc_signer_name = models.CharField(_("signataire du BDC"), max_length=200, blank=True, default="")
+    bdc_signature_type = models.CharField(
+        _("type de signature"), max_length=30, choices=SignatureType.choices, blank=True, default=""
+    )
+
+    avance_filed_on = models.DateField(_("avance déposée le"), null=True, blank=True)
+    avance_declared_amount = _money()
+    # The declared amount in force: the avance's, replaced by each amendment (avenant) filed since.
+    declared_amount = _money()
+    avance_fix_requested_on = models.DateField(null=True, blank=True)
+    avance_fix_reason = models.TextField(blank=True, default="")
+    avance_validated_on = models.DateField(_("avance validée le"), null=True, blank=True)
+    avance_paid_on = models.DateField(_("avance payée le"), null=True, blank=True)
+    avance_paid_amount = _money()
+    # Avance paid, amendments' payments included: what a recovery or the solde is measured against.
+    avance_paid_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+
+    deployed_on = models.DateField(_("déployé le"), null=True, blank=True)
+
+    va_signed_on = models.DateField(_("VA signée le"), null=True, blank=True)
+    va_signer_name = models.CharField(_("signataire de la VA"), max_length=200, blank=True, default="")
+    mss_deployment = models.CharField(
+        _("indicateur de déploiement MSS"), max_length=10, choices=MssDeployment.choices, blank=True, default=""
+    )
+
+    solde_filed_on = models.DateField(_("solde déposé le"), null=True, blank=True)
+    invoice_number = models.CharField(_("numéro de facture"), max_length=60, blank=True, default="")
+    invoice_date = models.DateField(_("date de facture"), null=True, blank=True)
+    invoice_addressee = models.CharField(_("destinataire de la facture"), max_length=200, blank=True, default="")
+    invoice_total = _money()
+    solde_amount = _money()
+    vat = models.CharField(_("TVA applicable"), max_length=10, blank=True, default="")
+    invoice_count = models.PositiveSmallIntegerField(null=True, blank=True)
+    invoices_in_single_pdf = models.BooleanField(null=True, blank=True)
+    invoices_total = _money()
+    invoice_mentions_checked = models.BooleanField(default=False)
+    # Invoice data typed before filing: the pre-solde checklist evaluates the rules against it.
+    solde_draft = models.JSONField(default=dict, blank=True)
+    solde_fix_requested_on = models.DateField(null=True, blank=True)
+    solde_fix_reason = models.TextField(blank=True, default="")
+    solde_validated_on = models.DateField(_("solde validé le"), null=True, blank=True)
+    solde_paid_on = models.DateField(_("solde payé le"), null=True, blank=True)
+    solde_paid_amount = _money()
+
+    cancellation_requested_on = models.DateField(null=True, blank=True)
+    cancellation_reason = models.CharField(max_length=20, choices=CancellationReason.choices, blank=True, default="")
+    cancellation_motive = models.TextField(blank=True, default="")
+    cancellation_from_state = models.CharField(max_length=30, blank=True, default="")
+    recovery_issued_on = models.DateField(null=True, blank=True)
+    recovered_on = models.DateField(null=True, blank=True)
+    recovered_amount = _money()
+    cancelled_on = models.DateField(null=True, blank=True)
+
+    # Head of the hash chain of the history, kept here so appending needs no extra read under the lock.
+    history_seq = models.PositiveIntegerField(default=0)
+    history_hash = models.CharField(max_length=64, blank=True, default="")
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = DossierQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = _("dossier")
+        verbose_name_plural = _("dossiers")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "dispositif"],
+                condition=~Q(state__in=["draft", "cancelled"]),
+                name="dossier_one_active_per_client_dispositif",
+            ),
+            models.UniqueConstraint(
+                fields=["organisation", "reference"], condition=~Q(reference=""), name="dossier_reference_unique"
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organisation", "state"], name="dossier_org_state"),
+            models.Index(fields=["organisation", "dispositif", "state"], name="dossier_org_disp_state"),
+            models.Index(fields=["organisation", "deployed_on"], name="dossier_org_deployed",
+                         condition=Q(state="deployed")),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference or f"#{self.pk}"
+
+    # --- transitions (DOMAIN.md §4): each records the step's data from a validated payload ---
+
+    @transition(field=state, source=State.DRAFT, target=State.BDC_SIGNED)
+    def sign_bdc(self, data: dict[str, Any]) -> None:
+        self.bdc_signed_on = data["signed_on"]
+        self.bdc_signer_name = data["signer_name"]
+        self.bdc_signature_type = data["signature_type"]
+
+    @transition(field=state, source=State.BDC_SIGNED, target=State.AVANCE_FILED)
+    def file_avance(self, data: dict[str, Any]) -> None:
+        self.avance_filed_on = data["filed_on"]
+        self.avance_declared_amount = self.declared_amount = data["declared_amount"]
+        if data.get("scenario"):
+            self.scenario = data["scenario"]
+
+    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_TO_FIX)
+    def request_avance_fix(self, data: dict[str, Any]) -> None:
+        self.avance_fix_requested_on = data["on"]
+        self.avance_fix_reason = data["reason"]
+
+    @transition(field=state, source=State.AVANCE_TO_FIX, target=State.AVANCE_FILED)
+    def refile_avance(self, data: dict[str, Any]) -> None:
+        self.avance_filed_on = data["filed_on"]
+        if data.get("declared_amount") is not None:
+            self.avance_declared_amount = self.declared_amount = data["declared_amount"]
+        if data.get("scenario"):
+            self.scenario = data["scenario"]
+
+    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_VALIDATED)
+    def validate_avance(self, data: dict[str, Any]) -> None:
+        self.avance_validated_on = data["on"]
+
+    @transition(field=state, source=State.AVANCE_VALIDATED, target=State.AVANCE_PAID)
+    def record_avance_payment(self, data: dict[str, Any]) -> None:
+        self.avance_paid_on = data["paid_on"]
+        self.avance_paid_amount = data["amount"]
+        self.avance_paid_total = (self.avance_paid_total or Decimal("0")) + data["amount"]
+
+    @transition(field=state, source=[State.AVANCE_VALIDATED, State.AVANCE_PAID], target=State.DEPLOYED)
+    def mark_deployed(self, data: dict[str, Any]) -> None:
+        self.deployed_on = data["deployed_on"]
+
+    @transition(field=state, source=State.DEPLOYED, target=State.VA_SIGNED)
+    def sign_va(self, data: dict[str, Any]) -> None:
+        self.va_signed_on = data["signed_on"]
+        self.va_signer_name = data["signer_name"]
+        # The VA's scenario is the one that counts from now on (SEED-0: checks use the VA's scenario).
+        self.scenario = data["scenario"]
+        self.mss_deployment = data.get("mss_deployment") or ""
+
+    @transition(field=state, source=[State.VA_SIGNED, State.SOLDE_TO_FIX], target=State.SOLDE_FILED)
+    def file_solde(self, data: dict[str, Any]) -> None:
+        self.solde_filed_on = data["filed_on"]
+        for field in ("invoice_number", "invoice_date", "invoice_addressee", "invoice_total", "solde_amount", "vat",
+                      "invoice_count", "invoices_in_single_pdf", "invoices_total", "invoice_mentions_checked"):
+            setattr(self, field, data.get(field))
+        if self.invoice_count == 1:
+            self.invoices_in_single_pdf = None
+            self.invoices_total = None
+
+    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_TO_FIX)
+    def request_solde_fix(self, data: dict[str, Any]) -> None:
+        self.solde_fix_requested_on = data["on"]
+        self.solde_fix_reason = data["reason"]
+
+    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_VALIDATED)
+    def validate_solde(self, data: dict[str, Any]) -> None:
+        self.solde_validated_on = data["on"]
+
+    @transition(field=state, source=State.SOLDE_VALIDATED, target=State.SOLDE_PAID)
+    def record_solde_payment(self, data: dict[str, Any]) -> None:
+        self.solde_paid_on = data["paid_on"]
+        self.solde_paid_amount = data["amount"]
+
+    @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED)
+    def request_cancellation(self, data: dict[str, Any]) -> None:
+        self.cancellation_from_state = self.state
+        self.cancellation_requested_on = data["requested_on"]
+        self.cancellation_reason = data["reason"]
+        self.cancellation_motive = data["motive"]
+
+    @transition(
+        field=state,
+        source=State.CANCELLATION_REQUESTED,
+        target=RETURN_VALUE(State.RECOVERY_ISSUED, State.CANCELLED),
+    )
+    def confirm_cancellation(self, data: dict[str, Any]) -> str:
+        # SEED-0: a vendor that received the avance gets a recovery order to repay it.
+        if self.avance_paid_total and self.avance_paid_total > 0:
+            self.recovery_issued_on = data["on"]
+            return State.RECOVERY_ISSUED
+        self.cancelled_on = data["on"]
+        return State.CANCELLED
+
+    @transition(field=state, source=State.RECOVERY_ISSUED, target=State.CANCELLED)
+    def record_recovery(self, data: dict[str, Any]) -> None:
+        self.recovered_on = data["repaid_on"]
+        self.recovered_amount = data["amount"]
+        self.cancelled_on = data["repaid_on"]

@@ -1,0 +1,171 @@
+"""What a dossier accumulates: documents, avance amendments, the append-only history, idempotent replies."""
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.conf import settings
+from django.core.serializers.json import DjangoJSONEncoder
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import Organisation
+
+from .dossier import Dossier
+
+
+class DocumentKind(models.TextChoices):
+    BDC = "bdc", _("Bon de commande signé")
+    VA = "va", _("VA signée")
+    INVOICE = "invoice", _("Facture")
+    VAT_EXEMPTION = "vat_exemption", _("Attestation de non-assujettissement à la TVA")
+    HONOUR_STATEMENT = "honour_statement", _("Attestation sur l'honneur")
+    CLIENT_RENUNCIATION = "client_renunciation", _("Attestation de renonciation du client")
+    PV_PILOTE = "pv_pilote", _("PV pilote")
+    OTHER = "other", _("Autre")
+
+
+# Kinds that carry a signature and must be PDF files (checked on content, not on the file name).
+SIGNED_KINDS = frozenset({
+    DocumentKind.BDC, DocumentKind.VA, DocumentKind.INVOICE, DocumentKind.VAT_EXEMPTION,
+    DocumentKind.HONOUR_STATEMENT, DocumentKind.CLIENT_RENUNCIATION, DocumentKind.PV_PILOTE,
+})
+
+
+def document_path(instance: "Document", filename: str) -> str:
+    return f"org{instance.organisation_id}/dossier{instance.dossier_id}/{filename}"
+
+
+class Document(models.Model):
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents")
+    kind = models.CharField(_("type"), max_length=24, choices=DocumentKind.choices)
+    # Stored under a generated name; `filename` is the sanitised name the user gave, for display.
+    file = models.FileField(upload_to=document_path, max_length=300)
+    filename = models.CharField(_("nom du fichier"), max_length=200)
+    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    size = models.PositiveBigIntegerField(_("taille"))
+    sha256 = models.CharField(max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    uploaded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["uploaded_at", "id"]
+        verbose_name = _("document")
+        verbose_name_plural = _("documents")
+        indexes = [models.Index(fields=["dossier", "kind"], name="document_dossier_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} — {self.filename}"
+
+
+class Amendment(models.Model):
+    """An avance amendment (avenant): a new declared amount, then its validation and payment."""
+
+    class Status(models.TextChoices):
+        FILED = "filed", _("Déposé")
+        VALIDATED = "validated", _("Validé")
+        PAID = "paid", _("Payé")
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="amendments")
+    filed_on = models.DateField(_("déposé le"))
+    amount = models.DecimalField(_("nouveau montant déclaré"), max_digits=12, decimal_places=2)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.FILED)
+    validated_on = models.DateField(null=True, blank=True)
+    paid_on = models.DateField(null=True, blank=True)
+    paid_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["filed_on", "id"]
+        verbose_name = _("avenant")
+        verbose_name_plural = _("avenants")
+
+    def __str__(self) -> str:
+        return f"Avenant {self.amount} € ({self.get_status_display()})"
+
+
+class AppendOnlyError(RuntimeError):
+    pass
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+class HistoryEntry(models.Model):
+    """One row per transition or change; each row's hash covers its content and the previous row's hash."""
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="history")
+    seq = models.PositiveIntegerField()
+    at = models.DateTimeField()
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    # The user's name at the time, so the chain still verifies when the account is renamed or deleted.
+    username = models.CharField(max_length=150, blank=True, default="")
+    action = models.CharField(max_length=40)
+    from_state = models.CharField(max_length=30, blank=True, default="")
+    to_state = models.CharField(max_length=30, blank=True, default="")
+    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["dossier_id", "seq"]
+        verbose_name = _("historique")
+        verbose_name_plural = _("historique")
+        constraints = [models.UniqueConstraint(fields=["dossier", "seq"], name="history_dossier_seq")]
+
+    def __str__(self) -> str:
+        return f"{self.dossier_id}#{self.seq} {self.action}"
+
+    def compute_hash(self) -> str:
+        content = canonical_json({
+            "dossier": self.dossier_id, "seq": self.seq, "at": self.at.isoformat(), "user": self.username,
+            "action": self.action, "from": self.from_state, "to": self.to_state,
+            # Through JSON once, so the hash is the same before saving and after reading back.
+            "data": json.loads(canonical_json(self.data)), "prev": self.prev_hash,
+        })
+        return hashlib.sha256(content.encode()).hexdigest()
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            raise AppendOnlyError("History rows are append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("History rows are append-only.")
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer given to a transition request carrying an Idempotency-Key, replayed on retries."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    request_fingerprint = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField()
+    body = models.JSONField(encoder=DjangoJSONEncoder)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_org_key")]
+
+
+class Notification(models.Model):
+    """An in-app notice to one member about a change on a dossier (mirrors what is e-mailed)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    history_entry = models.ForeignKey(HistoryEntry, on_delete=models.CASCADE, null=True, blank=True, related_name="+")
+    kind = models.CharField(max_length=30, default="transition")
+    message = models.CharField(max_length=500)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "history_entry"], name="notification_once_per_entry",
+                                    condition=models.Q(history_entry__isnull=False)),
+        ]

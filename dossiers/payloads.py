@@ -1,0 +1,169 @@
+"""Transition payloads (DOMAIN.md §4): shape and type checks only — prerequisites belong to rules.py.
+
+A value the programme forbids but a user can plausibly send (an unlisted signature type, a missing
+confirmation) passes here and is refused by its rule with a 409 and FAQ guidance; a value of the wrong
+shape (not a date, a negative or 3-decimal amount, an unknown choice) is a 400 from here.
+"""
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import CancellationReason, Dossier, MssDeployment
+
+
+def Amount(**kwargs) -> serializers.DecimalField:
+    return serializers.DecimalField(max_digits=12, decimal_places=2, min_value=Decimal("0"), **kwargs)
+
+
+class Payload(serializers.Serializer):
+    """Base: unknown fields are refused so a typo is never silently ignored."""
+
+    def __init__(self, *args, dossier: Dossier | None = None, **kwargs):
+        self.dossier = dossier
+        super().__init__(*args, **kwargs)
+
+    def validate(self, attrs):
+        unknown = sorted(set(getattr(self, "initial_data", {}) or {}) - set(self.fields))
+        if unknown:
+            raise serializers.ValidationError({name: [_("Champ inconnu pour cette transition.")] for name in unknown})
+        return attrs
+
+
+class SignBdc(Payload):
+    signed_on = serializers.DateField(label=_("Signé le"))
+    signer_name = serializers.CharField(label=_("Signataire"), max_length=200)
+    # Any text: an unlisted type is refused by the rule bdc.signature_type, with its guidance.
+    signature_type = serializers.CharField(label=_("Type de signature"), max_length=40)
+
+
+class FileAvance(Payload):
+    filed_on = serializers.DateField(label=_("Déposée le"))
+    declared_amount = Amount(label=_("Montant déclaré"))
+    scenario = serializers.CharField(label=_("Scénario"), max_length=100, required=False, allow_blank=True)
+
+
+class RefileAvance(FileAvance):
+    declared_amount = Amount(label=_("Montant déclaré"), required=False, allow_null=True)
+
+
+class OnReason(Payload):
+    on = serializers.DateField(label=_("Le"))
+    reason = serializers.CharField(label=_("Motif"), max_length=2000)
+
+
+class On(Payload):
+    on = serializers.DateField(label=_("Le"))
+
+
+class Payment(Payload):
+    paid_on = serializers.DateField(label=_("Payé le"))
+    amount = Amount(label=_("Montant"))
+
+
+class MarkDeployed(Payload):
+    deployed_on = serializers.DateField(label=_("Déployé le"))
+
+
+class SignVa(Payload):
+    signed_on = serializers.DateField(label=_("Signée le"))
+    signer_name = serializers.CharField(label=_("Signataire"), max_length=200)
+    scenario = serializers.CharField(label=_("Scénario installé"), max_length=100)
+    mss_deployment = serializers.CharField(label=_("Indicateur de déploiement MSS"), required=False,
+                                           allow_blank=True, allow_null=True, max_length=10)
+
+    def validate_mss_deployment(self, value):
+        # Where the dispositif requires it, a wrong value is the rule va.mss_deployment's to explain.
+        if value and value not in MssDeployment.values and not (
+            self.dossier is not None and self.dossier.dispositif.requires_mss_deployment
+        ):
+            raise serializers.ValidationError(_("Valeur inconnue : cas_1 ou cas_2 attendu."))
+        return value or ""
+
+
+def normalise_vat(value: str) -> str:
+    """"HT" or a rate in percent ("20", "8.5"; a comma is accepted), returned in its shortest form."""
+    text = str(value).strip().replace(",", ".").rstrip("%").strip()
+    if text.upper() == "HT":
+        return "HT"
+    try:
+        rate = Decimal(text)
+    except InvalidOperation:
+        raise serializers.ValidationError(_("« HT » ou un taux en pourcentage attendu (20, 8.5…)."))
+    if not rate.is_finite() or rate < 0 or rate > 100 or rate.as_tuple().exponent < -2:
+        raise serializers.ValidationError(_("Le taux de TVA doit être compris entre 0 et 100, deux décimales au plus."))
+    normal = rate.normalize()
+    return f"{normal:f}"
+
+
+class FileSolde(Payload):
+    filed_on = serializers.DateField(label=_("Déposé le"))
+    invoice_number = serializers.CharField(label=_("Numéro de facture"), max_length=60)
+    invoice_date = serializers.DateField(label=_("Date de facture"))
+    invoice_addressee = serializers.CharField(label=_("Destinataire de la facture"), max_length=200)
+    invoice_total = Amount(label=_("Total de la facture"))
+    solde_amount = Amount(label=_("Montant « Prestation Ségur »"))
+    vat = serializers.CharField(label=_("TVA applicable"), max_length=10)
+    invoice_count = serializers.ChoiceField(label=_("Nombre de factures"), choices=[1, 2])
+    invoices_in_single_pdf = serializers.BooleanField(label=_("Factures dans un PDF unique"), required=False,
+                                                      allow_null=True, default=None)
+    invoices_total = Amount(label=_("Total récapitulatif des deux factures"), required=False, allow_null=True)
+    invoices_marked = serializers.BooleanField(label=_("Chaque facture porte AVANCE ou SOLDE"), required=False,
+                                               default=False)
+    invoice_mentions_checked = serializers.BooleanField(label=_("Mentions obligatoires vérifiées"), required=False,
+                                                        default=False)
+
+    def validate_vat(self, value):
+        return normalise_vat(value)
+
+    def validate_invoice_count(self, value):
+        return int(value)
+
+
+class RequestCancellation(Payload):
+    requested_on = serializers.DateField(label=_("Demandée le"))
+    reason = serializers.ChoiceField(label=_("Motif"), choices=CancellationReason.choices)
+    motive = serializers.CharField(label=_("Explication"), max_length=2000)
+
+
+class RecordRecovery(Payload):
+    repaid_on = serializers.DateField(label=_("Remboursé le"))
+    amount = Amount(label=_("Montant remboursé"))
+
+
+PAYLOADS: dict[str, type[Payload]] = {
+    "sign_bdc": SignBdc,
+    "file_avance": FileAvance,
+    "request_avance_fix": OnReason,
+    "refile_avance": RefileAvance,
+    "validate_avance": On,
+    "record_avance_payment": Payment,
+    "mark_deployed": MarkDeployed,
+    "sign_va": SignVa,
+    "file_solde": FileSolde,
+    "request_solde_fix": OnReason,
+    "validate_solde": On,
+    "record_solde_payment": Payment,
+    "request_cancellation": RequestCancellation,
+    "confirm_cancellation": On,
+    "record_recovery": RecordRecovery,
+}
+TRANSITIONS = tuple(PAYLOADS)
+
+
+class SoldeDraft(FileSolde):
+    """Invoice data typed before filing, checked by the pre-solde checklist: every field optional."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+def validate_payload(name: str, data: Any, dossier: Dossier | None = None) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise serializers.ValidationError({"non_field_errors": [_("Un objet JSON est attendu.")]})
+    serializer = PAYLOADS[name](data=data, dossier=dossier)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

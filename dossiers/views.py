@@ -1,0 +1,41 @@
+"""Pages: home and the permission-checked downloads (the rest of the pages come with the web issue)."""
+from django.contrib.auth.decorators import login_required
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, render
+
+from .models import Document, PvPilote
+
+
+def _organisation_id(request) -> int:
+    membership = request.membership
+    if not membership:
+        raise Http404
+    return membership.organisation_id
+
+
+@login_required
+def home(request):
+    return render(request, "dossiers/home.html")
+
+
+def _file_response(field, filename: str, content_type: str) -> FileResponse:
+    try:
+        handle = field.open("rb")
+    except FileNotFoundError:
+        raise Http404
+    response = FileResponse(handle, as_attachment=True, filename=filename, content_type=content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    response["Content-Security-Policy"] = "default-src 'none'"
+    return response
+
+
+@login_required
+def download_document(request, pk: int):
+    document = get_object_or_404(Document, pk=pk, organisation_id=_organisation_id(request))
+    return _file_response(document.file, document.filename, document.content_type)
+
+
+@login_required
+def download_pv_pilote(request, pk: int):
+    pv = get_object_or_404(PvPilote, pk=pk, solution__organisation_id=_organisation_id(request))
+    return _file_response(pv.file, pv.filename, "application/pdf")

@@ -1,0 +1,1 @@
+"""Organisations (éditeurs, distributors), their members and roles, API tokens."""

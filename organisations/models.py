@@ -1,0 +1,88 @@
+"""Organisations, memberships with a role, and API tokens bound to one membership."""
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", _("Lecteur")
+    MANAGER = "manager", _("Gestionnaire")
+    ADMIN = "admin", _("Administrateur")
+
+
+# A role can do everything the roles before it can.
+ROLE_RANK = {Role.VIEWER: 0, Role.MANAGER: 1, Role.ADMIN: 2}
+
+
+class Organisation(models.Model):
+    name = models.CharField(_("nom"), max_length=200, unique=True)
+    pending_va_days = models.PositiveSmallIntegerField(
+        _("délai de VA (jours)"), default=settings.PENDING_VA_DEFAULT_DAYS,
+        help_text=_("Jours après le déploiement au-delà desquels une VA attendue est en retard."),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("organisation")
+        verbose_name_plural = _("organisations")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(_("rôle"), max_length=10, choices=Role.choices, default=Role.VIEWER)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique")]
+        ordering = ["organisation__name", "user__username"]
+        verbose_name = _("membre")
+        verbose_name_plural = _("membres")
+
+    def __str__(self) -> str:
+        return f"{self.user} @ {self.organisation} ({self.role})"
+
+    def has_role(self, role: str) -> bool:
+        return ROLE_RANK[Role(self.role)] >= ROLE_RANK[Role(role)]
+
+    @property
+    def can_act(self) -> bool:
+        return self.has_role(Role.MANAGER)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.has_role(Role.ADMIN)
+
+
+def hash_token(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A token for one membership. Only its SHA-256 is stored; the key is shown once, at creation."""
+
+    digest = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=8)
+    membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("jeton d'API")
+        verbose_name_plural = _("jetons d'API")
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.membership})"
+
+    @classmethod
+    def issue(cls, membership: Membership) -> tuple["ApiToken", str]:
+        key = secrets.token_hex(20)
+        token = cls.objects.create(digest=hash_token(key), prefix=key[:8], membership=membership)
+        return token, key

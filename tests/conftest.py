@@ -1,0 +1,76 @@
+"""Shared fixtures: organisations with members of each role, API clients, documents stored in a temp dir."""
+import pytest
+from rest_framework.test import APIClient
+
+from organisations.models import Role
+
+from .factories import MembershipFactory, OrganisationFactory, token_for
+
+
+@pytest.fixture(autouse=True)
+def _documents_in_tmp(settings, tmp_path):
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(tmp_path / "documents"), "base_url": None}}}
+
+
+@pytest.fixture
+def organisation(db):
+    return OrganisationFactory(name="Éditeur Alpha")
+
+
+@pytest.fixture
+def other_organisation(db):
+    return OrganisationFactory(name="Éditeur Bêta")
+
+
+@pytest.fixture
+def manager_membership(organisation):
+    return MembershipFactory(organisation=organisation, role=Role.MANAGER, user__username="manon")
+
+
+@pytest.fixture
+def manager(manager_membership):
+    return manager_membership.user
+
+
+@pytest.fixture
+def viewer_membership(organisation):
+    return MembershipFactory(organisation=organisation, role=Role.VIEWER, user__username="victor")
+
+
+@pytest.fixture
+def admin_membership(organisation):
+    return MembershipFactory(organisation=organisation, role=Role.ADMIN, user__username="adele")
+
+
+@pytest.fixture
+def outsider_membership(other_organisation):
+    return MembershipFactory(organisation=other_organisation, role=Role.ADMIN, user__username="oscar")
+
+
+def _api(membership):
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token_for(membership)}")
+    client.membership = membership
+    return client
+
+
+@pytest.fixture
+def api(manager_membership):
+    return _api(manager_membership)
+
+
+@pytest.fixture
+def viewer_api(viewer_membership):
+    return _api(viewer_membership)
+
+
+@pytest.fixture
+def admin_api(admin_membership):
+    return _api(admin_membership)
+
+
+@pytest.fixture
+def outsider_api(outsider_membership):
+    return _api(outsider_membership)
