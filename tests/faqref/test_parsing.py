@@ -1,19 +1,13 @@
 """Tests for faqref.parsing: the French FAQ export parser, fingerprints, similarity and word diffs."""
 
 import hashlib
-import sys
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-try:
-    from faqref import parsing
-except ModuleNotFoundError:  # run without pytest-django (-p no:django), which puts the checkout on sys.path
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    from faqref import parsing
-
+from faqref import parsing
 from faqref.parsing import (
     REWORD_THRESHOLD,
     SEPARATOR,
