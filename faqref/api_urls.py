@@ -1,0 +1,2 @@
+"""FAQ API routes (mounted at /api/v1/faq/)."""
+urlpatterns: list = []
