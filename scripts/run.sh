@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Run segurtrack locally: SQLite, tasks in-process, demo data and the FAQ seeds, at http://127.0.0.1:8000
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/bootstrap.sh
+export DJANGO_DEBUG=${DJANGO_DEBUG:-1}
+unset DATABASE_URL CELERY_BROKER_URL
+mkdir -p var
+.venv/bin/python manage.py migrate --no-input -v0
+.venv/bin/python manage.py import_faq || echo "FAQ import skipped (see above)."
+.venv/bin/python manage.py seed_demo
+exec .venv/bin/python manage.py runserver 127.0.0.1:8000
