@@ -19,10 +19,12 @@ def notify_history_entry(entry_id: int) -> int:
         "ref": dossier.reference or f"#{dossier.pk}",
         "from": State(entry.from_state).label if entry.from_state else "",
         "to": State(entry.to_state).label if entry.to_state else "", "user": entry.username}
+    already = Notification.objects.filter(history_entry=entry).values("user_id")
     user_ids = Membership.objects.filter(organisation_id=dossier.organisation_id).exclude(
-        user_id=entry.user_id).values_list("user_id", flat=True)
+        user_id=entry.user_id).exclude(user_id__in=already).values_list("user_id", flat=True)
     rows = [Notification(user_id=uid, organisation_id=dossier.organisation_id, dossier=dossier, history_entry=entry,
                          message=message[:500]) for uid in user_ids]
+    # The unique (user, entry) constraint settles a concurrent run of the same task.
     with transaction.atomic():
-        created = Notification.objects.bulk_create(rows, ignore_conflicts=True)
-    return len(created)
+        Notification.objects.bulk_create(rows, ignore_conflicts=True)
+    return len(rows)
