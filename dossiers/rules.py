@@ -500,3 +500,24 @@ def checklist(ctx: Context) -> list[ChecklistItem]:
 
 
 STATE_RULE = "state.transition_not_allowed"
+
+
+# The vendor's next move from each state; the other states wait on the ASP or are final.
+NEXT_STEP: dict[str, str] = {
+    State.DRAFT: "sign_bdc",
+    State.BDC_SIGNED: "file_avance",
+    State.AVANCE_TO_FIX: "refile_avance",
+    State.DEPLOYED: "sign_va",
+    State.VA_SIGNED: "file_solde",
+    State.SOLDE_TO_FIX: "file_solde",
+}
+
+
+def next_step_blockers(dossier: Dossier, payload: dict[str, Any] | None = None) -> list[Failure]:
+    """Blocking rules that already fail for the dossier's next step, before any payload is typed."""
+    transition = NEXT_STEP.get(dossier.state)
+    if transition is None:
+        return []
+    items = checklist(Context(dossier, transition, payload or {}))
+    return [Failure(item.rule.code, item.rule.severity, item.message) for item in items
+            if item.status == "failed" and item.rule.severity is Severity.BLOCK]

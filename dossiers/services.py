@@ -25,7 +25,7 @@ from organisations.models import Membership, Organisation, Role
 
 from . import rules
 from .models import (
-    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Client, Document, Dossier, HistoryEntry,
+    AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
     PvPilote, Solution, State,
 )
 from .models.records import canonical_json
@@ -110,6 +110,25 @@ def append_history(dossier: Dossier, *, user: AbstractBaseUser | None, action: s
     return entry
 
 
+def refresh_blockers(dossier: Dossier) -> list[str]:
+    """Store the rules now blocking the dossier's next step (the solde draft counts for a solde)."""
+    payload = solde_draft_payload(dossier) if rules.NEXT_STEP.get(dossier.state) == "file_solde" else {}
+    failures = rules.next_step_blockers(dossier, payload)
+    transition = rules.NEXT_STEP.get(dossier.state, "")
+    Blocker.objects.filter(dossier_id=dossier.pk).delete()
+    Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, transition=transition, rule=f.rule) for f in failures])
+    return [f.rule for f in failures]
+
+
+def refresh_blockers_of(queryset) -> int:
+    """Refresh every dossier of a queryset (after a change to a client, a solution or a PV pilote)."""
+    count = 0
+    for dossier in queryset.select_related(*SELECT_RELATED).exclude(state__in=FINAL_STATES).iterator(chunk_size=500):
+        refresh_blockers(dossier)
+        count += 1
+    return count
+
+
 def _enqueue_notification(entry: HistoryEntry) -> None:
     from .tasks import notify_history_entry
 
@@ -160,6 +179,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
             # Two dossiers of one client and dispositif signed at once: the partial unique index decided.
             raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
                 "Le client a déjà un dossier actif pour ce dispositif."))])
+        refresh_blockers(dossier)
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
 
@@ -185,6 +205,7 @@ def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: 
         append_history(dossier, user=by, action="create", to_state=dossier.state,
                        data={"client": client.pk, "solution": solution.pk, "scenario": scenario,
                              "reference": dossier.reference})
+        refresh_blockers(dossier)
     return dossier
 
 
@@ -220,6 +241,7 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
         if errors:
             raise InvalidInput(errors)
         dossier.save()
+        refresh_blockers(dossier)
     return dossier
 
 
@@ -285,6 +307,7 @@ def add_document(dossier_id: int, *, by: AbstractBaseUser, kind: str, upload: Up
             document.save()
             append_history(dossier, user=by, action="add_document", from_state=dossier.state,
                            data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256})
+            refresh_blockers(dossier)
         except Exception:
             document.file.delete(save=False)
             raise
@@ -299,7 +322,9 @@ def add_pv_pilote(solution: Solution, *, by: AbstractBaseUser, signed_on: date, 
                   uploaded_by=by)
     pv.file.save(f"{uuid.uuid4().hex}.pdf", upload, save=False)
     try:
-        pv.save()
+        with transaction.atomic():
+            pv.save()
+            refresh_blockers_of(solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
     except Exception:
         pv.file.delete(save=False)
         raise
@@ -331,6 +356,7 @@ def add_amendment(dossier_id: int, *, by: AbstractBaseUser, filed_on: date, amou
         append_history(dossier, user=by, action="file_amendment", from_state=dossier.state,
                        data={"amendment": amendment.pk, "filed_on": filed_on, "amount": amount})
         dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
+        refresh_blockers(dossier)
     return amendment
 
 
@@ -361,4 +387,5 @@ def update_amendment(amendment_id: int, *, by: AbstractBaseUser, status: str, on
         append_history(dossier, user=by, action=f"amendment_{status}", from_state=dossier.state,
                        data={"amendment": amendment.pk, "on": on, "paid_amount": paid_amount})
         dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
+        refresh_blockers(dossier)
     return amendment

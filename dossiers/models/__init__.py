@@ -5,13 +5,13 @@ from .dossier import (
 )
 from .parties import Client, PvPilote, Solution
 from .records import (
-    SIGNED_KINDS, Amendment, AppendOnlyError, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
+    SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
 )
 from .reference import Couloir, Dispositif
 
 __all__ = [
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
-    "SIGNED_KINDS", "Amendment", "AppendOnlyError", "CancellationReason", "Client", "Couloir", "Dispositif",
+    "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
     "SignatureType", "Solution", "State",
 ]

@@ -169,3 +169,18 @@ class Notification(models.Model):
             models.UniqueConstraint(fields=["user", "history_entry"], name="notification_once_per_entry",
                                     condition=models.Q(history_entry__isnull=False)),
         ]
+
+
+class Blocker(models.Model):
+    """A blocking rule that currently refuses the dossier's next step; kept by services after every change.
+
+    Stored as rows so lists, reports and digests can filter and count them in SQL on every database.
+    """
+
+    dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="blockers")
+    transition = models.CharField(max_length=40)
+    rule = models.CharField(max_length=60)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["dossier", "rule"], name="blocker_dossier_rule")]
+        indexes = [models.Index(fields=["rule", "dossier"], name="blocker_rule_dossier")]

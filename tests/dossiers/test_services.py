@@ -214,3 +214,34 @@ def test_create_dossier_gives_a_reference_and_a_first_history_row(manager_member
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     assert dossier.reference == f"SEG-{dossier.pk:06d}"
     assert HistoryEntry.objects.get(dossier=dossier).action == "create"
+
+
+def _blockers(dossier):
+    return sorted(dossier.blockers.values_list("rule", flat=True))
+
+
+def test_blockers_follow_the_documents_of_the_next_step(manager_membership):
+    dossier = walk_to(State.DRAFT, membership=manager_membership)
+    assert _blockers(dossier) == ["bdc.document"]
+    attach(dossier, "bdc", manager_membership.user)
+    assert _blockers(dossier) == []
+
+
+def test_blockers_of_a_solde_clear_when_a_pv_pilote_is_validated(manager_membership):
+    dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
+    assert _blockers(dossier) == ["solde.invoice_document", "solde.pv_pilote"]
+    services.add_pv_pilote(dossier.solution, by=manager_membership.user, signed_on=date(2024, 6, 1),
+                           status="validated", upload=pdf_upload("pv.pdf"))
+    assert _blockers(dossier) == ["solde.invoice_document"]
+
+
+def test_blockers_count_the_solde_draft_and_ignore_untyped_invoice_data(manager_membership):
+    dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
+    attach(dossier, "invoice", manager_membership.user)
+    services.update_dossier(dossier.pk, by=manager_membership.user,
+                            changes={"solde_draft": {"invoice_addressee": "Paul Durand"}})
+    assert _blockers(dossier) == ["solde.invoice_matches_va_signer", "solde.pv_pilote"]
+
+
+def test_states_waiting_on_the_agency_have_no_blockers(manager_membership):
+    assert _blockers(walk_to(State.AVANCE_FILED, membership=manager_membership)) == []
