@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/faq/", include("faqref.api_urls")),
+    path("api/v1/", include("dossiers.api.report_urls")),
     path("api/v1/", include("dossiers.api.urls")),
     path("faq/", include("faqref.urls")),
     path("", include("dossiers.urls")),

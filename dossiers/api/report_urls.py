@@ -1,0 +1,2 @@
+"""Report and deadline API routes (mounted under /api/v1/)."""
+urlpatterns: list = []
