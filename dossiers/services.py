@@ -389,3 +389,49 @@ def update_amendment(amendment_id: int, *, by: AbstractBaseUser, status: str, on
         dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
         refresh_blockers(dossier)
     return amendment
+
+
+# --- clients and solutions ----------------------------------------------------------------------------------------
+
+def _full_clean(instance, exclude: list[str] | None = None) -> None:
+    from django.core.exceptions import ValidationError
+
+    try:
+        instance.full_clean(exclude=exclude)
+    except ValidationError as error:
+        raise InvalidInput({field: [str(m) for m in messages] for field, messages in error.message_dict.items()})
+
+
+def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
+    """Create or update a client (identifiers validated and normalised); refresh its dossiers' blockers."""
+    require_role(by, client.organisation_id)
+    _full_clean(client, exclude=["organisation"])
+    with transaction.atomic():
+        client.save()
+        refresh_blockers_of(client.dossiers.all())
+    return client
+
+
+def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
+    """Create or update a solution; a referencing date or dispositif change may unblock its dossiers."""
+    require_role(by, solution.organisation_id)
+    _full_clean(solution, exclude=["organisation"])
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                solution.save()
+        except IntegrityError:
+            raise InvalidInput({"name": [_("Cette solution existe déjà dans cette version pour ce dispositif.")]})
+        refresh_blockers_of(solution.dossiers.all())
+    return solution
+
+
+def set_pv_pilote_status(pv: PvPilote, *, by: AbstractBaseUser, status: str) -> PvPilote:
+    require_role(by, pv.solution.organisation_id)
+    if status not in PvPilote.Status.values:
+        raise InvalidInput({"status": [_("Statut inconnu : pending ou validated.")]})
+    with transaction.atomic():
+        pv.status = status
+        pv.save(update_fields=["status"])
+        refresh_blockers_of(pv.solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
+    return pv

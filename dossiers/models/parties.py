@@ -6,7 +6,7 @@ from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
 
-from ..identifiers import DEPARTMENTS, validate_department, validate_finess, validate_siret
+from ..identifiers import DEPARTMENTS, compact, validate_department, validate_finess, validate_siret
 from .reference import Dispositif
 
 
@@ -107,6 +107,12 @@ class Client(models.Model):
     @property
     def is_esms(self) -> bool:
         return self.kind == self.Kind.ESMS
+
+    def clean_fields(self, exclude=None) -> None:
+        # Spaces and dots are how people type identifiers; compact them before length checks.
+        for name in ("finess_geo", "finess_legal", "siret", "department"):
+            setattr(self, name, compact(getattr(self, name)))
+        super().clean_fields(exclude=exclude)
 
     def clean(self) -> None:
         errors: dict[str, list] = {}
