@@ -171,6 +171,14 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "PvPiloteStatusEnum": "dossiers.models.PvPilote.Status",
+        "AmendmentStatusEnum": "dossiers.models.Amendment.Status",
+        "DossierStateEnum": "dossiers.models.State",
+        "DocumentKindEnum": "dossiers.models.DocumentKind",
+        "CancellationReasonEnum": "dossiers.models.CancellationReason",
+        "ClientPrerequisiteEnum": "dossiers.models.Client.Prerequisite",
+    },
 }
 
 # Celery: without a broker URL, tasks run in-process so the demo needs no Redis.
