@@ -212,7 +212,7 @@ def _paris_date(moment: datetime) -> date:
 
 
 @rule("avance.deadline", on={"file_avance", "refile_avance"}, title=_l("Date limite de dépôt de l'avance"),
-      needs={"filed_on"}, faq="respecter la date de fin de dépôt des demandes d'avance")
+      needs={"filed_on"}, faq="nouvelle demande respecter la date de fin de dépôt des demandes d'avance")
 def avance_deadline(ctx: Context) -> str | None:
     deadline = ctx.dispositif.avance_deadline
     filed_on = ctx.payload.get("filed_on")
@@ -302,7 +302,7 @@ def solde_pv_pilote(ctx: Context) -> str | None:
 
 
 @rule("solde.invoice_document", on=SOLDE, title=_l("Facture jointe"),
-      faq="demande de solde facture JSON VA signée")
+      faq="demande de solde comprend JSON VA signée facture")
 def solde_invoice_document(ctx: Context) -> str | None:
     if ctx.has_document(DocumentKind.INVOICE):
         return None
@@ -437,7 +437,7 @@ def solde_mss_deployment(ctx: Context) -> str | None:
 
 
 @rule("solde.last_amendment_paid", on=SOLDE, title=_l("Dernier avenant payé"),
-      faq="avenant avance payé demande de solde")
+      faq="dernier avenant de l'avance payé")
 def solde_last_amendment_paid(ctx: Context) -> str | None:
     amendment = ctx.last_amendment
     if amendment is None or amendment.status == Amendment.Status.PAID:
