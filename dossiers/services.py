@@ -130,9 +130,11 @@ def refresh_blockers_of(queryset) -> int:
 
 
 def _enqueue_notification(entry: HistoryEntry) -> None:
-    from .tasks import notify_history_entry
+    """Record the notification task in this transaction (outbox); it is published after the commit, or drained
+    later when the broker is away, so a transition never fails nor loses its notification because of Redis."""
+    from . import outbox
 
-    notify_history_entry.delay_on_commit(entry.pk)
+    outbox.enqueue("dossiers.tasks.notify_history_entry", [entry.pk])
 
 
 def state_refusal(dossier: Dossier, name: str) -> rules.Failure:

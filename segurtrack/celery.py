@@ -1,10 +1,39 @@
-"""The Celery application (the standard Django recipe)."""
+"""The Celery application (the standard Django recipe) and the beat schedule.
+
+Without CELERY_BROKER_URL the settings make tasks run in-process (eager), so the demo needs no Redis.
+In production `scripts/worker.sh` starts a worker and beat. The schedule lives here, in code, and beat runs
+with Celery's default file-backed scheduler: the schedule is reviewed, versioned and tested with the code, needs
+no table nor admin screen, and cannot drift between environments (see scripts/worker.sh).
+"""
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segurtrack.settings")
 
 app = Celery("segurtrack")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+# Times are Europe/Paris (CELERY_TIMEZONE). Each entry's task takes its day from the clock when run without one.
+app.conf.beat_schedule = {
+    # Publish what the outbox holds when Redis was away at commit time.
+    "drain-outbox": {
+        "task": "dossiers.tasks.drain_outbox",
+        "schedule": 60.0,
+        "options": {"expires": 55},
+    },
+    # D-30/D-7/D-1 avance deadlines, weekly ESMS prerequisites, portability, ANS notices… (DOMAIN.md §6).
+    "send-deadline-reminders": {
+        "task": "dossiers.tasks.send_deadline_reminders",
+        "schedule": crontab(hour=7, minute=0),
+        "options": {"expires": 6 * 3600},
+    },
+    # One digest per member and day: deadlines of the week and overdue, blocked dossiers, overdue VAs.
+    "send-daily-digests": {
+        "task": "dossiers.tasks.send_daily_digests",
+        "schedule": crontab(hour=7, minute=30),
+        "options": {"expires": 6 * 3600},
+    },
+}

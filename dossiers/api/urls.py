@@ -1,4 +1,39 @@
-"""API v1 routes."""
-from django.urls import path
+"""API v1 routes (API.md). Object ids have one kwarg name per kind, which the isolation tests sweep."""
+from django.urls import path, re_path
+from drf_spectacular.views import SpectacularAPIView
 
-urlpatterns: list = []
+from . import views
+from .docs import api_docs
+from .errors import not_found
+
+app_name = "api"
+
+urlpatterns = [
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", api_docs, name="docs"),
+    path("dispositifs/", views.DispositifList.as_view(), name="dispositif-list"),
+    path("solutions/", views.SolutionList.as_view(), name="solution-list"),
+    path("solutions/<int:solution_id>/", views.SolutionDetail.as_view(), name="solution-detail"),
+    path("solutions/<int:solution_id>/pv-pilotes/", views.PvPiloteList.as_view(), name="pv-pilote-list"),
+    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/", views.PvPiloteDetail.as_view(),
+         name="pv-pilote-detail"),
+    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/download/", views.PvPiloteDownload.as_view(),
+         name="pv-pilote-download"),
+    path("clients/", views.ClientList.as_view(), name="client-list"),
+    path("clients/<int:client_id>/", views.ClientDetail.as_view(), name="client-detail"),
+    path("dossiers/", views.DossierList.as_view(), name="dossier-list"),
+    path("dossiers/<int:dossier_id>/", views.DossierDetail.as_view(), name="dossier-detail"),
+    path("dossiers/<int:dossier_id>/history/", views.DossierHistory.as_view(), name="dossier-history"),
+    path("dossiers/<int:dossier_id>/documents/", views.DocumentList.as_view(), name="document-list"),
+    path("dossiers/<int:dossier_id>/documents/<int:document_id>/download/", views.DocumentDownload.as_view(),
+         name="document-download"),
+    path("dossiers/<int:dossier_id>/amendments/", views.AmendmentList.as_view(), name="amendment-list"),
+    path("dossiers/<int:dossier_id>/amendments/<int:amendment_id>/", views.AmendmentDetail.as_view(),
+         name="amendment-detail"),
+    path("dossiers/<int:dossier_id>/transitions/<slug:name>/", views.DossierTransition.as_view(),
+         name="dossier-transition"),
+    path("dossiers/<int:dossier_id>/checklist/", views.DossierChecklist.as_view(), name="dossier-checklist"),
+    path("dossiers/<int:dossier_id>/solde.json", views.DossierSoldeJson.as_view(), name="dossier-solde-json"),
+    # Last: every other path under /api/v1/ answers a JSON 404.
+    re_path(r"", not_found, name="not-found"),
+]

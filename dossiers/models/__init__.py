@@ -3,6 +3,7 @@ from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
     CancellationReason, Dossier, MssDeployment, SignatureType, State,
 )
+from .followup import DigestSent, ExportJob, OutboxMessage, PortabilityRequest, ReminderSent, SolutionChange
 from .parties import Client, PvPilote, Solution
 from .records import (
     SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
@@ -14,4 +15,5 @@ __all__ = [
     "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
     "SignatureType", "Solution", "State",
+    "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
 ]

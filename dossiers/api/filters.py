@@ -1,0 +1,32 @@
+"""Dossier list filters: state, dispositif and couloir codes, solution id, and a free search `q`."""
+from __future__ import annotations
+
+import django_filters
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from ..identifiers import compact
+from ..models import Dossier, State
+
+
+class DossierFilter(django_filters.FilterSet):
+    state = django_filters.ChoiceFilter(choices=State.choices, label=_("État"))
+    dispositif = django_filters.CharFilter(field_name="dispositif__code", label=_("Code du dispositif"))
+    couloir = django_filters.CharFilter(field_name="dispositif__couloir_id", label=_("Code du couloir"))
+    solution = django_filters.NumberFilter(field_name="solution_id", label=_("Id de la solution"))
+    q = django_filters.CharFilter(method="search", label=_("Nom du client, FINESS, SIRET ou référence"))
+
+    class Meta:
+        model = Dossier
+        fields = ["state", "dispositif", "couloir", "solution", "q"]
+
+    def search(self, queryset: QuerySet[Dossier], name: str, value: str) -> QuerySet[Dossier]:
+        text = value.strip()
+        if not text:
+            return queryset
+        match = Q(client__name__icontains=text) | Q(reference__icontains=text)
+        # Identifiers are stored compact: "75 000 001 2" finds 750000012.
+        identifier = compact(text)
+        if identifier:
+            match |= Q(client__finess_geo__icontains=identifier) | Q(client__siret__icontains=identifier)
+        return queryset.filter(match)

@@ -1,0 +1,143 @@
+"""Follow-up records: client and solution deadlines (DOMAIN.md §6), what was sent, the task outbox, export jobs."""
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import Organisation
+
+from .parties import Client, Solution
+
+
+class PortabilityRequest(models.Model):
+    """A client's formal request for its data (SEED-1 "Dans le cadre du financement « SONS »"): 15 calendar days."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="portability_requests")
+    requested_on = models.DateField(_("demandée le"))
+    fulfilled_on = models.DateField(_("satisfaite le"), null=True, blank=True)
+    notes = models.TextField(_("notes"), blank=True, default="")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-requested_on", "-id"]
+        verbose_name = _("demande de portabilité")
+        verbose_name_plural = _("demandes de portabilité")
+        indexes = [models.Index(fields=["client", "fulfilled_on"], name="portability_client_open")]
+
+    def __str__(self) -> str:
+        return f"{self.client} — {self.requested_on:%d/%m/%Y}"
+
+
+class SolutionChange(models.Model):
+    """A change to a referenced solution (SEED-1 "Si la modification apportée").
+
+    A change affecting conformity is notified to the ANS within 15 days; when the ANS then asks for a new
+    referencing, it is filed within one month of that request.
+    """
+
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="changes")
+    changed_on = models.DateField(_("modifiée le"))
+    description = models.TextField(_("description"))
+    affects_conformity = models.BooleanField(_("affecte la conformité"), default=False)
+    ans_notified_on = models.DateField(_("ANS informée le"), null=True, blank=True)
+    rereferencing_requested_on = models.DateField(_("nouveau référencement demandé le"), null=True, blank=True)
+    rereferencing_filed_on = models.DateField(_("nouveau référencement déposé le"), null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-changed_on", "-id"]
+        verbose_name = _("modification de solution")
+        verbose_name_plural = _("modifications de solution")
+
+    def __str__(self) -> str:
+        return f"{self.solution} — {self.changed_on:%d/%m/%Y}"
+
+
+class DigestSent(models.Model):
+    """One row per member, organisation and day: the daily digest is sent at most once (the unique row decides)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation", "day"], name="digest_once_per_day")]
+
+
+class ReminderSent(models.Model):
+    """One row per member, organisation and day: the deadline reminders of a day are sent at most once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+    sent_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "organisation", "day"], name="reminder_once_per_day")]
+
+
+class OutboxMessage(models.Model):
+    """A task to publish, written in the transaction that made it necessary (see `dossiers.outbox`).
+
+    Published right after the commit when the broker answers; otherwise `drain_outbox` publishes it later.
+    """
+
+    task_name = models.CharField(max_length=200)
+    args = models.JSONField(default=list)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["id"]
+        indexes = [models.Index(fields=["id"], name="outbox_unsent", condition=models.Q(sent_at__isnull=True))]
+
+    def __str__(self) -> str:
+        return f"{self.task_name}{tuple(self.args)} ({'envoyé' if self.sent_at else 'en attente'})"
+
+
+def export_path(instance: "ExportJob", filename: str) -> str:
+    return f"exports/org{instance.organisation_id}/{filename}"
+
+
+class ExportJob(models.Model):
+    """An export written by a task, with its progress; the file is served only by the org-checked download."""
+
+    class Kind(models.TextChoices):
+        PENDING_VA = "pending_va", _("VA en attente")
+        DOSSIERS = "dossiers", _("Dossiers")
+
+    class Format(models.TextChoices):
+        CSV = "csv", "CSV"
+        XLSX = "xlsx", "XLSX"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("En attente")
+        RUNNING = "running", _("En cours")
+        DONE = "done", _("Terminé")
+        FAILED = "failed", _("Échec")
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
+    format = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.CSV)
+    params = models.JSONField(_("filtres"), default=dict, blank=True)
+    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.QUEUED)
+    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
+    row_count = models.PositiveIntegerField(default=0)
+    file = models.FileField(upload_to=export_path, max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    error = models.TextField(blank=True, default="")
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} ({self.format}) — {self.get_status_display()}"
