@@ -1,0 +1,134 @@
+"""The demo seed: every state and dispositif, real history chains, varied clients, idempotent, logins printed."""
+import re
+from io import StringIO
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from dossiers.history import broken_dossiers
+from dossiers.management.commands.seed_demo import DEMO_ORGANISATION, MIN_DOSSIERS, pdf_document
+from dossiers.models import Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution, State
+from organisations.models import ApiToken, Membership, Organisation, Role, hash_token
+
+pytestmark = pytest.mark.django_db
+
+
+def seed(**options) -> str:
+    out = StringIO()
+    call_command("seed_demo", stdout=out, **options)
+    return out.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def demo_output() -> str:
+    return seed(dossiers=60)
+
+
+@pytest.fixture
+def demo(demo_output) -> Organisation:
+    return Organisation.objects.get(name=DEMO_ORGANISATION)
+
+
+def test_the_demo_covers_every_state_and_every_dispositif_with_sound_history_chains(demo):
+    dossiers = Dossier.objects.filter(organisation=demo)
+    assert dossiers.count() == 60
+    assert set(dossiers.values_list("state", flat=True)) == set(State.values)
+    every_dispositif = set(Dispositif.objects.values_list("code", flat=True))
+    assert set(dossiers.values_list("dispositif__code", flat=True)) == every_dispositif
+    assert list(broken_dossiers(dossiers)) == []
+    paid = dossiers.filter(state=State.SOLDE_PAID).first()
+    actions = list(paid.history.order_by("seq").values_list("action", flat=True))
+    for step in ("create", "sign_bdc", "file_avance", "validate_avance", "mark_deployed", "sign_va", "file_solde",
+                 "validate_solde", "record_solde_payment"):
+        assert step in actions
+    assert HistoryEntry.objects.filter(dossier__organisation=demo, action="add_document").count() == \
+        Document.objects.filter(organisation=demo).count()
+
+
+def test_the_logins_and_a_working_api_token_are_printed_and_a_second_run_creates_nothing(demo, demo_output):
+    for username, role in (("demo-admin", Role.ADMIN), ("demo-manager", Role.MANAGER), ("demo-viewer", Role.VIEWER)):
+        assert re.search(rf"{username}\s+segurtrack-demo\s+{Role(role).label}", demo_output)
+        membership = Membership.objects.get(organisation=demo, user__username=username)
+        assert membership.role == role and membership.user.check_password("segurtrack-demo")
+    key = re.search(r"demo-manager.*: ([0-9a-f]{40})", demo_output).group(1)
+    token = ApiToken.objects.get(digest=hash_token(key))
+    assert token.membership.user.username == "demo-manager"
+
+    models = (Organisation, Dossier, HistoryEntry, Client, Solution, Document, ApiToken, get_user_model())
+    before = {model: model.objects.count() for model in models}
+    again = seed(dossiers=60)
+    assert "existe déjà" in again and "demo-viewer" in again
+    assert {model: model.objects.count() for model in models} == before
+
+
+def test_the_demo_clients_and_solutions_include_every_special_case(demo):
+    clients = Client.objects.filter(organisation=demo)
+    assert {"971", "973", "974", "976"} <= set(clients.values_list("department", flat=True))
+    assert clients.filter(vat_liable=False).exists()
+    assert clients.filter(finess_geo="").exclude(siret="").exists()
+    esms = clients.filter(kind=Client.Kind.ESMS)
+    ready = esms.filter(ans_contract_signed_on__isnull=False).exclude(cpe_cards="").exclude(software_certificates="")
+    assert ready.exists() and esms.exclude(pk__in=ready).exists()
+    # the ESMS clients without their prerequisites never got past the VA
+    assert not Dossier.objects.filter(client__in=esms.exclude(pk__in=ready), va_signed_on__isnull=False).exists()
+
+    solutions = Solution.objects.filter(organisation=demo)
+    validated = PvPilote.objects.filter(status=PvPilote.Status.VALIDATED).values("solution")
+    assert solutions.filter(referenced_on__isnull=True).exists()
+    assert solutions.filter(pk__in=validated).exists()
+    assert solutions.exclude(pk__in=validated).filter(referenced_on__isnull=False).exists()
+    # a solution without a validated PV pilote never reaches the solde
+    assert not Dossier.objects.filter(solution__in=solutions.exclude(pk__in=validated),
+                                      solde_filed_on__isnull=False).exists()
+
+
+def test_the_demo_dates_are_realistic_and_its_documents_are_pdfs(demo):
+    today = timezone.localdate()
+    dossiers = Dossier.objects.filter(organisation=demo)
+    ages = sorted((today - d).days for d in dossiers.filter(state=State.DEPLOYED).values_list("deployed_on", flat=True))
+    assert ages[0] >= 10 and ages[-1] <= 120
+    assert {age // 30 for age in ages} == {0, 1, 2, 3, 4}   # every 30-day ageing bucket
+    for dossier in dossiers.filter(avance_filed_on__isnull=False).select_related("dispositif"):
+        assert dossier.bdc_signed_on <= dossier.avance_filed_on <= today
+        if dossier.dispositif.avance_deadline:
+            assert dossier.avance_filed_on < timezone.localtime(dossier.dispositif.avance_deadline).date()
+
+    document = Document.objects.filter(organisation=demo, kind="bdc").first()
+    with document.file.open("rb") as handle:
+        content = handle.read()
+    assert content.startswith(b"%PDF-1.4") and content.rstrip().endswith(b"%%EOF")
+    xref = int(content.rsplit(b"startxref", 1)[1].split()[0])
+    assert content[xref:xref + 4] == b"xref"
+
+
+def test_the_pdf_cross_reference_table_points_at_each_object():
+    content = pdf_document("Bon de commande (signé)", ["Client : Centre hospitalier de Lyon"])
+    xref = int(content.rsplit(b"startxref", 1)[1].split()[0])
+    offsets = [int(line.split()[0]) for line in content[xref:].split(b"\n")[3:8]]
+    assert [content[offset:offset + 7] for offset in offsets] == [b"%d 0 obj" % n for n in range(1, 6)]
+
+
+def test_reset_rebuilds_the_demo_with_the_given_password():
+    seed(dossiers=MIN_DOSSIERS + 1)
+    demo = Organisation.objects.get(name=DEMO_ORGANISATION)
+    old_dossiers = set(Dossier.objects.filter(organisation=demo).values_list("pk", flat=True))
+    output = seed(dossiers=MIN_DOSSIERS, reset=True, password="autre-mot-de-passe")
+    rebuilt = Organisation.objects.get(name=DEMO_ORGANISATION)
+    assert rebuilt.pk != demo.pk and "autre-mot-de-passe" in output
+    assert set(Dossier.objects.filter(organisation=rebuilt).values_list("state", flat=True)) == set(State.values)
+    assert not Dossier.objects.filter(pk__in=old_dossiers).exists()
+    assert get_user_model().objects.get(username="demo-viewer").check_password("autre-mot-de-passe")
+    assert ApiToken.objects.filter(membership__organisation=rebuilt).count() == 1
+
+
+def test_too_few_dossiers_to_cover_every_state_is_refused():
+    with pytest.raises(CommandError):
+        seed(dossiers=MIN_DOSSIERS - 1)
+    assert not Organisation.objects.filter(name=DEMO_ORGANISATION).exists()
