@@ -377,6 +377,8 @@ def update_amendment(amendment_id: int, *, by: AbstractBaseUser, status: str, on
             raise RulesFailed([rules.Failure(rules.STATE_RULE, rules.Severity.BLOCK, _(
                 "Un avenant « %(current)s » ne peut pas passer à « %(target)s ».") % {
                 "current": Amendment.Status(amendment.status).label, "target": Amendment.Status(status).label})])
+        if status == Amendment.Status.PAID and paid_amount is None:
+            raise InvalidInput({"paid_amount": [_("Indiquez le montant payé de l'avenant.")]})
         on = on or timezone.localdate()
         amendment.status = status
         if status == Amendment.Status.VALIDATED:
@@ -418,6 +420,12 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
     """Create or update a solution; a referencing date or dispositif change may unblock its dossiers."""
     require_role(by, solution.organisation_id)
     _full_clean(solution, exclude=["organisation"])
+    if solution.pk is not None:
+        before = Solution.objects.filter(pk=solution.pk).values_list("dispositif_id", flat=True).first()
+        # Each dossier copies its solution's dispositif (the one-prestation constraint is keyed on it).
+        if before is not None and before != solution.dispositif_id and solution.dossiers.exists():
+            raise InvalidInput({"dispositif": [_(
+                "Cette solution a déjà des dossiers : son dispositif ne peut plus changer. Créez une autre solution.")]})
     with transaction.atomic():
         try:
             with transaction.atomic():

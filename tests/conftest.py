@@ -14,6 +14,12 @@ def _documents_in_tmp(settings, tmp_path):
         "OPTIONS": {"location": str(tmp_path / "documents"), "base_url": None}}}
 
 
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings):
+    """Members are created in almost every test: the production hasher's cost is not what tests measure."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory(name="Éditeur Alpha")

@@ -29,8 +29,3 @@ def guidance(db) -> Entry:
 def faq_of(entry: Entry) -> list[dict[str, Any]]:
     return [{"id": entry.pk, "title": entry.title, "url": entry.get_absolute_url()}]
 
-
-@pytest.fixture(autouse=True)
-def _fast_password_hashing(settings):
-    """Members are created in almost every test: the production hasher's cost is not what these tests measure."""
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -7,7 +7,7 @@ import pytest
 
 from dossiers import rules
 
-from ..dossiers.test_rules_service import SCENARIOS
+from ..scenarios import SCENARIOS
 from .conftest import faq_of, post_transition
 
 pytestmark = pytest.mark.django_db

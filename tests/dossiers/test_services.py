@@ -279,3 +279,28 @@ def test_pv_pilote_status_change_refreshes_the_solution_dossiers(manager_members
     assert "solde.pv_pilote" in _blockers(dossier)
     services.set_pv_pilote_status(pv, by=manager_membership.user, status="validated")
     assert "solde.pv_pilote" not in _blockers(dossier)
+
+
+def test_a_solution_with_dossiers_keeps_its_dispositif(manager_membership):
+    from dossiers.models import Dispositif
+
+    dossier = walk_to(State.DRAFT, membership=manager_membership)
+    solution = dossier.solution
+    solution.dispositif = Dispositif.objects.get(code="OFF-LGO-VA1")
+    with pytest.raises(services.InvalidInput) as invalid:
+        services.save_solution(solution, by=manager_membership.user)
+    assert "dispositif" in invalid.value.errors
+    solution.refresh_from_db()
+    assert solution.dispositif.code == "MDV-LGC-VA1"
+
+
+def test_a_paid_amendment_needs_its_amount(manager_membership):
+    dossier = walk_to(State.AVANCE_PAID, membership=manager_membership)
+    amendment = services.add_amendment(dossier.pk, by=manager_membership.user, filed_on=date(2024, 5, 5),
+                                       amount=Decimal("11000.00"))
+    services.update_amendment(amendment.pk, by=manager_membership.user, status="validated")
+    with pytest.raises(services.InvalidInput) as invalid:
+        services.update_amendment(amendment.pk, by=manager_membership.user, status="paid")
+    assert "paid_amount" in invalid.value.errors
+    amendment.refresh_from_db()
+    assert amendment.status == "validated"
