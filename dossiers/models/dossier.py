@@ -77,8 +77,8 @@ class CancellationReason(models.TextChoices):
     CLIENT_AGREEMENT = "client_agreement", _("Accord avec le client")
 
 
-def _money() -> models.DecimalField:
-    return models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+def _money(label) -> models.DecimalField:
+    return models.DecimalField(label, max_digits=12, decimal_places=2, null=True, blank=True)
 
 
 class DossierQuerySet(models.QuerySet):
@@ -98,7 +98,7 @@ class Dossier(FSMModelMixin, models.Model):
     reference = models.CharField(_("référence"), max_length=60, blank=True, default="")
     scenario = models.CharField(_("scénario d'installation"), max_length=100, blank=True, default="")
     state = FSMField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT, protected=True)
-    state_changed_at = models.DateTimeField(null=True, blank=True)
+    state_changed_at = models.DateTimeField(_("état changé le"), null=True, blank=True)
 
     bdc_signed_on = models.DateField(_("BDC signé le"), null=True, blank=True)
     bdc_signer_name = models.CharField(_("signataire du BDC"), max_length=200, blank=True, default="")
@@ -107,16 +107,17 @@ class Dossier(FSMModelMixin, models.Model):
     )
 
     avance_filed_on = models.DateField(_("avance déposée le"), null=True, blank=True)
-    avance_declared_amount = _money()
+    avance_declared_amount = _money(_("montant déclaré de l'avance"))
     # The declared amount in force: the avance's, replaced by each amendment (avenant) filed since.
-    declared_amount = _money()
-    avance_fix_requested_on = models.DateField(null=True, blank=True)
-    avance_fix_reason = models.TextField(blank=True, default="")
+    declared_amount = _money(_("montant déclaré en vigueur"))
+    avance_fix_requested_on = models.DateField(_("modification de l'avance demandée le"), null=True, blank=True)
+    avance_fix_reason = models.TextField(_("motif de la modification de l'avance"), blank=True, default="")
     avance_validated_on = models.DateField(_("avance validée le"), null=True, blank=True)
     avance_paid_on = models.DateField(_("avance payée le"), null=True, blank=True)
-    avance_paid_amount = _money()
+    avance_paid_amount = _money(_("montant de l'avance payée"))
     # Avance paid, amendments' payments included: what a recovery or the solde is measured against.
-    avance_paid_total = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0.00"))
+    avance_paid_total = models.DecimalField(_("avance versée (avenants compris)"), max_digits=12, decimal_places=2,
+                                            default=Decimal("0.00"))
 
     deployed_on = models.DateField(_("déployé le"), null=True, blank=True)
 
@@ -130,36 +131,37 @@ class Dossier(FSMModelMixin, models.Model):
     invoice_number = models.CharField(_("numéro de facture"), max_length=60, blank=True, default="")
     invoice_date = models.DateField(_("date de facture"), null=True, blank=True)
     invoice_addressee = models.CharField(_("destinataire de la facture"), max_length=200, blank=True, default="")
-    invoice_total = _money()
-    solde_amount = _money()
+    invoice_total = _money(_("total de la facture"))
+    solde_amount = _money(_("montant « Prestation Ségur »"))
     vat = models.CharField(_("TVA applicable"), max_length=10, blank=True, default="")
-    invoice_count = models.PositiveSmallIntegerField(null=True, blank=True)
-    invoices_in_single_pdf = models.BooleanField(null=True, blank=True)
-    invoices_total = _money()
-    invoice_mentions_checked = models.BooleanField(default=False)
+    invoice_count = models.PositiveSmallIntegerField(_("nombre de factures"), null=True, blank=True)
+    invoices_in_single_pdf = models.BooleanField(_("factures dans un PDF unique"), null=True, blank=True)
+    invoices_total = _money(_("total récapitulatif des factures"))
+    invoice_mentions_checked = models.BooleanField(_("mentions obligatoires vérifiées"), default=False)
     # Invoice data typed before filing: the pre-solde checklist evaluates the rules against it.
-    solde_draft = models.JSONField(default=dict, blank=True)
-    solde_fix_requested_on = models.DateField(null=True, blank=True)
-    solde_fix_reason = models.TextField(blank=True, default="")
+    solde_draft = models.JSONField(_("brouillon de la demande de solde"), default=dict, blank=True)
+    solde_fix_requested_on = models.DateField(_("modification du solde demandée le"), null=True, blank=True)
+    solde_fix_reason = models.TextField(_("motif de la modification du solde"), blank=True, default="")
     solde_validated_on = models.DateField(_("solde validé le"), null=True, blank=True)
     solde_paid_on = models.DateField(_("solde payé le"), null=True, blank=True)
-    solde_paid_amount = _money()
+    solde_paid_amount = _money(_("montant du solde payé"))
 
-    cancellation_requested_on = models.DateField(null=True, blank=True)
-    cancellation_reason = models.CharField(max_length=20, choices=CancellationReason.choices, blank=True, default="")
-    cancellation_motive = models.TextField(blank=True, default="")
-    cancellation_from_state = models.CharField(max_length=30, blank=True, default="")
-    recovery_issued_on = models.DateField(null=True, blank=True)
-    recovered_on = models.DateField(null=True, blank=True)
-    recovered_amount = _money()
-    cancelled_on = models.DateField(null=True, blank=True)
+    cancellation_requested_on = models.DateField(_("annulation demandée le"), null=True, blank=True)
+    cancellation_reason = models.CharField(_("motif d'annulation"), max_length=20, choices=CancellationReason.choices,
+                                           blank=True, default="")
+    cancellation_motive = models.TextField(_("explication de l'annulation"), blank=True, default="")
+    cancellation_from_state = models.CharField(_("état avant l'annulation"), max_length=30, blank=True, default="")
+    recovery_issued_on = models.DateField(_("ordre de recouvrement émis le"), null=True, blank=True)
+    recovered_on = models.DateField(_("remboursé le"), null=True, blank=True)
+    recovered_amount = _money(_("montant remboursé"))
+    cancelled_on = models.DateField(_("annulé le"), null=True, blank=True)
 
     # Head of the hash chain of the history, kept here so appending needs no extra read under the lock.
-    history_seq = models.PositiveIntegerField(default=0)
-    history_hash = models.CharField(max_length=64, blank=True, default="")
+    history_seq = models.PositiveIntegerField(_("rang du dernier historique"), default=0)
+    history_hash = models.CharField(_("empreinte du dernier historique"), max_length=64, blank=True, default="")
 
-    created_at = models.DateTimeField(auto_now_add=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("modifié le"), auto_now=True)
 
     objects = DossierQuerySet.as_manager()
 

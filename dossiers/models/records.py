@@ -42,13 +42,14 @@ class Document(models.Model):
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="documents")
     kind = models.CharField(_("type"), max_length=24, choices=DocumentKind.choices)
     # Stored under a generated name; `filename` is the sanitised name the user gave, for display.
-    file = models.FileField(upload_to=document_path, max_length=300)
+    file = models.FileField(_("fichier"), upload_to=document_path, max_length=300)
     filename = models.CharField(_("nom du fichier"), max_length=200)
-    content_type = models.CharField(max_length=100, default="application/octet-stream")
+    content_type = models.CharField(_("type de contenu"), max_length=100, default="application/octet-stream")
     size = models.PositiveBigIntegerField(_("taille"))
-    sha256 = models.CharField(max_length=64)
-    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    uploaded_at = models.DateTimeField(auto_now_add=True)
+    sha256 = models.CharField(_("empreinte SHA-256"), max_length=64)
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+",
+                                    verbose_name=_("déposé par"))
+    uploaded_at = models.DateTimeField(_("déposé le"), auto_now_add=True)
 
     class Meta:
         ordering = ["uploaded_at", "id"]
@@ -72,9 +73,9 @@ class Amendment(models.Model):
     filed_on = models.DateField(_("déposé le"))
     amount = models.DecimalField(_("nouveau montant déclaré"), max_digits=12, decimal_places=2)
     status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.FILED)
-    validated_on = models.DateField(null=True, blank=True)
-    paid_on = models.DateField(null=True, blank=True)
-    paid_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    validated_on = models.DateField(_("validé le"), null=True, blank=True)
+    paid_on = models.DateField(_("payé le"), null=True, blank=True)
+    paid_amount = models.DecimalField(_("montant payé"), max_digits=12, decimal_places=2, null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -98,17 +99,17 @@ class HistoryEntry(models.Model):
     """One row per transition or change; each row's hash covers its content and the previous row's hash."""
 
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="history")
-    seq = models.PositiveIntegerField()
-    at = models.DateTimeField()
+    seq = models.PositiveIntegerField(_("rang"))
+    at = models.DateTimeField(_("le"))
     user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     # The user's name at the time, so the chain still verifies when the account is renamed or deleted.
     username = models.CharField(max_length=150, blank=True, default="")
-    action = models.CharField(max_length=40)
-    from_state = models.CharField(max_length=30, blank=True, default="")
-    to_state = models.CharField(max_length=30, blank=True, default="")
-    data = models.JSONField(default=dict, encoder=DjangoJSONEncoder)
-    prev_hash = models.CharField(max_length=64, blank=True, default="")
-    hash = models.CharField(max_length=64)
+    action = models.CharField(_("action"), max_length=40)
+    from_state = models.CharField(_("état de départ"), max_length=30, blank=True, default="")
+    to_state = models.CharField(_("état d'arrivée"), max_length=30, blank=True, default="")
+    data = models.JSONField(_("données"), default=dict, encoder=DjangoJSONEncoder)
+    prev_hash = models.CharField(_("empreinte précédente"), max_length=64, blank=True, default="")
+    hash = models.CharField(_("empreinte"), max_length=64)
 
     class Meta:
         ordering = ["dossier_id", "seq"]
@@ -149,6 +150,8 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["organisation", "key"], name="idempotency_org_key")]
+        verbose_name = _("réponse idempotente")
+        verbose_name_plural = _("réponses idempotentes")
 
 
 class Notification(models.Model):
@@ -165,6 +168,8 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = _("notification")
+        verbose_name_plural = _("notifications")
         constraints = [
             models.UniqueConstraint(fields=["user", "history_entry"], name="notification_once_per_entry",
                                     condition=models.Q(history_entry__isnull=False)),
@@ -182,5 +187,7 @@ class Blocker(models.Model):
     rule = models.CharField(max_length=60)
 
     class Meta:
+        verbose_name = _("blocage")
+        verbose_name_plural = _("blocages")
         constraints = [models.UniqueConstraint(fields=["dossier", "rule"], name="blocker_dossier_rule")]
         indexes = [models.Index(fields=["rule", "dossier"], name="blocker_rule_dossier")]
