@@ -26,8 +26,9 @@ from faqref.links import guidance_for
 from . import rules, services
 from .history import verify_chain
 from .models import (
-    SCENARIO_CHANGE_STATES, Amendment, Blocker, Client, Couloir, Dispositif, Document, Dossier, HistoryEntry,
-    IdempotencyRecord, Notification, PvPilote, Solution, State,
+    SCENARIO_CHANGE_STATES, Amendment, Blocker, Client, Couloir, DigestSent, Dispositif, Document, Dossier,
+    ExportJob, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
+    ReminderSent, Solution, SolutionChange, State,
 )
 
 # French labels of the transitions (DOMAIN.md §4), for the panels and the action messages.
@@ -638,3 +639,58 @@ class NotificationAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+# --- follow-up records (deadlines, digests, outbox, exports) ---------------------------------------------------------
+
+@admin.register(PortabilityRequest)
+class PortabilityRequestAdmin(admin.ModelAdmin):
+    """A client's formal request for its data: due within 15 calendar days (listed among the deadlines)."""
+
+    list_display = ("client", "requested_on", "fulfilled_on")
+    list_filter = (("fulfilled_on", admin.EmptyFieldListFilter),)
+    list_select_related = ("client",)
+    search_fields = ("client__name", "client__finess_geo", "client__siret")
+    raw_id_fields = ("client",)
+
+
+@admin.register(SolutionChange)
+class SolutionChangeAdmin(admin.ModelAdmin):
+    """A change to a referenced solution: the ANS must hear of a conformity-affecting one within 15 days."""
+
+    list_display = ("solution", "changed_on", "affects_conformity", "ans_notified_on", "rereferencing_requested_on",
+                    "rereferencing_filed_on")
+    list_filter = ("affects_conformity",)
+    list_select_related = ("solution",)
+    search_fields = ("solution__name", "description")
+    raw_id_fields = ("solution",)
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Records written by the background worker: shown for support, never edited by hand."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(DigestSent, ReminderSent)
+class SentAdmin(ReadOnlyAdmin):
+    list_display = ("user", "organisation", "day")
+    list_filter = ("day",)
+    list_select_related = ("user", "organisation")
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    list_display = ("task_name", "created_at", "sent_at", "attempts", "last_error")
+    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+
+
+@admin.register(ExportJob)
+class ExportJobAdmin(ReadOnlyAdmin):
+    list_display = ("organisation", "user", "kind", "format", "status", "progress", "created_at", "finished_at")
+    list_filter = ("status", "kind")
+    list_select_related = ("organisation", "user")

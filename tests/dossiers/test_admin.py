@@ -12,7 +12,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dossiers import services
-from dossiers.models import Dossier, IdempotencyRecord, Notification, PvPilote, State
+from dossiers.models import (
+    DigestSent, Dossier, ExportJob, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
+    ReminderSent, SolutionChange, State,
+)
 from faqref.models import Entry, Revision, RuleLink, Source, Vote
 from organisations.models import ApiToken
 
@@ -51,6 +54,14 @@ def one_of_everything(manager_membership):
     RuleLink.objects.create(rule="avance.deadline", entry=faq)
     Vote.objects.create(entry=faq, user=manager_membership.user, useful=True)
     Group.objects.create(name="Support")
+    organisation, user = manager_membership.organisation, manager_membership.user
+    PortabilityRequest.objects.create(client=dossier.client, requested_on=date(2024, 9, 1))
+    SolutionChange.objects.create(solution=dossier.solution, changed_on=date(2024, 9, 2), description="v5.3",
+                                  affects_conformity=True)
+    DigestSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
+    ReminderSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
+    OutboxMessage.objects.create(task_name="dossiers.tasks.notify_history_entry", args=[entry.pk])
+    ExportJob.objects.create(organisation=organisation, user=user, kind=ExportJob.Kind.choices[0][0])
     return dossier
 
 
