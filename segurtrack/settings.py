@@ -183,6 +183,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "dossiers.models.DocumentKind",
         "CancellationReasonEnum": "dossiers.models.CancellationReason",
         "ClientPrerequisiteEnum": "dossiers.models.Client.Prerequisite",
+        "ExportKindEnum": "dossiers.models.ExportJob.Kind",
+        "ExportFormatEnum": "dossiers.models.ExportJob.Format",
+        "ExportStatusEnum": "dossiers.models.ExportJob.Status",
     },
 }
 

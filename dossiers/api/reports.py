@@ -64,14 +64,19 @@ class PassThroughNegotiation(BaseContentNegotiation):
 
 # --- query parameters -------------------------------------------------------------------------------------------------
 
+MAX_ID = 2**63 - 1
+
+
 class ReportFilterSerializer(serializers.Serializer):
     dispositif = serializers.CharField(required=False, allow_blank=True, max_length=40,
                                        help_text=gettext_lazy("Code du dispositif."))
     couloir = serializers.CharField(required=False, allow_blank=True, max_length=30,
                                     help_text=gettext_lazy("Code du couloir."))
-    solution = serializers.IntegerField(required=False, min_value=1, help_text=gettext_lazy("Id de la solution."))
+    # Ids are 64-bit: a larger number is bad input, not a database error.
+    solution = serializers.IntegerField(required=False, min_value=1, max_value=MAX_ID,
+                                        help_text=gettext_lazy("Id de la solution."))
     organisation = serializers.IntegerField(
-        required=False, min_value=1,
+        required=False, min_value=1, max_value=MAX_ID,
         help_text=gettext_lazy("Id de l'organisation (personnel de la plateforme : toutes par défaut)."))
 
 

@@ -179,3 +179,9 @@ def test_a_dossier_deployed_today_is_in_the_first_bucket(api, manager_membership
     body = api.get(url("pending-va")).json()
     assert body["buckets"][0]["count"] == 1 and body["results"][0]["age_days"] == 0
     assert Dossier.objects.get(pk=dossier.pk).deployed_on == days_ago(0)
+
+
+def test_an_organisation_id_beyond_64_bits_is_bad_input_not_a_crash(api):
+    response = api.get("/api/v1/reports/pending-va/", {"organisation": 2**63})
+    assert response.status_code == 400
+    assert "organisation" in response.json()["errors"]
