@@ -1,10 +1,30 @@
-"""Pages of the dossiers app."""
+"""Pages of the dossiers app: home, dossiers, the pre-solde checklist, clients, solutions, downloads."""
 from django.urls import path
 
 from . import views
 
 urlpatterns = [
+    path("", views.home, name="home"),
+    path("dossiers/", views.dossier_list, name="dossier-list"),
+    path("dossiers/new/", views.dossier_create, name="dossier-create"),
+    path("dossiers/<int:pk>/", views.dossier_detail, name="dossier-detail"),
+    path("dossiers/<int:pk>/transitions/<slug:name>/", views.dossier_transition, name="dossier-transition"),
+    path("dossiers/<int:pk>/documents/", views.document_upload, name="dossier-document-upload"),
+    path("dossiers/<int:pk>/amendments/", views.amendment_add, name="dossier-amendment-add"),
+    path("dossiers/<int:pk>/scenario/", views.scenario_change, name="dossier-scenario"),
+    path("dossiers/<int:pk>/solde/", views.solde_checklist, name="dossier-solde"),
+    path("dossiers/<int:pk>/solde/file/", views.solde_file, name="dossier-solde-file"),
+    path("dossiers/<int:pk>/solde.json", views.solde_json_download, name="dossier-solde-json"),
+    path("amendments/<int:pk>/status/", views.amendment_status, name="amendment-status"),
+    path("clients/", views.client_list, name="client-list"),
+    path("clients/new/", views.client_create, name="client-create"),
+    path("clients/identifier-check/", views.client_identifier_check, name="client-identifier-check"),
+    path("clients/<int:pk>/", views.client_edit, name="client-edit"),
+    path("solutions/", views.solution_list, name="solution-list"),
+    path("solutions/new/", views.solution_create, name="solution-create"),
+    path("solutions/<int:pk>/", views.solution_detail, name="solution-detail"),
+    path("solutions/<int:pk>/pv-pilotes/", views.pv_pilote_upload, name="pv-pilote-upload"),
+    path("pv-pilotes/<int:pk>/status/", views.pv_pilote_status, name="pv-pilote-status"),
     path("documents/<int:pk>/", views.download_document, name="document-download"),
     path("pv-pilotes/<int:pk>/", views.download_pv_pilote, name="pv-pilote-download"),
-    path("", views.home, name="home"),
 ]

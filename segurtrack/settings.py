@@ -134,7 +134,8 @@ STORAGES = {
         ),
     },
 }
-MEDIA_URL = None
+# Never routed: documents are only served by the permission-checked views (the live server needs a value).
+MEDIA_URL = "/_media/"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"

@@ -1,6 +1,11 @@
 """Root URLs: the pages, the API under /api/v1/, the admin."""
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
+
+admin.site.site_header = _("Administration de segurtrack")
+admin.site.site_title = _("segurtrack")
+admin.site.index_title = _("Données des dossiers Ségur")
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -8,5 +13,6 @@ urlpatterns = [
     path("api/v1/", include("dossiers.api.report_urls")),
     path("api/v1/", include("dossiers.api.urls")),
     path("faq/", include("faqref.urls")),
+    path("", include("organisations.urls")),
     path("", include("dossiers.urls")),
 ]

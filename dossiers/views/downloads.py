@@ -1,9 +1,10 @@
-"""Pages: home and the permission-checked downloads (the rest of the pages come with the web issue)."""
+"""Permission-checked downloads: a document or a PV pilote of the current organisation, never another's."""
 from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, Http404
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404
+from django.views.decorators.http import require_GET
 
-from .models import Document, PvPilote
+from ..models import Document, PvPilote
 
 
 def _organisation_id(request) -> int:
@@ -11,11 +12,6 @@ def _organisation_id(request) -> int:
     if not membership:
         raise Http404
     return membership.organisation_id
-
-
-@login_required
-def home(request):
-    return render(request, "dossiers/home.html")
 
 
 def _file_response(field, filename: str, content_type: str) -> FileResponse:
@@ -29,12 +25,14 @@ def _file_response(field, filename: str, content_type: str) -> FileResponse:
     return response
 
 
+@require_GET
 @login_required
 def download_document(request, pk: int):
     document = get_object_or_404(Document, pk=pk, organisation_id=_organisation_id(request))
     return _file_response(document.file, document.filename, document.content_type)
 
 
+@require_GET
 @login_required
 def download_pv_pilote(request, pk: int):
     pv = get_object_or_404(PvPilote, pk=pk, solution__organisation_id=_organisation_id(request))

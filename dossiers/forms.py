@@ -1,0 +1,371 @@
+"""Page forms. Transition forms are generated from `payloads.PAYLOADS`, so each payload is defined once.
+
+The generated forms only render and carry what the user typed: the service validates (InvalidInput gives
+the field errors, RulesFailed the refused rules), and the view puts its errors back on the form.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.validators import MaxLengthValidator
+from django.forms.utils import ErrorDict
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from .models import Amendment, Client, Dispositif, DocumentKind, Dossier, MssDeployment, PvPilote, SignatureType, Solution
+from .payloads import PAYLOADS, SoldeDraft
+
+# What each transition is called on its button (and in the history), in the users' words.
+TRANSITION_LABELS: dict[str, Any] = {
+    "sign_bdc": _("Enregistrer la signature du BDC"),
+    "file_avance": _("Déposer l'avance"),
+    "request_avance_fix": _("Avance à modifier (demande de l'ASP)"),
+    "refile_avance": _("Redéposer l'avance"),
+    "validate_avance": _("Avance validée par l'ASP"),
+    "record_avance_payment": _("Enregistrer le paiement de l'avance"),
+    "mark_deployed": _("Marquer comme déployé"),
+    "sign_va": _("Enregistrer la signature de la VA"),
+    "file_solde": _("Déposer le solde"),
+    "request_solde_fix": _("Solde à modifier (demande de l'ASP)"),
+    "validate_solde": _("Solde validé par l'ASP"),
+    "record_solde_payment": _("Enregistrer le paiement du solde"),
+    "request_cancellation": _("Demander l'annulation"),
+    "confirm_cancellation": _("Confirmer l'annulation"),
+    "record_recovery": _("Enregistrer le remboursement"),
+}
+# History actions that are not transitions.
+ACTION_LABELS: dict[str, Any] = {
+    **TRANSITION_LABELS,
+    "create": _("Dossier créé"),
+    "change_scenario": _("Scénario modifié"),
+    "change_reference": _("Référence modifiée"),
+    "change_solde_draft": _("Données de facture enregistrées"),
+    "add_document": _("Document ajouté"),
+    "file_amendment": _("Avenant déposé"),
+    "amendment_validated": _("Avenant validé"),
+    "amendment_paid": _("Avenant payé"),
+}
+
+# Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
+# unlisted value still reaches the rules (bdc.signature_type, va.mss_deployment) through the API.
+SELECT_CHOICES: dict[str, list[tuple[str, Any]]] = {
+    "signature_type": SignatureType.choices,
+    "mss_deployment": MssDeployment.choices,
+}
+# Suggestions for free text fields (a datalist keeps other values possible).
+SUGGESTIONS: dict[str, list[tuple[str, Any]]] = {
+    "vat": [("20", _("20 % (métropole)")), ("8.5", _("8,5 % (Guadeloupe, Martinique, La Réunion)")),
+            ("HT", _("HT (client non assujetti)"))],
+}
+HELP_TEXTS: dict[str, Any] = {
+    "vat": _("« HT » ou un taux en pourcentage : 20, 8.5…"),
+    "invoice_mentions_checked": _("Chapitre 12 du document des modèles SONS (BDC, MOM, VA)."),
+}
+LONG_TEXT = 200
+BLANK = [("", "—")]
+
+
+def _date_widget() -> forms.DateInput:
+    return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
+
+
+def form_field(name: str, field: serializers.Field) -> forms.Field:
+    """The page field for one payload field: same label, same requiredness; the service checks the value."""
+    label, required = field.label or name, bool(field.required)
+    if isinstance(field, serializers.BooleanField):
+        return forms.BooleanField(label=label, required=False, help_text=HELP_TEXTS.get(name, ""))
+    if isinstance(field, serializers.DateField):
+        widget: forms.Widget = _date_widget()
+    elif isinstance(field, serializers.DecimalField):
+        attrs = {"step": "0.01", "inputmode": "decimal"}
+        if field.min_value is not None:
+            attrs["min"] = str(field.min_value)
+        widget = forms.NumberInput(attrs=attrs)
+    elif isinstance(field, serializers.ChoiceField) or name in SELECT_CHOICES:
+        choices = SELECT_CHOICES.get(name) or [(str(k), v) for k, v in field.choices.items()]
+        widget = forms.Select(choices=BLANK + list(choices))
+    elif getattr(field, "max_length", None) and field.max_length > LONG_TEXT:
+        widget = forms.Textarea(attrs={"rows": 3, "maxlength": field.max_length})
+    else:
+        attrs = {"maxlength": field.max_length} if getattr(field, "max_length", None) else {}
+        if name in SUGGESTIONS:
+            attrs["list"] = f"suggestions-{name}"
+        widget = forms.TextInput(attrs=attrs)
+    return forms.CharField(label=label, required=required, widget=widget, help_text=HELP_TEXTS.get(name, ""))
+
+
+class PayloadForm(forms.Form):
+    """A transition's payload as a page form, rendered from the serializer's fields (label, required, type).
+
+    It does not validate: `payload()` hands the typed values to the service, and `set_errors()` puts the
+    service's InvalidInput errors back on the fields, keeping what the user typed.
+    """
+
+    serializer_class: type[serializers.Serializer]
+    exclude: tuple[str, ...] = ()
+
+    def __init__(self, transition: str, *args, serializer_class: type[serializers.Serializer] | None = None,
+                 errors: dict[str, list[str]] | None = None, **kwargs):
+        kwargs.setdefault("prefix", transition)
+        super().__init__(*args, **kwargs)
+        self.transition = transition
+        every_field = (serializer_class or PAYLOADS[transition])().fields
+        self.serializer_fields = {name: field for name, field in every_field.items() if name not in self.exclude}
+        # Errors on fields this form does not show are named after the field (the solde filing shows one).
+        self.labels = {name: field.label or name for name, field in every_field.items()}
+        for name, field in self.serializer_fields.items():
+            self.fields[name] = form_field(name, field)
+        self.suggestions = [(f"suggestions-{name}", SUGGESTIONS[name]) for name in self.fields if name in SUGGESTIONS]
+        self._service_errors = errors or {}
+
+    @property
+    def label(self):
+        return TRANSITION_LABELS.get(self.transition, self.transition)
+
+    def full_clean(self) -> None:
+        self._errors = ErrorDict()
+        self.cleaned_data = {}
+        for name, messages in self._service_errors.items():
+            if name in self.fields:
+                key = name
+            else:
+                key = forms.forms.NON_FIELD_ERRORS
+                if name in self.labels:
+                    messages = [f"{self.labels[name]} : {message}" for message in messages]
+            self._errors.setdefault(key, self.error_class(renderer=self.renderer)).extend(messages)
+
+    def set_errors(self, errors: dict[str, list[str]]) -> None:
+        self._service_errors = errors
+        self._errors = None
+
+    def payload(self) -> dict[str, Any]:
+        """What the user typed, shaped for the serializer: blanks left out, checkboxes as booleans."""
+        data: dict[str, Any] = {}
+        for name, field in self.serializer_fields.items():
+            key = self.add_prefix(name)
+            if isinstance(field, serializers.BooleanField):
+                data[name] = self.data.get(key) in ("on", "true", "1", "True")
+                continue
+            value = (self.data.get(key) or "").strip()
+            if value == "":
+                continue
+            if isinstance(field, serializers.DecimalField):
+                # French keyboards type a comma; the payload's decimal notation is a dot.
+                value = value.replace("\u202f", "").replace(" ", "").replace(",", ".")
+            data[name] = value
+        return data
+
+
+class SoldeDraftForm(PayloadForm):
+    """The invoice data typed before filing (the solde draft): the file_solde payload less its filing date."""
+
+    exclude = ("filed_on",)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("serializer_class", SoldeDraft)
+        kwargs.setdefault("prefix", "draft")
+        super().__init__("file_solde", *args, **kwargs)
+        for field in self.fields.values():
+            field.required = False  # a draft may be saved half typed
+
+    def set_errors(self, errors: dict[str, list[str]]) -> None:
+        super().set_errors({key.removeprefix("solde_draft."): value for key, value in errors.items()})
+
+    def payload(self) -> dict[str, Any]:
+        # A draft keeps unticked boxes unset rather than false, so their rules stay "à renseigner".
+        return {k: v for k, v in super().payload().items() if v is not False}
+
+
+def initial_payload(transition: str, dossier: Dossier) -> dict[str, Any]:
+    """Sensible starting values: today for dates, the dossier's own scenario and amounts where they apply."""
+    today = timezone.localdate()
+    initial: dict[str, Any] = {}
+    for name, field in PAYLOADS[transition]().fields.items():
+        if isinstance(field, serializers.DateField):
+            initial[name] = today
+    if transition in ("file_avance", "refile_avance", "sign_va"):
+        initial["scenario"] = dossier.scenario
+    if transition == "refile_avance" and dossier.declared_amount is not None:
+        initial["declared_amount"] = dossier.declared_amount
+    if transition == "record_avance_payment" and dossier.declared_amount is not None:
+        initial["amount"] = dossier.declared_amount
+    if transition == "record_solde_payment" and dossier.solde_amount is not None:
+        initial["amount"] = dossier.solde_amount
+    if transition == "record_recovery" and dossier.avance_paid_total:
+        initial["amount"] = dossier.avance_paid_total
+    return initial
+
+
+class ServiceErrorsMixin:
+    """Put a service's InvalidInput errors on the form's fields (unknown keys become form errors)."""
+
+    def add_service_errors(self, errors: dict[str, list[str]]) -> None:
+        for name, messages in errors.items():
+            for message in messages:
+                self.add_error(name if name in self.fields else None, message)
+
+
+class DocumentForm(ServiceErrorsMixin, forms.Form):
+    kind = forms.ChoiceField(label=_("Type de document"), choices=BLANK + list(DocumentKind.choices))
+    file = forms.FileField(label=_("Fichier"), help_text=_("PDF pour les documents signés."))
+
+    def __init__(self, *args, kinds: list[str] | None = None, **kwargs):
+        if kinds:
+            # Several single-kind forms share a page (the checklist): distinct ids, the same field names.
+            kwargs.setdefault("auto_id", f"id_{'_'.join(kinds)}_%s")
+        super().__init__(*args, **kwargs)
+        if kinds:
+            self.fields["kind"].choices = [(k, DocumentKind(k).label) for k in kinds]
+            if len(kinds) == 1:
+                self.fields["kind"].widget = forms.HiddenInput()
+                self.fields["kind"].initial = kinds[0]
+        self.fields["file"].widget.attrs["accept"] = ".pdf,application/pdf"
+
+
+class AmendmentForm(ServiceErrorsMixin, forms.Form):
+    filed_on = forms.DateField(label=_("Déposé le"), widget=_date_widget())
+    amount = forms.DecimalField(label=_("Nouveau montant déclaré"), max_digits=12, decimal_places=2,
+                                widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}))
+
+
+class AmendmentStatusForm(ServiceErrorsMixin, forms.Form):
+    status = forms.ChoiceField(label=_("Nouveau statut"), choices=[(Amendment.Status.VALIDATED, Amendment.Status.VALIDATED.label),
+                                                                   (Amendment.Status.PAID, Amendment.Status.PAID.label)],
+                               widget=forms.HiddenInput())
+    on = forms.DateField(label=_("Le"), widget=_date_widget())
+    paid_amount = forms.DecimalField(label=_("Montant payé"), required=False, max_digits=12, decimal_places=2,
+                                     widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}))
+
+    def clean(self):
+        data = super().clean()
+        if data.get("status") == Amendment.Status.PAID and data.get("paid_amount") is None:
+            self.add_error("paid_amount", _("Indiquez le montant payé."))
+        return data
+
+
+class ScenarioForm(ServiceErrorsMixin, forms.Form):
+    scenario = forms.CharField(label=_("Scénario d'installation"), max_length=100, required=False)
+
+
+class DossierCreateForm(ServiceErrorsMixin, forms.Form):
+    client = forms.ModelChoiceField(label=_("Client"), queryset=Client.objects.none())
+    solution = forms.ModelChoiceField(label=_("Solution"), queryset=Solution.objects.none())
+    reference = forms.CharField(label=_("Référence"), max_length=60, required=False,
+                                help_text=_("Laissez vide pour une référence attribuée automatiquement."))
+    scenario = forms.CharField(label=_("Scénario d'installation"), max_length=100, required=False)
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["client"].queryset = Client.objects.filter(organisation_id=organisation_id).order_by("name")
+        self.fields["solution"].queryset = (Solution.objects.filter(organisation_id=organisation_id)
+                                            .select_related("dispositif").order_by("name", "version"))
+        self.fields["solution"].label_from_instance = lambda s: f"{s.name} {s.version} — {s.dispositif.code}"
+
+
+IDENTIFIER_FIELDS = ("finess_geo", "finess_legal", "siret")
+
+
+class ClientForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = Client
+        fields = ["name", "kind", "finess_geo", "finess_legal", "siret", "department", "vat_liable",
+                  "ans_contract_signed_on", "cpe_cards", "software_certificates"]
+        widgets = {"ans_contract_signed_on": _date_widget()}
+        help_texts = {
+            "finess_geo": _("9 caractères ; le FINESS géographique ou le SIRET identifie le site."),
+            "siret": _("14 chiffres."),
+            "department": _("01 à 95, 2A, 2B, 971 à 976."),
+        }
+
+    def __init__(self, *args, check_url: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("department", "kind", "cpe_cards", "software_certificates"):
+            self.fields[name].choices = BLANK + list(self.fields[name].choices)[1:]
+        for name in IDENTIFIER_FIELDS:
+            attrs = self.fields[name].widget.attrs
+            # Spaces and dots are accepted and compacted, so allow a few more characters than the number has.
+            attrs["maxlength"] = 20
+            attrs["autocomplete"] = "off"
+            if check_url:
+                # As-you-type check: the endpoint answers with the field's message, shown under it.
+                attrs.update({
+                    "hx-get": check_url, "hx-trigger": "input changed delay:400ms, blur",
+                    "hx-target": f"#{name}-check", "hx-swap": "innerHTML",
+                })
+            field = self.fields[name]
+            field.max_length = 20
+            field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
+            field.validators.append(MaxLengthValidator(20))
+
+
+class SolutionForm(ServiceErrorsMixin, forms.ModelForm):
+    class Meta:
+        model = Solution
+        fields = ["name", "version", "dispositif", "proofs_submitted_on", "referenced_on"]
+        widgets = {"proofs_submitted_on": _date_widget(), "referenced_on": _date_widget()}
+        help_texts = {"referenced_on": _("Date de la décision de référencement de l'ANS ; vide si pas encore référencée.")}
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["dispositif"].queryset = Dispositif.objects.order_by("code")
+
+
+class PvPiloteForm(ServiceErrorsMixin, forms.Form):
+    signed_on = forms.DateField(label=_("Signé le"), widget=_date_widget())
+    status = forms.ChoiceField(label=_("Statut"), choices=PvPilote.Status.choices, initial=PvPilote.Status.PENDING)
+    file = forms.FileField(label=_("PV pilote (PDF)"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["file"].widget.attrs["accept"] = ".pdf,application/pdf"
+
+
+class SoldeFilingForm(PayloadForm):
+    """Filing the solde from the checklist: the filing date; the invoice data is the saved draft."""
+
+    exclude = tuple(name for name in PAYLOADS["file_solde"]().fields if name != "filed_on")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "filing")
+        super().__init__("file_solde", *args, **kwargs)
+
+
+class DossierFilterForm(forms.Form):
+    """The dossier list's filters, search and sort (GET); choices scoped to the organisation."""
+
+    q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
+                        widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Client, FINESS, SIRET, référence")}))
+    state = forms.ChoiceField(label=_("État"), required=False)
+    couloir = forms.ChoiceField(label=_("Couloir"), required=False)
+    dispositif = forms.ModelChoiceField(label=_("Dispositif"), required=False, queryset=Dispositif.objects.none(),
+                                        empty_label=_("Tous"))
+    solution = forms.ModelChoiceField(label=_("Solution"), required=False, queryset=Solution.objects.none(),
+                                      empty_label=_("Toutes"))
+    rule = forms.ChoiceField(label=_("Bloqué par"), required=False)
+    sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=[
+        ("-updated", _("Modifiés récemment")), ("updated", _("Modifiés il y a longtemps")),
+        ("reference", _("Référence (A→Z)")), ("-reference", _("Référence (Z→A)")),
+        ("client", _("Client (A→Z)")), ("-client", _("Client (Z→A)")),
+        ("state", _("État")), ("-state", _("État (inverse)")),
+    ])
+
+    def __init__(self, *args, organisation_id: int, **kwargs):
+        from .models import Couloir, State
+        from .rules import CATALOGUE, Severity
+
+        super().__init__(*args, **kwargs)
+        self.fields["state"].choices = [("", _("Tous"))] + list(State.choices)
+        self.fields["couloir"].choices = [("", _("Tous"))] + [(c.code, c.label) for c in Couloir.objects.all()]
+        self.fields["dispositif"].queryset = Dispositif.objects.order_by("code")
+        self.fields["dispositif"].label_from_instance = lambda d: d.code
+        self.fields["solution"].queryset = Solution.objects.filter(organisation_id=organisation_id).order_by(
+            "name", "version")
+        self.fields["rule"].choices = [("", _("Toutes règles"))] + [
+            (code, f"{rule.title} ({code})") for code, rule in CATALOGUE.items() if rule.severity is Severity.BLOCK]
+
+    def params(self) -> dict[str, Any]:
+        if not self.is_valid():
+            return {}
+        return {k: v for k, v in self.cleaned_data.items() if v not in (None, "")}

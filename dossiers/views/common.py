@@ -1,0 +1,57 @@
+"""What every page view shares: the current membership, role checks, errors from the services."""
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+
+from organisations.models import Role
+
+from ..services import NotPermitted
+
+
+def member_required(view: Callable | None = None, *, role: str = Role.VIEWER):
+    """Signed in, member of the current organisation, holding `role` at least; else login, or the 403 page.
+
+    A service's NotPermitted (the service checks the role again, under its lock) is also the 403 page.
+    """
+    def decorate(func: Callable) -> Callable:
+        @wraps(func)
+        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            membership = request.membership
+            if not membership:
+                raise PermissionDenied(_("Vous n'êtes membre d'aucune organisation."))
+            if not membership.has_role(role):
+                raise PermissionDenied(_("Votre rôle ne permet pas cette action."))
+            try:
+                return func(request, *args, **kwargs)
+            except NotPermitted as refused:
+                raise PermissionDenied(str(refused))
+        return wrapper
+    return decorate(view) if view is not None else decorate
+
+
+def organisation_id(request: HttpRequest) -> int:
+    return request.membership.organisation_id
+
+
+def safe_next(request: HttpRequest, fallback: str) -> str:
+    """The `next` field of a form when it points inside the site, else the fallback."""
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return fallback
+
+
+def require_can_act(request: HttpRequest) -> None:
+    """For pages that read for every member and write for managers: refuse the write to the others."""
+    if not request.membership.can_act:
+        raise PermissionDenied(_("Votre rôle ne permet pas cette action."))

@@ -1,0 +1,337 @@
+"""Dossier pages: the list, the creation form, the dossier page and the writes it posts (through services)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from organisations.models import Role
+
+from .. import diagram, selectors, services
+from ..forms import (
+    ACTION_LABELS, TRANSITION_LABELS, AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
+    DossierFilterForm, PayloadForm, ScenarioForm, initial_payload,
+)
+from ..models import (
+    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, CancellationReason, DocumentKind, Dossier, MssDeployment,
+    SignatureType, State,
+)
+from ..payloads import PAYLOADS
+from ..rules import money
+from ..services import InvalidInput, RulesFailed
+from .common import member_required, organisation_id, safe_next
+
+PAGE_SIZE = 25
+# Transitions filed from their own page rather than from a form on the dossier page.
+OWN_PAGE = {"file_solde": "dossier-solde"}
+
+
+# --- list and creation -------------------------------------------------------------------------------------------
+
+@require_GET
+@member_required
+def dossier_list(request: HttpRequest) -> HttpResponse:
+    org = organisation_id(request)
+    form = DossierFilterForm(request.GET or None, organisation_id=org)
+    params = form.params()
+    page = Paginator(selectors.dossier_list(org, **params), PAGE_SIZE).get_page(request.GET.get("page"))
+    query = request.GET.copy()
+    query.pop("page", None)
+    sort_query = query.copy()
+    sort_query.pop("sort", None)
+    return render(request, "dossiers/list.html", {
+        "form": form, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "sort": params.get("sort", selectors.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
+    })
+
+
+@require_http_methods(["GET", "POST"])
+@member_required(role=Role.MANAGER)
+def dossier_create(request: HttpRequest) -> HttpResponse:
+    org = organisation_id(request)
+    form = DossierCreateForm(request.POST or None, organisation_id=org,
+                             initial={"client": request.GET.get("client"), "solution": request.GET.get("solution")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            dossier = services.create_dossier(
+                organisation=request.membership.organisation, by=request.user, client=form.cleaned_data["client"],
+                solution=form.cleaned_data["solution"], scenario=form.cleaned_data["scenario"],
+                reference=form.cleaned_data["reference"].strip())
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            messages.success(request, _("Dossier %(reference)s créé.") % {"reference": dossier.reference})
+            return redirect("dossier-detail", pk=dossier.pk)
+    return render(request, "dossiers/create.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- the dossier page --------------------------------------------------------------------------------------------
+
+FIELD_LABELS: dict[str, dict[str, str]] = {
+    name: {field_name: str(field.label or field_name) for field_name, field in serializer().fields.items()}
+    for name, serializer in PAYLOADS.items()
+}
+VALUE_LABELS = {
+    "signature_type": dict(SignatureType.choices), "mss_deployment": dict(MssDeployment.choices),
+    "reason": dict(CancellationReason.choices), "kind": dict(DocumentKind.choices),
+}
+
+
+def _value(value: Any) -> str:
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return _("oui") if value else _("non")
+    return str(value)
+
+
+def history_items(rows) -> list[dict[str, Any]]:
+    """The timeline: each row's action in words, the states it joined and its data, labelled."""
+    items = []
+    state_labels = dict(State.choices)
+    for row in reversed(rows):
+        labels = FIELD_LABELS.get(row.action, {})
+        details = []
+        for key, value in (row.data or {}).items():
+            if key in ("warnings", "document", "amendment", "client", "solution", "sha256"):
+                continue
+            value = VALUE_LABELS.get(key, {}).get(value, value)
+            details.append((labels.get(key, key), _value(value)))
+        items.append({
+            "row": row, "label": ACTION_LABELS.get(row.action, row.action),
+            "from": state_labels.get(row.from_state, row.from_state),
+            "to": state_labels.get(row.to_state, row.to_state),
+            "moved": bool(row.from_state and row.to_state and row.from_state != row.to_state),
+            "details": details, "warnings": (row.data or {}).get("warnings", []),
+        })
+    return items
+
+
+def date(value) -> str:
+    return value.strftime("%d/%m/%Y") if value else "—"
+
+
+def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
+    """Amounts and dates of each step, in the programme's order."""
+    d = dossier
+    result = [
+        (_("Bon de commande"), [(_("Signé le"), date(d.bdc_signed_on)), (_("Signataire"), _value(d.bdc_signer_name)),
+                                (_("Type de signature"), _value(d.get_bdc_signature_type_display()))]),
+        (_("Avance"), [(_("Déposée le"), date(d.avance_filed_on)),
+                       (_("Montant déclaré"), money(d.avance_declared_amount)),
+                       (_("Montant en vigueur (avenants compris)"), money(d.declared_amount)),
+                       (_("Validée le"), date(d.avance_validated_on)), (_("Payée le"), date(d.avance_paid_on)),
+                       (_("Montant payé"), money(d.avance_paid_amount)),
+                       (_("Total versé (avenants compris)"), money(d.avance_paid_total))]),
+        (_("Déploiement et VA"), [(_("Déployé le"), date(d.deployed_on)), (_("VA signée le"), date(d.va_signed_on)),
+                                  (_("Signataire de la VA"), _value(d.va_signer_name)),
+                                  (_("Indicateur MSS"), _value(d.get_mss_deployment_display()))]),
+        (_("Solde"), [(_("Déposé le"), date(d.solde_filed_on)), (_("Facture"), _value(d.invoice_number)),
+                      (_("Date de facture"), date(d.invoice_date)),
+                      (_("Montant « Prestation Ségur »"), money(d.solde_amount)),
+                      (_("Total de la facture"), money(d.invoice_total)), (_("TVA"), _value(d.vat)),
+                      (_("Validé le"), date(d.solde_validated_on)), (_("Payé le"), date(d.solde_paid_on)),
+                      (_("Montant payé"), money(d.solde_paid_amount))]),
+    ]
+    if d.cancellation_requested_on:
+        result.append((_("Annulation"), [
+            (_("Demandée le"), date(d.cancellation_requested_on)),
+            (_("Motif"), _value(d.get_cancellation_reason_display())),
+            (_("Ordre de recouvrement le"), date(d.recovery_issued_on)),
+            (_("Remboursé le"), date(d.recovered_on)), (_("Montant remboursé"), money(d.recovered_amount)),
+            (_("Annulé le"), date(d.cancelled_on))]))
+    return result
+
+
+def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: PayloadForm | None = None,
+                   refused: RulesFailed | None = None, document_form: DocumentForm | None = None,
+                   amendment_form: AmendmentForm | None = None, status_forms: dict[int, AmendmentStatusForm] | None = None,
+                   scenario_form: ScenarioForm | None = None) -> dict[str, Any]:
+    can_act = request.membership.can_act
+    actions = []
+    for transition in dossier.get_available_state_transitions():
+        name = transition.name
+        if name in OWN_PAGE:
+            actions.append({"name": name, "label": TRANSITION_LABELS[name],
+                            "url": reverse(OWN_PAGE[name], args=[dossier.pk])})
+            continue
+        form = transition_form if transition_form is not None and transition_form.transition == name else \
+            PayloadForm(name, initial=initial_payload(name, dossier))
+        actions.append({"name": name, "label": TRANSITION_LABELS.get(name, name), "form": form,
+                        "open": form is transition_form,
+                        "url": reverse("dossier-transition", args=[dossier.pk, name])})
+    blocker_codes = [b.rule for b in dossier.blocker_rows]
+    refused_codes = [f.rule for f in (refused.failures + refused.warnings)] if refused else []
+    links = selectors.guidance([*blocker_codes, *refused_codes])
+    blockers = [selectors.RuleOutcome(code, selectors.rule_title(code), "block", "failed", "", links.get(code, []))
+                for code in blocker_codes]
+    refusal = None
+    if refused:
+        refusal = {
+            "label": TRANSITION_LABELS.get(transition_form.transition, "") if transition_form else "",
+            "failures": selectors.with_guidance(refused.failures, links),
+            "warnings": selectors.with_guidance(refused.warnings, links),
+        }
+    status_forms = status_forms or {}
+    amendments = []
+    for amendment in dossier.amendment_rows:
+        following = services.AMENDMENT_NEXT.get(amendment.status)
+        form = status_forms.get(amendment.pk)
+        if form is None and following:
+            form = AmendmentStatusForm(prefix=f"amendment{amendment.pk}", initial={
+                "status": following, "on": selectors.today(),
+                "paid_amount": amendment.amount if following == Amendment.Status.PAID else None})
+        amendments.append({"amendment": amendment, "next": following,
+                           "next_label": Amendment.Status(following).label if following else "", "form": form})
+    return {
+        "dossier": dossier, "client": dossier.client, "solution": dossier.solution, "dispositif": dossier.dispositif,
+        "can_act": can_act, "actions": actions, "refusal": refusal, "blockers": blockers,
+        "next_step": TRANSITION_LABELS.get(dossier.blocker_rows[0].transition) if dossier.blocker_rows else "",
+        "steps": steps(dossier),
+        "documents": dossier.document_rows,
+        "document_form": document_form or DocumentForm(),
+        "amendments": amendments,
+        "amendments_open": dossier.state in AMENDMENT_STATES,
+        "amendment_form": amendment_form or AmendmentForm(initial={"filed_on": selectors.today()}),
+        "scenario_open": dossier.state in SCENARIO_CHANGE_STATES,
+        "scenario_form": scenario_form or ScenarioForm(initial={"scenario": dossier.scenario}),
+        "history": history_items(dossier.history_rows),
+        "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows,
+                                  labels={k: str(v) for k, v in TRANSITION_LABELS.items()}),
+        "solde_page": dossier.state in {State.VA_SIGNED, State.SOLDE_TO_FIX, State.SOLDE_FILED,
+                                        State.SOLDE_VALIDATED, State.SOLDE_PAID},
+    }
+
+
+def render_detail(request: HttpRequest, pk: int, *, status: int = 200, **overrides) -> HttpResponse:
+    dossier = selectors.dossier_detail(organisation_id(request), pk)
+    return render(request, "dossiers/detail.html", detail_context(request, dossier, **overrides), status=status)
+
+
+@require_GET
+@member_required
+def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return render_detail(request, pk)
+
+
+def _own_dossier(request: HttpRequest, pk: int) -> Dossier:
+    """The dossier if the current organisation owns it, else 404 (before any role or input check is shown)."""
+    return get_object_or_404(Dossier.objects.only("id", "reference", "state"), pk=pk,
+                             organisation_id=organisation_id(request))
+
+
+def _announce(request: HttpRequest, outcome: services.Outcome, name: str) -> None:
+    messages.success(request, _("« %(action)s » enregistré : le dossier est maintenant « %(state)s ».") % {
+        "action": TRANSITION_LABELS.get(name, name), "state": State(outcome.dossier.state).label})
+    for warning in outcome.warnings:
+        messages.warning(request, f"{warning.message} ({warning.rule})")
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def dossier_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
+    dossier = _own_dossier(request, pk)
+    if name not in PAYLOADS:
+        raise Http404
+    form = PayloadForm(name, request.POST)
+    try:
+        outcome = services.run_transition(dossier.pk, name, by=request.user, data=form.payload())
+    except RulesFailed as refused:
+        return render_detail(request, pk, transition_form=form, refused=refused, status=409)
+    except InvalidInput as invalid:
+        form.set_errors(invalid.errors)
+        return render_detail(request, pk, transition_form=form, status=400)
+    _announce(request, outcome, name)
+    return redirect(safe_next(request, reverse("dossier-detail", args=[pk])))
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
+    dossier = _own_dossier(request, pk)
+    back_to_solde = request.POST.get("return_to") == "solde"
+    form = DocumentForm(request.POST, request.FILES, kinds=request.POST.getlist("kinds") or None)
+    if form.is_valid():
+        try:
+            document = services.add_document(dossier.pk, by=request.user, kind=form.cleaned_data["kind"],
+                                             upload=form.cleaned_data["file"])
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            messages.success(request, _("Document « %(name)s » ajouté (%(kind)s).") % {
+                "name": document.filename, "kind": document.get_kind_display()})
+            target = "dossier-solde" if back_to_solde else "dossier-detail"
+            return redirect(f"{reverse(target, args=[pk])}#documents")
+    if back_to_solde:
+        from .solde import render_solde
+
+        return render_solde(request, pk, upload_forms={form.data.get("kind", ""): form}, status=400)
+    return render_detail(request, pk, document_form=form, status=400)
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def amendment_add(request: HttpRequest, pk: int) -> HttpResponse:
+    dossier = _own_dossier(request, pk)
+    form = AmendmentForm(request.POST)
+    refused = None
+    if form.is_valid():
+        try:
+            services.add_amendment(dossier.pk, by=request.user, filed_on=form.cleaned_data["filed_on"],
+                                   amount=form.cleaned_data["amount"])
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        except RulesFailed as refusal:
+            refused = refusal
+            for failure in refusal.failures:
+                form.add_error(None, failure.message)
+        else:
+            messages.success(request, _("Avenant déposé."))
+            return redirect(f"{reverse('dossier-detail', args=[pk])}#amendments")
+    return render_detail(request, pk, amendment_form=form, status=409 if refused else 400)
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def amendment_status(request: HttpRequest, pk: int) -> HttpResponse:
+    amendment = get_object_or_404(Amendment.objects.select_related("dossier"), pk=pk,
+                                  dossier__organisation_id=organisation_id(request))
+    form = AmendmentStatusForm(request.POST, prefix=f"amendment{amendment.pk}")
+    status = 400
+    if form.is_valid():
+        try:
+            services.update_amendment(amendment.pk, by=request.user, status=form.cleaned_data["status"],
+                                      on=form.cleaned_data["on"], paid_amount=form.cleaned_data.get("paid_amount"))
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        except RulesFailed as refusal:
+            status = 409
+            for failure in refusal.failures:
+                form.add_error(None, failure.message)
+        else:
+            messages.success(request, _("Avenant : statut « %(status)s » enregistré.") % {
+                "status": Amendment.Status(form.cleaned_data["status"]).label})
+            return redirect(f"{reverse('dossier-detail', args=[amendment.dossier_id])}#amendments")
+    return render_detail(request, amendment.dossier_id, status_forms={amendment.pk: form}, status=status)
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def scenario_change(request: HttpRequest, pk: int) -> HttpResponse:
+    dossier = _own_dossier(request, pk)
+    form = ScenarioForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_dossier(dossier.pk, by=request.user, changes={"scenario": form.cleaned_data["scenario"]})
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            messages.success(request, _("Scénario enregistré."))
+            return redirect("dossier-detail", pk=pk)
+    return render_detail(request, pk, scenario_form=form, status=400)

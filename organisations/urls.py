@@ -1,0 +1,14 @@
+"""Sign-in, sign-out, the organisation switch and the members page."""
+from django.contrib.auth import views as auth_views
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("login/", views.LoginView.as_view(), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("organisation/", views.switch, name="organisation-switch"),
+    path("organisation/members/", views.members, name="members"),
+    path("organisation/members/<int:pk>/role/", views.member_role, name="member-role"),
+    path("organisation/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
+]

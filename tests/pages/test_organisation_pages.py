@@ -1,0 +1,132 @@
+"""Sign-in and sign-out, choosing the current organisation, and the members page (admins only)."""
+from html import unescape
+
+from django.contrib.auth import get_user_model
+from django.test import Client
+from django.urls import reverse
+
+from dossiers.models import State
+from organisations.current import SESSION_KEY
+from organisations.models import Membership, Role
+
+from ..factories import MembershipFactory, UserFactory, walk_to
+
+
+def text(response) -> str:
+    return unescape(response.content.decode()).replace("\xa0", " ")
+
+
+def test_a_member_signs_in_and_out(manager_membership):
+    browser = Client()
+    page = browser.get(reverse("login"))
+    assert page.status_code == 200
+    html = text(page)
+    assert '<html lang="fr">' in html and 'for="id_username"' in html and 'for="id_password"' in html
+    response = browser.post(reverse("login"), {"username": "manon", "password": "segur-test-pw"})
+    assert response["Location"] == reverse("home")
+    assert "Éditeur Alpha" in text(browser.get(reverse("home")))
+    assert browser.get(reverse("logout")).status_code == 405      # signing out is a POST (CSRF-protected)
+    response = browser.post(reverse("logout"))
+    assert response["Location"] == reverse("login")
+    assert browser.get(reverse("home")).status_code == 302
+
+
+def test_a_wrong_password_is_explained_in_french(manager_membership):
+    response = Client().post(reverse("login"), {"username": "manon", "password": "nope"})
+    assert response.status_code == 200
+    assert "Identifiant ou mot de passe incorrect." in text(response)
+
+
+def test_sign_in_goes_back_to_the_page_asked_for(manager_membership):
+    browser = Client()
+    response = browser.post(f"{reverse('login')}?next=/dossiers/", {"username": "manon", "password": "segur-test-pw",
+                                                                   "next": "/dossiers/"})
+    assert response["Location"] == "/dossiers/"
+
+
+def test_a_member_of_two_organisations_switches_and_sees_only_the_chosen_ones_data(
+        manager_membership, outsider_membership):
+    user = manager_membership.user
+    MembershipFactory(user=user, organisation=outsider_membership.organisation, role=Role.VIEWER)
+    ours = walk_to(State.DRAFT, membership=manager_membership)
+    theirs = walk_to(State.DRAFT, membership=outsider_membership)
+    browser = Client()
+    browser.force_login(user)
+    # The first organisation by name is the current one until another is chosen.
+    page = text(browser.get(reverse("organisation-switch")))
+    assert "Éditeur Alpha" in page and "Éditeur Bêta" in page
+    assert browser.get(reverse("dossier-detail", args=[ours.pk])).status_code == 200
+    assert browser.get(reverse("dossier-detail", args=[theirs.pk])).status_code == 404
+
+    response = browser.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
+    assert response["Location"] == reverse("home")
+    assert browser.session[SESSION_KEY] == outsider_membership.organisation_id
+    assert browser.get(reverse("dossier-detail", args=[theirs.pk])).status_code == 200
+    assert browser.get(reverse("dossier-detail", args=[ours.pk])).status_code == 404
+    listed = [d.pk for d in browser.get(reverse("dossier-list")).context["page"].object_list]
+    assert listed == [theirs.pk]
+    # Here the user is a viewer: the role follows the organisation.
+    assert browser.post(reverse("dossier-scenario", args=[theirs.pk]), {"scenario": "X"}).status_code == 403
+
+
+def test_one_cannot_switch_to_an_organisation_one_is_not_a_member_of(manager_membership, outsider_membership):
+    browser = Client()
+    browser.force_login(manager_membership.user)
+    response = browser.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
+    assert response.status_code == 400
+    assert SESSION_KEY not in browser.session
+
+
+def test_an_admin_adds_an_existing_user_with_a_role(as_admin, organisation):
+    existing = UserFactory(username="zoe")
+    response = as_admin.post(reverse("members"), {"username": "zoe", "role": "manager"})
+    assert response["Location"] == reverse("members")
+    assert Membership.objects.get(user=existing, organisation=organisation).role == Role.MANAGER
+
+
+def test_an_admin_creates_a_new_account(as_admin, organisation):
+    response = as_admin.post(reverse("members"), {"username": "nouveau", "email": "n@example.fr",
+                                                 "password": "un-long-mot-de-passe-42", "role": "viewer"})
+    assert response.status_code == 302
+    user = get_user_model().objects.get(username="nouveau")
+    assert user.check_password("un-long-mot-de-passe-42")
+    assert Membership.objects.get(user=user).organisation == organisation
+
+
+def test_a_new_account_needs_a_sound_password(as_admin):
+    response = as_admin.post(reverse("members"), {"username": "nouveau", "role": "viewer"})
+    assert response.status_code == 400
+    assert "Nouveau compte : indiquez un mot de passe initial." in text(response)
+    response = as_admin.post(reverse("members"), {"username": "nouveau", "role": "viewer", "password": "123"})
+    assert response.status_code == 400
+    assert "Ce mot de passe est trop court." in text(response)
+    assert not get_user_model().objects.filter(username="nouveau").exists()
+
+
+def test_a_member_cannot_be_added_twice(as_admin, manager_membership):
+    response = as_admin.post(reverse("members"), {"username": "manon", "role": "viewer"})
+    assert response.status_code == 400
+    assert "déjà membre" in text(response)
+
+
+def test_an_admin_changes_a_role_and_removes_a_member(as_admin, manager_membership):
+    pk = manager_membership.pk
+    as_admin.post(reverse("member-role", args=[pk]), {f"m{pk}-role": "viewer"})
+    assert Membership.objects.get(pk=pk).role == Role.VIEWER
+    as_admin.post(reverse("member-remove", args=[pk]))
+    assert not Membership.objects.filter(pk=pk).exists()
+
+
+def test_the_last_admin_stays(as_admin, admin_membership):
+    pk = admin_membership.pk
+    response = as_admin.post(reverse("member-role", args=[pk]), {f"m{pk}-role": "manager"})
+    assert response.status_code == 400
+    assert "au moins un administrateur" in text(response)
+    response = as_admin.post(reverse("member-remove", args=[pk]))
+    assert response.status_code == 400
+    assert Membership.objects.get(pk=pk).role == Role.ADMIN
+
+
+def test_the_members_page_lists_only_the_organisations_members(as_admin, manager_membership, outsider_membership):
+    page = text(as_admin.get(reverse("members")))
+    assert "manon" in page and "adele" in page and "oscar" not in page
