@@ -1,0 +1,54 @@
+"""Sign-in is rate-limited: repeated failures lock one username from one address, on the pages and the admin."""
+import pytest
+from django.urls import reverse
+
+from ..factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db
+PASSWORD = "segur-test-pw"
+
+
+def _login(client, username, password, url=None, ip="203.0.113.7"):
+    return client.post(url or reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip)
+
+
+def test_five_failures_lock_the_account_for_that_address_even_with_the_right_password(client, settings):
+    membership = MembershipFactory(user__username="lea")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _login(client, "lea", "wrong").status_code == 200  # the form again, with its error
+    locked = _login(client, "lea", "wrong")
+    assert locked.status_code == 429
+    assert "Connexion temporairement suspendue" in locked.content.decode()
+    assert _login(client, "lea", PASSWORD).status_code == 429
+    assert "_auth_user_id" not in client.session
+    assert membership.user.username == "lea"
+
+
+def test_the_lock_does_not_spill_over_to_other_users_or_addresses(client, settings):
+    MembershipFactory(user__username="lea")
+    MembershipFactory(user__username="marc")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "lea", "wrong")
+    assert _login(client, "marc", PASSWORD).status_code == 302
+    client.logout()
+    assert _login(client, "lea", PASSWORD, ip="198.51.100.4").status_code == 302
+
+
+def test_a_success_resets_the_failure_count(client, settings):
+    MembershipFactory(user__username="lea")
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        _login(client, "lea", "wrong")
+    assert _login(client, "lea", PASSWORD).status_code == 302
+    client.logout()
+    for _ in range(settings.AXES_FAILURE_LIMIT - 1):
+        assert _login(client, "lea", "wrong").status_code == 200
+
+
+def test_the_admin_sign_in_is_limited_too(client, settings):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("root", "r@example.fr", PASSWORD)
+    url = reverse("admin:login")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _login(client, "root", "wrong", url=url)
+    assert _login(client, "root", PASSWORD, url=url).status_code == 429
