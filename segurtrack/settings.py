@@ -152,8 +152,8 @@ STORAGES = {
         ),
     },
 }
-# Never routed: documents are only served by the permission-checked views (the live server needs a value).
-MEDIA_URL = "/_media/"
+# No media URL: documents are only served by the permission-checked views (the storage falls back to this).
+MEDIA_URL = None
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
