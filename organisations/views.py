@@ -1,19 +1,19 @@
 """Organisation pages: sign-in and sign-out, choosing the current organisation, members (admins only)."""
 from __future__ import annotations
 
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .current import SESSION_KEY
+from .decorators import member_required
 from .forms import MemberAddForm, MemberRemoveForm, MemberRoleForm, SwitchForm
 from .models import Membership, Role
 
@@ -43,19 +43,8 @@ def switch(request: HttpRequest) -> HttpResponse:
                   status=400 if form.errors else 200)
 
 
-def admin_required(view):
-    """Signed in and admin of the current organisation; other members get the 403 page."""
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        membership = request.membership
-        if not membership:
-            raise PermissionDenied(_("Vous n'êtes membre d'aucune organisation."))
-        if not membership.is_admin:
-            raise PermissionDenied(_("Seuls les administrateurs de l'organisation gèrent ses membres."))
-        return view(request, *args, **kwargs)
-    return wrapper
+admin_required = member_required(role=Role.ADMIN, refusal=_lazy(
+    "Seuls les administrateurs de l'organisation gèrent ses membres."))
 
 
 def _members_page(request: HttpRequest, *, add_form=None, role_forms=None, errors=None, status=200) -> HttpResponse:

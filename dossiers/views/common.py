@@ -4,37 +4,30 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 
-from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
+from organisations.decorators import member_required as guard
 from organisations.models import Role
 
 from ..services import NotPermitted
 
 
 def member_required(view: Callable | None = None, *, role: str = Role.VIEWER):
-    """Signed in, member of the current organisation, holding `role` at least; else login, or the 403 page.
+    """The shared page guard (signed in, member, at least `role`); a service's NotPermitted is the 403 page too.
 
-    A service's NotPermitted (the service checks the role again, under its lock) is also the 403 page.
+    The service checks the role again, under its lock, so a role changed meanwhile still refuses.
     """
     def decorate(func: Callable) -> Callable:
         @wraps(func)
-        def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
-            if not request.user.is_authenticated:
-                return redirect_to_login(request.get_full_path())
-            membership = request.membership
-            if not membership:
-                raise PermissionDenied(_("Vous n'êtes membre d'aucune organisation."))
-            if not membership.has_role(role):
-                raise PermissionDenied(_("Votre rôle ne permet pas cette action."))
+        def refusing(request: HttpRequest, *args, **kwargs) -> HttpResponse:
             try:
                 return func(request, *args, **kwargs)
             except NotPermitted as refused:
                 raise PermissionDenied(str(refused))
-        return wrapper
+        return guard(refusing, role=role)
     return decorate(view) if view is not None else decorate
 
 
