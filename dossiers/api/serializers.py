@@ -5,6 +5,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from django.core.validators import ProhibitNullCharactersValidator
 from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
@@ -26,8 +27,11 @@ JSON_TYPES: tuple[tuple[tuple[type[serializers.Field], ...], type, Any], ...] = 
     ((serializers.BooleanField,), bool, _("un booléen")),
     ((serializers.IntegerField, serializers.PrimaryKeyRelatedField), int, _("un entier")),
     ((serializers.DictField,), dict, _("un objet")),
+    # Amounts: the contract's strings ("1234.50"), and JSON numbers, which integrations commonly send; the field
+    # still refuses more than two decimals, so nothing is rounded silently.
+    ((serializers.DecimalField,), (str, int, float), _("une chaîne (montant) ou un nombre")),
     ((serializers.CharField, serializers.ChoiceField, serializers.DateField, serializers.DateTimeField,
-      serializers.DecimalField, serializers.SlugRelatedField), str, _("une chaîne")),
+      serializers.SlugRelatedField), str, _("une chaîne")),
 )
 
 
@@ -37,7 +41,9 @@ def json_type_error(field: serializers.Field, value: Any) -> str | None:
         return None
     for field_classes, json_type, name in JSON_TYPES:
         if isinstance(field, field_classes):
-            if isinstance(value, json_type) and (json_type is not int or not isinstance(value, bool)):
+            # JSON true/false are Python ints too: only a boolean field takes them.
+            accepted = json_type is bool if isinstance(value, bool) else isinstance(value, json_type)
+            if accepted:
                 return None
             return _("Type incorrect : %(expected)s est attendu.") % {"expected": name}
     return None
@@ -86,8 +92,18 @@ class DispositifSerializer(serializers.ModelSerializer):
         fields = ["code", "label", "couloir", "vague", "avance_deadline", "ceiling_amount", "requires_mss_deployment"]
 
 
+class CodeRelatedField(serializers.SlugRelatedField):
+    """A reference object by its code; a NUL character is refused before the lookup (PostgreSQL cannot compare one:
+    a database error, a 500)."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if isinstance(data, str):
+            ProhibitNullCharactersValidator()(data)
+        return super().to_internal_value(data)
+
+
 class SolutionSerializer(StrictMixin, serializers.ModelSerializer):
-    dispositif = serializers.SlugRelatedField(slug_field="code", queryset=Dispositif.objects.all())
+    dispositif = CodeRelatedField(slug_field="code", queryset=Dispositif.objects.all())
 
     class Meta:
         model = Solution

@@ -64,10 +64,14 @@ def test_a_json_value_of_the_wrong_type_is_refused_not_coerced(address, data, fi
     assert counts() == before
 
 
-def test_an_amendment_amount_must_be_a_string_not_a_float(api, manager_membership):
+def test_an_amount_may_be_a_json_number_but_never_with_three_decimals_or_as_a_boolean(api, manager_membership):
     dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
-    assert_bad_input(api.post(url("amendment-list", dossier.pk), {"filed_on": "2024-06-25", "amount": 100.1},
-                              format="json"), "amount")
+    for refused in (100.125, True, "cent"):
+        assert_bad_input(api.post(url("amendment-list", dossier.pk), {"filed_on": "2024-06-25", "amount": refused},
+                                  format="json"), "amount")
+    accepted = api.post(url("amendment-list", dossier.pk), {"filed_on": "2024-06-25", "amount": 100.1}, format="json")
+    assert accepted.status_code == 201
+    assert accepted.json()["amount"] == "100.10"
 
 
 @pytest.mark.parametrize("query", [{"page_size": "0"}, {"page_size": "dix"}, {"page": "0"}, {"page": "-1"}])
