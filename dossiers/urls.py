@@ -27,4 +27,12 @@ urlpatterns = [
     path("pv-pilotes/<int:pk>/status/", views.pv_pilote_status, name="pv-pilote-status"),
     path("documents/<int:pk>/", views.download_document, name="document-download"),
     path("pv-pilotes/<int:pk>/", views.download_pv_pilote, name="pv-pilote-download"),
+    path("echeances/", views.deadlines, name="deadlines"),
+    path("rapports/va-en-attente/", views.pending_va_report, name="report-pending-va"),
+    path("rapports/va-en-attente/export/", views.export_job_create, name="report-export-create"),
+    path("rapports/exports/<int:pk>/", views.export_job_status, name="report-export-status"),
+    path("rapports/pipeline/", views.pipeline_report, name="report-pipeline"),
+    path("notifications/", views.notification_list, name="notifications"),
+    path("notifications/tout-lu/", views.notifications_read_all, name="notifications-read-all"),
+    path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
 ]

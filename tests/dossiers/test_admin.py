@@ -3,6 +3,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from axes.models import AccessAttempt, AccessFailureLog, AccessLog
 from django.contrib import admin
 from django.contrib.auth.models import Group, Permission
 from django.contrib.messages import get_messages
@@ -62,6 +63,12 @@ def one_of_everything(manager_membership):
     ReminderSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
     OutboxMessage.objects.create(task_name="dossiers.tasks.notify_history_entry", args=[entry.pk])
     ExportJob.objects.create(organisation=organisation, user=user, kind=ExportJob.Kind.choices[0][0])
+    # django-axes' sign-in records, which staff read to lift a lockout.
+    seen = {"user_agent": "test", "ip_address": "203.0.113.7", "username": "lea", "http_accept": "*/*",
+            "path_info": "/login/"}
+    AccessAttempt.objects.create(**seen, get_data="", post_data="", failures_since_start=1)
+    AccessLog.objects.create(**seen)
+    AccessFailureLog.objects.create(**seen, locked_out=False)
     return dossier
 
 

@@ -13,7 +13,9 @@ from django.urls import URLPattern, reverse
 import dossiers.urls
 import organisations.urls
 from dossiers import services
-from dossiers.models import Amendment, Client as ClientModel, Document, Dossier, HistoryEntry, PvPilote, Solution, State
+from dossiers.models import (
+    Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
+)
 from organisations.models import Membership, Role
 
 from ..factories import MembershipFactory, walk_to
@@ -29,18 +31,23 @@ OBJECT_OF = {
     "amendment-status": "amendment", "client-edit": "client", "solution-detail": "solution",
     "pv-pilote-upload": "solution", "pv-pilote-status": "pv_pilote", "document-download": "document",
     "pv-pilote-download": "pv_pilote", "member-role": "membership", "member-remove": "membership",
+    "report-export-status": "export_job",
 }
 OTHER_ARGS = {"name": "validate_solde"}
 # GET parameters a route needs to answer 200.
 QUERY = {"client-identifier-check": "?siret=73282932000074"}
 # Routes every signed-in user may post to, whatever the role.
-ANY_ROLE_POSTS = {"login", "logout", "organisation-switch"}
+ANY_ROLE_POSTS = {"login", "logout", "organisation-switch",
+                  # exporting only reads (a viewer may, as in the API); marking read is the member's own data
+                  "report-export-create", "notifications-read-all"}
 # Routes only a POST reaches (a GET is 405).
 POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment-add", "dossier-scenario",
              "dossier-solde-file", "amendment-status", "pv-pilote-upload", "pv-pilote-status", "member-role",
-             "member-remove", "logout"}
+             "member-remove", "logout", "report-export-create", "notifications-read-all"}
 # Pages a viewer may not even open (creation forms, members): 403.
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
+# Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
+VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])]}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
@@ -66,6 +73,8 @@ def world(organisation, manager_membership, viewer_membership):
         "dossier": dossier, "amendment": amendment, "client": dossier.client, "solution": dossier.solution,
         "document": dossier.documents.first(), "pv_pilote": PvPilote.objects.get(solution=dossier.solution),
         "membership": viewer_membership, "open_dossier": open_dossier,
+        "export_job": ExportJob.objects.create(organisation=dossier.organisation, user=manager_membership.user,
+                                               kind=ExportJob.Kind.PENDING_VA),
     }
 
 
@@ -171,7 +180,8 @@ def test_a_viewer_sees_no_action_button_on_any_page(world, as_viewer):
     target = {**world, "dossier": world["open_dossier"]}
     for pattern in PATTERNS:
         if pattern.name in POST_ONLY or pattern.name in {"login", "dossier-solde-json", "document-download",
-                                                          "pv-pilote-download", "client-identifier-check"}:
+                                                          "pv-pilote-download", "client-identifier-check",
+                                                          "report-export-status", "notifications-unread"}:
             continue
         url = url_of(pattern, target)
         response = as_viewer.get(url)
@@ -180,7 +190,8 @@ def test_a_viewer_sees_no_action_button_on_any_page(world, as_viewer):
             continue
         assert response.status_code == 200, url
         # The sign-out form in the header is the only one that posts; the other buttons search or filter.
-        assert post_forms(response.content.decode()) == [(reverse("logout"), ["Se déconnecter"])], url
+        expected = [(reverse(name), labels) for name, labels in VIEWER_POST_FORMS.get(pattern.name, [])]
+        assert post_forms(response.content.decode()) == [(reverse("logout"), ["Se déconnecter"]), *expected], url
 
 
 def test_the_dossier_page_shows_a_viewer_the_possible_steps_without_forms(world, as_viewer):

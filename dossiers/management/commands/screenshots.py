@@ -171,6 +171,7 @@ def capture(output_dir: Path, *, width: int, height: int, chromium: str, log=pri
                 page.wait_for_timeout(700)
             shoot("06-client", "/clients/new/", type_identifiers)
             shoot("07-faq", "/faq/?q=bon+de+commande+signature")
+            shoot("08-va-en-attente", "/rapports/va-en-attente/")
             browser.close()
     finally:
         server.terminate()
