@@ -297,22 +297,25 @@ def add_document(dossier_id: int, *, by: AbstractBaseUser, kind: str, upload: Up
     if kind not in DocumentKind.values:
         raise InvalidInput({"kind": [_("Type de document inconnu : %(kind)s.") % {"kind": kind}]})
     name, sha256, size = check_upload(upload, kind)
-    with transaction.atomic():
-        dossier = _lock(dossier_id)
-        require_role(by, dossier.organisation_id)
-        document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
-                            size=size, sha256=sha256, uploaded_by=by,
-                            content_type="application/pdf" if name.lower().endswith(".pdf") else "application/octet-stream")
-        stored_ext = ".pdf" if name.lower().endswith(".pdf") else ""
-        document.file.save(f"{uuid.uuid4().hex}{stored_ext}", upload, save=False)
-        try:
+    document = None
+    # The file is written before the row; whatever fails afterwards, the commit included, removes it again.
+    try:
+        with transaction.atomic():
+            dossier = _lock(dossier_id)
+            require_role(by, dossier.organisation_id)
+            pdf = name.lower().endswith(".pdf")
+            document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
+                                size=size, sha256=sha256, uploaded_by=by,
+                                content_type="application/pdf" if pdf else "application/octet-stream")
+            document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
             document.save()
             append_history(dossier, user=by, action="add_document", from_state=dossier.state,
                            data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256})
             refresh_blockers(dossier)
-        except Exception:
+    except Exception:
+        if document is not None and document.file.name:
             document.file.delete(save=False)
-            raise
+        raise
     return document
 
 

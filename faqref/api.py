@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from organisations.models import Role
+from segurtrack.api_schema import UNSUPPORTED_MEDIA, answers, page_answers
 
 from .models import Entry
 from .queries import entries_for_detail, linked_rules, revisions_with_changes, sources_of
@@ -92,7 +93,7 @@ class VoteSerializer(serializers.Serializer):
     useful = serializers.BooleanField()
 
 
-@extend_schema(parameters=[SearchParamsSerializer])
+@extend_schema(parameters=[SearchParamsSerializer], responses=page_answers(EntryListSerializer))
 class EntryList(generics.ListAPIView):
     """FAQ entries matching `q` (any of its words, French stems, accents ignored) and the facets given, best
     match first; without `q`, every entry of the facets."""
@@ -114,6 +115,7 @@ class EntryList(generics.ListAPIView):
         return {**super().get_serializer_context(), "q": self.get_params()["q"]}
 
 
+@extend_schema(responses=answers({200: EntryDetailSerializer}, not_found=True))
 class EntryDetail(generics.RetrieveAPIView):
     """One entry: its text and blocks, revisions with their word diffs, sources, linked rule codes, votes."""
 
@@ -127,7 +129,8 @@ class EntryVote(APIView):
     # Any member may vote, readers included: it records an opinion, not an action on a dossier.
     write_role = Role.VIEWER
 
-    @extend_schema(request=VoteSerializer, responses=VoteSummarySerializer)
+    @extend_schema(request=VoteSerializer, responses=answers({200: VoteSummarySerializer}, bad_input=True,
+                                                             not_found=True, status_415=UNSUPPORTED_MEDIA))
     def post(self, request, pk: int):
         entry = get_object_or_404(Entry.objects.only("id"), pk=pk)
         data = VoteSerializer(data=request.data)

@@ -13,7 +13,9 @@ class DossierFilter(django_filters.FilterSet):
     state = django_filters.ChoiceFilter(choices=State.choices, label=_("État"))
     dispositif = django_filters.CharFilter(field_name="dispositif__code", label=_("Code du dispositif"))
     couloir = django_filters.CharFilter(field_name="dispositif__couloir_id", label=_("Code du couloir"))
-    solution = django_filters.NumberFilter(field_name="solution_id", label=_("Id de la solution"))
+    # Bounded to 64-bit ids: a larger number is bad input (400), not an overflow in SQLite's driver (500).
+    solution = django_filters.NumberFilter(field_name="solution_id", label=_("Id de la solution"),
+                                           min_value=-(2**63), max_value=2**63 - 1)
     q = django_filters.CharFilter(method="search", label=_("Nom du client, FINESS, SIRET ou référence"))
 
     class Meta:

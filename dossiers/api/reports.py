@@ -28,13 +28,14 @@ from rest_framework.views import APIView
 
 from organisations.models import Organisation, Role
 from organisations.permissions import IsOrganisationMember, request_membership
+from segurtrack.api_schema import DetailSerializer
 
 from .. import deadlines as dl, exports, outbox, queries
 from ..models import Dossier, ExportJob, State
 from .errors import field_errors
 from .pagination import Pagination
 from .schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, answers
-from .serializers import DetailSerializer, StrictMixin
+from .serializers import StrictMixin
 
 
 def bad_input(errors: Any) -> Response:
@@ -322,7 +323,7 @@ class DeadlineList(generics.GenericAPIView):
                        OpenApiParameter("kind", str, many=True, enum=dl.KINDS, description=(
                            "Types d'échéance (répétable) ; maintenance_end : fins de couverture de maintenance.")),
                        *PAGE_PARAMETERS],
-                   responses=answers({200: DeadlineSerializer(many=True)}, bad_input=True))
+                   responses=answers({200: DeadlineSerializer(many=True)}, bad_input=True, not_found=True))
     def get(self, request: Request) -> Response:
         params = DeadlineFilterSerializer(data=request.query_params)
         if not params.is_valid():
@@ -390,7 +391,8 @@ class ExportJobList(generics.ListAPIView):
         return ExportJob.objects.filter(organisation_id=request_membership(self.request).organisation_id)
 
     @extend_schema(summary="Exports de l'organisation, du plus récent au plus ancien",
-                   parameters=PAGE_PARAMETERS, responses=answers({200: ExportJobSerializer(many=True)}))
+                   parameters=PAGE_PARAMETERS,
+                   responses=answers({200: ExportJobSerializer(many=True)}, bad_input=True, not_found=True))
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         return super().get(request, *args, **kwargs)
 

@@ -5,9 +5,13 @@ from typing import Any
 
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework.serializers import Serializer
 
-from .serializers import DetailSerializer, RulesFailedSerializer, ValidationErrorSerializer
+from segurtrack.api_schema import BAD_INPUT, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, page_answers
+from segurtrack.api_schema import answers as shared_answers
+
+from .serializers import RulesFailedSerializer
+
+__all__ = ["BAD_INPUT", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED", "ApiSchema", "answers", "page_answers"]
 
 
 class ApiSchema(AutoSchema):
@@ -27,26 +31,11 @@ class ApiSchema(AutoSchema):
         return schema
 
 
-BAD_INPUT = OpenApiResponse(ValidationErrorSerializer, description="Saisie invalide : `{\"errors\": {champ: [messages]}}`.")
-UNAUTHENTICATED = OpenApiResponse(DetailSerializer, description="Non authentifié.")
-FORBIDDEN = OpenApiResponse(DetailSerializer, description="Rôle insuffisant (lecteur) ou pas membre d'une organisation.")
-NOT_FOUND = OpenApiResponse(DetailSerializer, description="Inexistant ou d'une autre organisation.")
 RULES_FAILED = OpenApiResponse(RulesFailedSerializer, description="Refusé par les règles ou par l'état du dossier.")
 
 
 def answers(ok: dict[int | tuple[int, str], Any], *, bad_input: bool = False, not_found: bool = False,
             rules_failed: bool = False) -> dict[int | tuple[int, str], Any]:
-    """The success answers plus 401 and 403, and whichever of 400, 404 and 409 the operation can give."""
-    responses: dict[int | tuple[int, str], Any] = {**ok, 401: UNAUTHENTICATED, 403: FORBIDDEN}
-    if bad_input:
-        responses[400] = BAD_INPUT
-    if not_found:
-        responses[404] = NOT_FOUND
-    if rules_failed:
-        responses[409] = RULES_FAILED
-    return responses
-
-
-def page_answers(serializer: type[Serializer]) -> dict[int | tuple[int, str], Any]:
-    """A paginated list: 400 for a malformed `page` or `page_size` (or filter), 404 past the last page."""
-    return answers({200: serializer(many=True)}, bad_input=True, not_found=True)
+    """The shared error answers, plus 409 where prerequisite rules or the dossier's state may refuse."""
+    return shared_answers(ok, bad_input=bad_input, not_found=not_found,
+                          **({"status_409": RULES_FAILED} if rules_failed else {}))

@@ -68,6 +68,9 @@ class StrictMixin:
     def strict_errors(self, data: Mapping) -> dict[str, list[str]]:
         writable = {name: field for name, field in self.fields.items() if not field.read_only}
         errors = {name: [_("Champ inconnu ou en lecture seule.")] for name in sorted(set(data) - set(writable))}
+        if isinstance(data, QueryDict):  # a form or multipart body may repeat a field: never pick one silently
+            errors.update({name: [_("Ce champ est donné plusieurs fois ; une seule valeur est attendue.")]
+                           for name in data if name in writable and len(data.getlist(name)) > 1})
         if not isinstance(data, QueryDict):  # form values are all text: the fields parse them
             errors.update({name: [message] for name, field in writable.items()
                            if name in data and (message := json_type_error(field, data[name])) is not None})
@@ -325,9 +328,3 @@ class TransitionResultSerializer(DossierSerializer):
         fields = [*DossierSerializer.Meta.fields, "warnings"]
 
 
-class ValidationErrorSerializer(serializers.Serializer):
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
-
-
-class DetailSerializer(serializers.Serializer):
-    detail = serializers.CharField()
