@@ -207,3 +207,20 @@ def blockers_by_rule(organisation: Organisation | int, *, references: int = 3) -
         item = grouped.setdefault(row["rule"], {"rule": row["rule"], "count": row["count"], "references": []})
         item["references"].append(row["dossier__reference"] or f"#{row['dossier_id']}")
     return sorted(grouped.values(), key=lambda item: (-item["count"], item["rule"]))
+
+
+class KnownCount:
+    """Rows whose total is already known (a report's summary counted them): the paginator slices the rows and
+    takes the total as given, instead of a second COUNT over the same joins."""
+
+    def __init__(self, rows, count: int):
+        self.rows, self.total = rows, count
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index):
+        return self.rows[index]

@@ -199,7 +199,7 @@ class PendingVaReport(generics.GenericAPIView):
         today = timezone.localdate()
         queryset = queries.pending_va_queryset(report_scope(request), **filters)
         summary = queries.pending_va_summary(queryset, today)
-        page = self.paginate_queryset(queries.pending_va_rows(queryset))
+        page = self.paginate_queryset(queries.KnownCount(queries.pending_va_rows(queryset), summary["total"]))
         body = {
             **summary,
             "count": self.paginator.page.paginator.count,

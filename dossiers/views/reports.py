@@ -234,7 +234,8 @@ def pending_va_report(request: HttpRequest) -> HttpResponse:
     today = timezone.localdate()
     queryset = queries.pending_va_queryset(_scope(request), **filters)
     summary = queries.pending_va_summary(queryset, today)
-    page = Paginator(queries.pending_va_rows(queryset), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queries.KnownCount(queries.pending_va_rows(queryset), summary["total"]), PAGE_SIZE).get_page(
+        request.GET.get("page"))
     rows = [queries.PendingVa(row, today) for row in page.object_list]
     export_query = QueryDict(mutable=True)
     export_query.update({k: str(v) for k, v in filters.items()})
