@@ -328,14 +328,13 @@ def test_the_navigation_loads_the_unread_badge_without_a_query(as_viewer):
 
 @pytest.mark.slow
 def test_each_page_answers_in_a_fixed_number_of_queries(manager_membership, viewer_membership, as_viewer):
-    today = timezone.localdate()
 
     def grow(n):
         have = Dossier.objects.filter(state=State.DEPLOYED).count()
         deploy(manager_membership, [(7 * i) % 130 for i in range(have, n)])
         Notification.objects.bulk_create([
             Notification(user=viewer_membership.user, organisation=viewer_membership.organisation,
-                         dossier=dossier, message=f"Dossier {dossier.pk}", read_at=None if i % 2 else today)
+                         dossier=dossier, message=f"Dossier {dossier.pk}", read_at=None if i % 2 else timezone.now())
             for i, dossier in enumerate(Dossier.objects.exclude(pk__in=Notification.objects.values("dossier_id")))])
         job = ExportJob.objects.create(organisation=viewer_membership.organisation, user=viewer_membership.user,
                                        kind=ExportJob.Kind.PENDING_VA)
