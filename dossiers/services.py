@@ -16,6 +16,7 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
@@ -25,7 +26,7 @@ from organisations.models import Membership, Organisation, Role
 
 from . import rules
 from .models import (
-    AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
+    ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
     PvPilote, Solution, State,
 )
 from .models.records import canonical_json
@@ -83,7 +84,9 @@ def require_role(user: AbstractBaseUser, organisation_id: int, role: str = Role.
 
 
 def _lock(dossier_id: int) -> Dossier:
-    queryset = Dossier.objects.select_related(*SELECT_RELATED)
+    """The dossier row, locked until the transaction ends, with what the rules read and whether it has blockers."""
+    queryset = Dossier.objects.select_related(*SELECT_RELATED).annotate(
+        has_blockers=Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"))))
     if transaction.get_connection().features.has_select_for_update_of:
         queryset = queryset.select_for_update(of=("self",))
     else:
@@ -115,8 +118,11 @@ def refresh_blockers(dossier: Dossier) -> list[str]:
     payload = solde_draft_payload(dossier) if rules.NEXT_STEP.get(dossier.state) == "file_solde" else {}
     failures = rules.next_step_blockers(dossier, payload)
     transition = rules.NEXT_STEP.get(dossier.state, "")
-    Blocker.objects.filter(dossier_id=dossier.pk).delete()
+    # A dossier read by `_lock` knows whether it has blocker rows: none to delete saves a statement.
+    if getattr(dossier, "has_blockers", True):
+        Blocker.objects.filter(dossier_id=dossier.pk).delete()
     Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, transition=transition, rule=f.rule) for f in failures])
+    dossier.has_blockers = bool(failures)
     return [f.rule for f in failures]
 
 
@@ -174,13 +180,17 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
             history_data["warnings"] = [w.rule for w in warnings]
         entry = append_history(dossier, user=by, action=name, from_state=from_state, to_state=dossier.state,
                                data=history_data, save_head=False)
-        try:
-            with transaction.atomic():
-                dossier.save()
-        except IntegrityError:
-            # Two dossiers of one client and dispositif signed at once: the partial unique index decided.
-            raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
-                "Le client a déjà un dossier actif pour ce dispositif."))])
+        if from_state in ACTIVE_EXCLUDED_STATES and dossier.state not in ACTIVE_EXCLUDED_STATES:
+            # Entering the one-prestation-per-dispositif set is the only save the partial unique index can refuse
+            # (two dossiers of one client and dispositif signed at once); only it needs a savepoint.
+            try:
+                with transaction.atomic():
+                    dossier.save()
+            except IntegrityError:
+                raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
+                    "Le client a déjà un dossier actif pour ce dispositif."))])
+        else:
+            dossier.save()
         refresh_blockers(dossier)
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
