@@ -130,15 +130,21 @@ def dossier_list(organisation_id: int, *, state: str = "", couloir: str = "", di
         queryset = queryset.filter(solution=solution)
     if rule:
         queryset = queryset.filter(Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"), rule=rule)))
+    return search_dossiers(queryset, q).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+
+
+def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
+    """The free search of the list page and the API: client name or reference, or part of an identifier typed
+    with spaces or dots ("75 000 001 2" finds 750000012, stored compact)."""
     q = (q or "").strip()
-    if q:
-        match = Q(client__name__icontains=q) | Q(reference__icontains=q)
-        number = compact(q)
-        if number:
-            match |= Q(client__finess_geo__startswith=number) | Q(client__siret__startswith=number) | Q(
-                client__finess_legal__startswith=number)
-        queryset = queryset.filter(match)
-    return queryset.order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+    if not q:
+        return queryset
+    match = Q(client__name__icontains=q) | Q(reference__icontains=q)
+    number = compact(q)
+    if number:
+        match |= (Q(client__finess_geo__icontains=number) | Q(client__siret__icontains=number)
+                  | Q(client__finess_legal__icontains=number))
+    return queryset.filter(match)
 
 
 # --- one dossier -------------------------------------------------------------------------------------------------

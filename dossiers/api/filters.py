@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 import django_filters
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
-from ..identifiers import compact
 from ..models import Dossier, State
+from ..selectors import search_dossiers
 
 
 class DossierFilter(django_filters.FilterSet):
@@ -23,12 +23,4 @@ class DossierFilter(django_filters.FilterSet):
         fields = ["state", "dispositif", "couloir", "solution", "q"]
 
     def search(self, queryset: QuerySet[Dossier], name: str, value: str) -> QuerySet[Dossier]:
-        text = value.strip()
-        if not text:
-            return queryset
-        match = Q(client__name__icontains=text) | Q(reference__icontains=text)
-        # Identifiers are stored compact: "75 000 001 2" finds 750000012.
-        identifier = compact(text)
-        if identifier:
-            match |= Q(client__finess_geo__icontains=identifier) | Q(client__siret__icontains=identifier)
-        return queryset.filter(match)
+        return search_dossiers(queryset, value)
