@@ -3,9 +3,8 @@ import pytest
 from django.test import Client
 
 from organisations.current import SESSION_KEY
-from organisations.models import Role
 
-from ..factories import MembershipFactory, SolutionFactory, walk_to
+from ..factories import SolutionFactory, walk_to
 
 
 def signed_in(membership, **kwargs) -> Client:
@@ -17,11 +16,6 @@ def signed_in(membership, **kwargs) -> Client:
     session.save()
     client.membership = membership
     return client
-
-
-@pytest.fixture
-def admin_membership(organisation):
-    return MembershipFactory(organisation=organisation, role=Role.ADMIN, user__username="adele")
 
 
 @pytest.fixture
