@@ -54,6 +54,9 @@ INSTALLED_APPS = [
     "organisations",
     "faqref",
     "dossiers",
+    "imports",
+    "webhooks",
+    "varequests",
 ]
 
 MIDDLEWARE = [
@@ -173,6 +176,8 @@ FAQ_SOURCES = [
 
 # Days after deployment before a pending VA is overdue, when the organisation sets none.
 PENDING_VA_DEFAULT_DAYS = 30
+# A correction requested by the ASP is due within this many jours ouvrés (DOMAIN.md §8).
+CORRECTION_BUSINESS_DAYS = int(os.environ.get("CORRECTION_BUSINESS_DAYS", "10"))
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -10,9 +10,16 @@ admin.site.index_title = _("Données des dossiers Ségur")
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/faq/", include("faqref.api_urls")),
+    path("api/v1/", include("organisations.api_urls")),
+    path("api/v1/", include("imports.api_urls")),
+    path("api/v1/", include("webhooks.api_urls")),
+    path("api/v1/", include("varequests.api_urls")),
     path("api/v1/", include("dossiers.api.report_urls")),
     path("api/v1/", include("dossiers.api.urls")),
     path("faq/", include("faqref.urls")),
+    path("va/", include("varequests.urls")),
+    path("imports/", include("imports.urls")),
+    path("webhooks/", include("webhooks.urls")),
     path("", include("organisations.urls")),
     path("", include("dossiers.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Spreadsheet imports of an existing book of clients, solutions and in-flight dossiers."""

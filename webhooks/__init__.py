@@ -1,0 +1,1 @@
+"""Signed webhook deliveries to vendors' CRMs (Standard Webhooks), fed by the dossier outbox."""
