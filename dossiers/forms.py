@@ -46,6 +46,7 @@ ACTION_LABELS: dict[str, Any] = {
     "file_amendment": _("Avenant déposé"),
     "amendment_validated": _("Avenant validé"),
     "amendment_paid": _("Avenant payé"),
+    "document_returned": _("Document retourné par le signataire du client"),
 }
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
@@ -364,6 +365,16 @@ class DossierFilterForm(forms.Form):
             "name", "version")
         self.fields["rule"].choices = [("", _("Toutes règles"))] + [
             (code, f"{rule.title} ({code})") for code, rule in CATALOGUE.items() if rule.severity is Severity.BLOCK]
+        from .extensions import LIST_FILTERS
+
+        for name, extra in LIST_FILTERS.items():
+            self.fields[name] = forms.ChoiceField(label=extra.label, required=False,
+                                                  choices=[("", _("Tous"))] + list(extra.choices))
+
+    def extension_fields(self) -> list:
+        from .extensions import LIST_FILTERS
+
+        return [self[name] for name in LIST_FILTERS if name in self.fields]
 
     def params(self) -> dict[str, Any]:
         if not self.is_valid():

@@ -116,8 +116,11 @@ DEFAULT_SORT = "-updated"
 
 
 def dossier_list(organisation_id: int, *, state: str = "", couloir: str = "", dispositif: Any = None,
-                 solution: Any = None, rule: str = "", q: str = "", sort: str = DEFAULT_SORT) -> QuerySet[Dossier]:
-    """The organisation's dossiers filtered, searched and sorted; each row's blockers prefetched (one query)."""
+                 solution: Any = None, rule: str = "", q: str = "", sort: str = DEFAULT_SORT,
+                 **extensions: str) -> QuerySet[Dossier]:
+    """The organisation's dossiers filtered, searched and sorted; each row's blockers prefetched (one query).
+
+    `extensions`: the values of filters other apps registered (dossiers.extensions.LIST_FILTERS)."""
     queryset = dossiers_of(organisation_id).prefetch_related(
         Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"))
     if state:
@@ -130,6 +133,10 @@ def dossier_list(organisation_id: int, *, state: str = "", couloir: str = "", di
         queryset = queryset.filter(solution=solution)
     if rule:
         queryset = queryset.filter(Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"), rule=rule)))
+    if extensions:
+        from .extensions import apply_list_filters
+
+        queryset = apply_list_filters(queryset, extensions)
     return search_dossiers(queryset, q).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
 
 

@@ -458,3 +458,35 @@ def set_pv_pilote_status(pv: PvPilote, *, by: AbstractBaseUser, status: str) -> 
         pv.save(update_fields=["status"])
         refresh_blockers_of(pv.solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
     return pv
+
+
+# --- documents returned from outside the organisation ---------------------------------------------------------------
+
+def add_returned_document(dossier_id: int, *, kind: str, upload: UploadedFile, returned_by: str,
+                          data: dict[str, Any] | None = None) -> tuple[Document, HistoryEntry]:
+    """A document sent back by someone without an account (a client's signatory, through a link the caller has
+    checked): the same upload checks as `add_document`, a history row `document_returned` naming them.
+
+    The file is written before the row and removed again if this fails; a caller that fails after this returned,
+    in the same transaction, removes `document.file` itself.
+    """
+    name, sha256, size = check_upload(upload, kind)
+    document = None
+    try:
+        with transaction.atomic():
+            dossier = _lock(dossier_id)
+            pdf = name.lower().endswith(".pdf")
+            document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
+                                size=size, sha256=sha256, uploaded_by=None,
+                                content_type="application/pdf" if pdf else "application/octet-stream")
+            document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
+            document.save()
+            entry = append_history(dossier, user=None, action="document_returned", from_state=dossier.state,
+                                   data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256,
+                                         "returned_by": returned_by, **(data or {})})
+            refresh_blockers(dossier)
+    except Exception:
+        if document is not None and document.file.name:
+            document.file.delete(save=False)
+        raise
+    return document, entry

@@ -37,3 +37,9 @@ app.conf.beat_schedule = {
         "options": {"expires": 6 * 3600},
     },
 }
+# VA requests: remind the client's signatory on day 7 and day 14 (jours ouvrés) while the VA is not returned.
+app.conf.beat_schedule["send-va-reminders"] = {
+    "task": "varequests.tasks.send_va_reminders",
+    "schedule": crontab(hour=8, minute=0),
+    "options": {"expires": 6 * 3600},
+}

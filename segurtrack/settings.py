@@ -246,3 +246,11 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# VA requests (varequests): days a signatory's link lives, upload attempts per link and hour, the public address
+# the e-mailed links start with, and the SMTP server when EMAIL_BACKEND is the SMTP one.
+VA_REQUEST_DAYS = int(os.environ.get("VA_REQUEST_DAYS", "30"))
+VA_UPLOAD_ATTEMPTS_PER_HOUR = int(os.environ.get("VA_UPLOAD_ATTEMPTS_PER_HOUR", "5"))
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
+EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))

@@ -22,5 +22,15 @@ class DossierFilter(django_filters.FilterSet):
         model = Dossier
         fields = ["state", "dispositif", "couloir", "solution", "q"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..extensions import LIST_FILTERS
+
+        # Filters other apps registered (dossiers.extensions): an unknown value is a 400 like any other.
+        for name, extra in LIST_FILTERS.items():
+            self.filters[name] = django_filters.ChoiceFilter(
+                choices=extra.choices, label=extra.label,
+                method=lambda queryset, _name, value, apply=extra.apply: apply(queryset, value) if value else queryset)
+
     def search(self, queryset: QuerySet[Dossier], name: str, value: str) -> QuerySet[Dossier]:
         return search_dossiers(queryset, value)

@@ -206,7 +206,11 @@ class PendingVaReport(generics.GenericAPIView):
             "next": self.paginator.get_next_link(), "previous": self.paginator.get_previous_link(),
             "results": [pending_va_item(queries.PendingVa(row, today)) for row in page],
         }
-        return Response(PendingVaReportSerializer(body).data)
+        from ..extensions import pending_va_figures
+
+        # Figures other apps registered (dossiers.extensions), as top-level fields beside the summary.
+        return Response({**PendingVaReportSerializer(body).data,
+                         **pending_va_figures(report_scope(request), filters, queryset)})
 
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

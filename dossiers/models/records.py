@@ -24,6 +24,7 @@ class DocumentKind(models.TextChoices):
     CLIENT_RENUNCIATION = "client_renunciation", _("Attestation de renonciation du client")
     PV_PILOTE = "pv_pilote", _("PV pilote")
     OTHER = "other", _("Autre")
+    VA_DRAFT = "va_draft", _("VA à signer (non signée)")
 
 
 # Kinds that carry a signature and must be PDF files (checked on content, not on the file name).

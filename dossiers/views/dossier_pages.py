@@ -8,12 +8,12 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext as _, gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from organisations.models import Role
 
-from .. import diagram, selectors, services
+from .. import diagram, extensions, selectors, services
 from ..forms import (
     ACTION_LABELS, TRANSITION_LABELS, AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, PayloadForm, ScenarioForm, initial_payload,
@@ -77,6 +77,9 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
     name: {field_name: str(field.label or field_name) for field_name, field in serializer().fields.items()}
     for name, serializer in PAYLOADS.items()
 }
+# A document returned through a link by someone without an account (services.add_returned_document).
+FIELD_LABELS["document_returned"] = {"kind": gettext_lazy("Type"), "filename": gettext_lazy("Fichier"),
+                                     "returned_by": gettext_lazy("Retourné par")}
 VALUE_LABELS = {
     "signature_type": dict(SignatureType.choices), "mss_deployment": dict(MssDeployment.choices),
     "reason": dict(CancellationReason.choices), "kind": dict(DocumentKind.choices),
@@ -206,6 +209,7 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
                                   labels={k: str(v) for k, v in TRANSITION_LABELS.items()}),
         "solde_page": dossier.state in {State.VA_SIGNED, State.SOLDE_TO_FIX, State.SOLDE_FILED,
                                         State.SOLDE_VALIDATED, State.SOLDE_PAID},
+        "panels": extensions.dossier_panels(request, dossier),
     }
 
 

@@ -247,6 +247,10 @@ def pending_va_report(request: HttpRequest) -> HttpResponse:
         "csv_url": reverse("reports:pending-va-export", kwargs={"fmt": "csv"}),
         "xlsx_url": reverse("reports:pending-va-export", kwargs={"fmt": "xlsx"}),
     })
+    from ..extensions import PENDING_VA_FIGURES, pending_va_figures
+
+    context["figures"] = pending_va_figures(_scope(request), filters, queryset)
+    context["figure_templates"] = [extra.template for extra in PENDING_VA_FIGURES]
     return render(request, "dossiers/reports/pending_va.html", context)
 
 

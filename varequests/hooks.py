@@ -1,0 +1,36 @@
+"""What varequests adds to the dossiers app through its extension points (dossiers.extensions)."""
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from dossiers.extensions import DossierPanel, ListFilter, ReportFigures
+from dossiers.forms import DocumentForm
+from dossiers.models import DocumentKind, State
+
+from . import selectors
+from .forms import VaRequestForm
+
+
+def dossier_panel(request: HttpRequest, dossier) -> dict[str, Any] | None:
+    """The VA requests of the dossier page: each status, revoke, the request form and the unsigned VA upload."""
+    rows = selectors.requests_of(dossier.pk)
+    deployed = dossier.state == State.DEPLOYED
+    if not rows and not deployed:
+        return None
+    can_act = request.membership.can_act
+    return {
+        "rows": rows, "deployed": deployed, "can_act": can_act,
+        "form": getattr(request, "va_request_form", None) or VaRequestForm(),
+        "draft_form": DocumentForm(kinds=[DocumentKind.VA_DRAFT]),
+        "drafts": [d for d in getattr(dossier, "document_rows", []) if d.kind == DocumentKind.VA_DRAFT],
+    }
+
+
+PANEL = DossierPanel(template="varequests/_dossier_panel.html", context=dossier_panel)
+LIST_FILTER = ListFilter(name="va_request", label=_("Demande de VA"), choices=[
+    ("open", _("VA demandée / non retournée")), ("returned", _("VA retournée par le signataire"))],
+    apply=selectors.filter_dossiers)
+REPORT_FIGURES = ReportFigures(template="varequests/_pending_va_figures.html", compute=selectors.pending_va_figures)

@@ -1,0 +1,85 @@
+"""Reads of VA requests: by token, per dossier, the list filter and the pending-VA report's figures."""
+from __future__ import annotations
+
+from statistics import median
+from typing import Any
+
+from django.db import connection
+from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, QuerySet
+from django.db.models.functions import Extract
+
+from dossiers import queries
+from dossiers.models import Document, DocumentKind, Dossier
+
+from .models import VaRequest, digest_of
+
+PUBLIC_RELATED = ("organisation", "dossier__client", "dossier__solution", "dossier__dispositif")
+
+
+def by_token(token: str) -> VaRequest | None:
+    """The request a token opens, whatever its status (the caller decides what a closed one shows), or None."""
+    if not token or len(token) > 128:
+        return None
+    return VaRequest.objects.select_related(*PUBLIC_RELATED).filter(token_digest=digest_of(token)).first()
+
+
+def latest_draft(dossier_id: int) -> Document | None:
+    """The unsigned VA the vendor attached last, if any."""
+    return (Document.objects.filter(dossier_id=dossier_id, kind=DocumentKind.VA_DRAFT)
+            .order_by("-uploaded_at", "-id").first())
+
+
+def requests_of(dossier_id: int) -> list[VaRequest]:
+    return list(VaRequest.objects.filter(dossier_id=dossier_id).order_by("-created_at", "-id"))
+
+
+def of_organisation(organisation_id: int) -> QuerySet[VaRequest]:
+    return VaRequest.objects.filter(organisation_id=organisation_id)
+
+
+# --- the dossier list's filter -------------------------------------------------------------------------------------
+
+def open_request_of_dossier() -> Exists:
+    return Exists(VaRequest.objects.open().filter(dossier_id=OuterRef("pk")))
+
+
+def filter_dossiers(queryset: QuerySet[Dossier], value: str) -> QuerySet[Dossier]:
+    """`open`: a VA was asked and is not returned (link still open); `returned`: a signatory returned it."""
+    if value == "open":
+        return queryset.filter(open_request_of_dossier())
+    if value == "returned":
+        return queryset.filter(Exists(VaRequest.objects.filter(dossier_id=OuterRef("pk"),
+                                                               status=VaRequest.Status.RETURNED)))
+    return queryset
+
+
+# --- the pending-VA report ---------------------------------------------------------------------------------------
+
+class Median(Aggregate):
+    """PostgreSQL's exact median (percentile_cont); other databases compute it in Python."""
+
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+    output_field = FloatField()
+
+
+def median_days_to_return(returned: QuerySet[VaRequest]) -> float | None:
+    seconds = Extract(F("returned_at") - F("created_at"), "epoch") if connection.vendor == "postgresql" else None
+    if seconds is not None:
+        value = returned.aggregate(m=Median(seconds))["m"]
+        return None if value is None else round(value / 86400, 1)
+    spans = [(r - c).total_seconds() for c, r in returned.values_list("created_at", "returned_at")]
+    return round(median(spans) / 86400, 1) if spans else None
+
+
+def pending_va_figures(scope: int | None, filters: dict[str, Any], pending: QuerySet[Dossier]) -> dict[str, Any]:
+    """Share of pending VAs with an open request, and the median days from request to return (two queries)."""
+    counts = pending.aggregate(total=Count("id"), with_open=Count("id", filter=Q(open_request_of_dossier())))
+    scoped = queries.filter_dossiers(queries.dossiers_of(scope), **filters)
+    returned = VaRequest.objects.filter(status=VaRequest.Status.RETURNED, dossier__in=scoped.values("pk"))
+    total = counts["total"]
+    return {
+        "va_requests_open": counts["with_open"],
+        "va_requests_open_share": round(counts["with_open"] / total, 3) if total else None,
+        "va_return_median_days": median_days_to_return(returned),
+    }
