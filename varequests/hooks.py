@@ -18,12 +18,13 @@ def dossier_panel(request: HttpRequest, dossier) -> dict[str, Any] | None:
     """The VA requests of the dossier page: each status, revoke, the request form and the unsigned VA upload."""
     rows = selectors.requests_of(dossier.pk)
     deployed = dossier.state == State.DEPLOYED
-    if not rows and not deployed:
+    refused_form = getattr(request, "va_request_form", None)
+    if not rows and not deployed and refused_form is None:
         return None
     can_act = request.membership.can_act
     return {
         "rows": rows, "deployed": deployed, "can_act": can_act,
-        "form": getattr(request, "va_request_form", None) or VaRequestForm(),
+        "form": refused_form or VaRequestForm(), "show_form": can_act and (deployed or refused_form is not None),
         "draft_form": DocumentForm(kinds=[DocumentKind.VA_DRAFT]),
         "drafts": [d for d in getattr(dossier, "document_rows", []) if d.kind == DocumentKind.VA_DRAFT],
     }

@@ -16,6 +16,7 @@ from varequests import services
 from varequests.models import VaRequest
 
 from ..factories import EsmsClientFactory, walk_to
+from ..pages.conftest import as_manager, as_outsider, as_viewer  # noqa: F401 (signed-in page clients)
 
 
 class Inbox:
