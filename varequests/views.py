@@ -26,11 +26,12 @@ from . import selectors, services, throttle
 from .forms import SignedVaForm, VaRequestForm
 from .models import VaRequest
 
-PUBLIC_HEADERS = {"Referrer-Policy": "no-referrer", "X-Robots-Tag": "noindex, nofollow"}
+PUBLIC_HEADERS = {"Referrer-Policy": "same-origin", "X-Robots-Tag": "noindex, nofollow"}
 
 
 def _public(response: HttpResponse) -> HttpResponse:
-    # The token is in the URL: never leak it in a Referer, never let a search engine keep it.
+    # The token is in the URL: never send it to another site in a Referer (same-origin keeps the Origin header the
+    # CSRF check needs), never let a search engine keep it.
     for header, value in PUBLIC_HEADERS.items():
         response[header] = value
     return response

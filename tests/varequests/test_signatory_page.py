@@ -57,7 +57,7 @@ def test_the_page_shows_who_asks_and_for_what_and_marks_the_request_opened(clien
                   "Merci de signer avant vendredi.", 'lang="fr"', 'name="viewport"', "Envoyer la VA signée"):
         assert shown in html
     assert 'for="id_file"' in html and "Cartes CPE" not in html  # not an ESMS client: no prerequisites
-    assert response["Referrer-Policy"] == "no-referrer" and "no-store" in response["Cache-Control"]
+    assert response["Referrer-Policy"] == "same-origin" and "no-store" in response["Cache-Control"]
     va_request.refresh_from_db()
     assert va_request.status == "opened" and va_request.opened_at is not None
     opened_at = va_request.opened_at
