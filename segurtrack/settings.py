@@ -254,3 +254,5 @@ VA_UPLOAD_ATTEMPTS_PER_HOUR = int(os.environ.get("VA_UPLOAD_ATTEMPTS_PER_HOUR", 
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
+# The queue tasks are published to when none is named (a test worker consumes a queue of its own).
+CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
