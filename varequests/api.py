@@ -46,6 +46,7 @@ class VaRequestCreateSerializer(StrictMixin, serializers.Serializer):
 
 class VaRequestList(DossierMixin, ApiView, generics.ListAPIView):
     serializer_class = VaRequestSerializer
+    queryset = VaRequest.objects.none()  # the schema generator asks for a model; rows come from get_queryset
 
     def get_queryset(self) -> QuerySet[VaRequest]:
         return VaRequest.objects.filter(dossier=self.dossier).order_by("-created_at", "-id")

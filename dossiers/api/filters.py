@@ -24,13 +24,24 @@ class DossierFilter(django_filters.FilterSet):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        from ..extensions import LIST_FILTERS
-
         # Filters other apps registered (dossiers.extensions): an unknown value is a 400 like any other.
-        for name, extra in LIST_FILTERS.items():
-            self.filters[name] = django_filters.ChoiceFilter(
-                choices=extra.choices, label=extra.label,
-                method=lambda queryset, _name, value, apply=extra.apply: apply(queryset, value) if value else queryset)
+        for name, extra in registered_filters().items():
+            self.filters.setdefault(name, extra)
 
     def search(self, queryset: QuerySet[Dossier], name: str, value: str) -> QuerySet[Dossier]:
         return search_dossiers(queryset, value)
+
+
+def registered_filters() -> dict[str, django_filters.Filter]:
+    """The list filters other apps registered in dossiers.extensions, as django-filter filters."""
+    from ..extensions import LIST_FILTERS
+
+    return {name: django_filters.ChoiceFilter(
+        choices=extra.choices, label=extra.label,
+        method=lambda queryset, _name, value, apply=extra.apply: apply(queryset, value) if value else queryset)
+        for name, extra in LIST_FILTERS.items()}
+
+
+# Imported with the URLs, once every app is ready: the schema (built from base_filters) documents them too.
+for _name, _filter in registered_filters().items():
+    DossierFilter.base_filters.setdefault(_name, _filter)

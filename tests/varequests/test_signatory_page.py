@@ -201,3 +201,32 @@ def test_the_page_takes_a_fixed_number_of_queries(client, deployed, ask, manager
         dossier_services.add_document(deployed.pk, by=manager, kind="va_draft", upload=pdf_upload("d.pdf"))
     with django_assert_max_num_queries(4):
         assert client.get(page(token)).status_code == 200
+
+
+def test_the_link_dies_with_the_requesters_right_to_change_the_client(client, esms_deployed, ask, manager_membership):
+    _va_request, token = ask(esms_deployed)
+    manager_membership.role = "viewer"
+    manager_membership.save()
+    footprint = Footprint(esms_deployed)
+    response = client.post(page(token), {"file": pdf_upload("va.pdf"), "ans_contract_signed_on": "2024-05-02",
+                                         "cpe_cards": "ordered", "software_certificates": "ordered"})
+    assert response.status_code == 404
+    footprint.unchanged()
+
+
+def test_an_esms_upload_saves_the_prerequisites_through_the_client_service(client, esms_deployed, ask, monkeypatch):
+    from dossiers import services as dossier_services_module
+
+    calls = []
+    original = dossier_services_module.save_client
+
+    def spy(client_obj, *, by):
+        calls.append((client_obj.pk, by.get_username()))
+        return original(client_obj, by=by)
+
+    monkeypatch.setattr(dossier_services_module, "save_client", spy)
+    _va_request, token = ask(esms_deployed)
+    response = client.post(page(token), {"file": pdf_upload("va.pdf"), "ans_contract_signed_on": "02/05/2024",
+                                         "cpe_cards": "ordered", "software_certificates": "not_needed"})
+    assert response.status_code == 200
+    assert calls == [(esms_deployed.client_id, "manon")]
