@@ -193,3 +193,13 @@ def test_the_report_keeps_a_fixed_number_of_queries(api, manager_membership, ask
             ask(walk_to(State.DEPLOYED, membership=manager_membership))
         with django_assert_max_num_queries(9):
             assert api.get(reverse("reports:pending-va")).json()["va_requests_open"] == count
+
+
+def test_the_filtered_list_keeps_a_fixed_number_of_queries(as_manager, manager_membership, ask,
+                                                           django_assert_max_num_queries):
+    for count in (2, 10):
+        while VaRequest.objects.count() < count:
+            ask(walk_to(State.DEPLOYED, membership=manager_membership))
+        with django_assert_max_num_queries(9):
+            response = as_manager.get(reverse("dossier-list"), {"va_request": "open"})
+        assert response.context["page"].paginator.count == count
