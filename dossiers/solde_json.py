@@ -71,11 +71,13 @@ class Readiness:
         return not self.failures
 
 
-def readiness(dossier: Dossier) -> Readiness:
+def readiness(dossier: Dossier, *, with_items: bool = True) -> Readiness:
+    """`with_items=False` skips the checklist of a filed solde, which the JSON does not need (fewer queries)."""
     data = invoice_data(dossier)
-    items = rules.checklist(rules.Context(dossier, "file_solde", data))
     if dossier.state in FILED_STATES:
+        items = rules.checklist(rules.Context(dossier, "file_solde", data)) if with_items else []
         return Readiness(data, items, [])
+    items = rules.checklist(rules.Context(dossier, "file_solde", data))
     refused = state_failure(dossier)
     if refused is not None:
         return Readiness(data, items, [refused])
@@ -103,7 +105,7 @@ def build(dossier: Dossier, assessed: Readiness | None = None) -> dict[str, Any]
     """The request as a dict valid against the schema; raises services.RulesFailed while not ready."""
     from .services import RulesFailed
 
-    assessed = assessed or readiness(dossier)
+    assessed = assessed or readiness(dossier, with_items=False)
     if assessed.failures:
         raise RulesFailed(assessed.failures)
     data = assessed.data
