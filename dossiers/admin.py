@@ -317,7 +317,7 @@ class DossierChangeForm(OrganisationScopedForm):
         cleaned = super().clean()
         dossier = self.instance
         if "scenario" in self.changed_data and dossier.state not in SCENARIO_CHANGE_STATES:
-            self.add_error("scenario", _("Le scénario ne peut plus changer une fois le solde déposé."))
+            self.add_error("scenario", _("Le scénario ne peut plus changer une fois la VA signée."))
         if "reference" in self.changed_data and reference_taken(dossier.organisation_id, cleaned.get("reference"),
                                                                  exclude_pk=dossier.pk):
             self.add_error("reference", _("Cette référence est déjà utilisée."))

@@ -30,6 +30,7 @@ from .models import (
     PvPilote, Solution, State,
 )
 from .models.records import canonical_json
+from .models import DeclaredFiness
 from .payloads import TRANSITIONS, SoldeDraft, validate_payload
 
 SELECT_RELATED = ("client", "solution", "dispositif", "dispositif__couloir")
@@ -248,8 +249,10 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
                 append_history(dossier, user=by, action="change_reference", from_state=dossier.state,
                                data={"from": dossier.reference, "to": changes["reference"]})
                 dossier.reference = changes["reference"]
+        if "declared_finess" in changes and changes["declared_finess"] not in DeclaredFiness.values:
+            errors["declared_finess"] = [_("Valeur inconnue : geo ou legal.")]
         for name in DOSSIER_SETTINGS:
-            if name in changes and changes[name] != getattr(dossier, name):
+            if name in changes and name not in errors and changes[name] != getattr(dossier, name):
                 append_history(dossier, user=by, action=f"change_{name}", from_state=dossier.state,
                                data={"from": getattr(dossier, name), "to": changes[name]})
                 setattr(dossier, name, changes[name])

@@ -323,3 +323,13 @@ def test_client_department_975_is_accepted(manager_membership):
                                  siret=next_siret())
     assert services.save_client(client, by=manager_membership.user).department == "975"
     assert Client.objects.filter(department="975").exists()
+
+
+def test_an_unknown_declared_finess_is_refused_by_the_service_and_nothing_is_logged(manager_membership):
+    dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
+    history = dossier.history.count()
+    with pytest.raises(services.InvalidInput) as refused:
+        services.update_dossier(dossier.pk, by=manager_membership.user, changes={"declared_finess": "siret"})
+    assert list(refused.value.errors) == ["declared_finess"]
+    dossier.refresh_from_db()
+    assert (dossier.declared_finess, dossier.history.count()) == ("geo", history)
