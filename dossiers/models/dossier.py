@@ -286,6 +286,8 @@ class Dossier(FSMModelMixin, models.Model):
     @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED)
     def request_cancellation(self, data: dict[str, Any]) -> None:
         self.cancellation_from_state = self.state
+        # A new request after a refused one: the refusal fields describe the request in progress (history keeps all).
+        self.cancellation_refused_on, self.cancellation_refusal_reason = None, ""
         self.cancellation_requested_on = data["requested_on"]
         self.cancellation_reason = data["reason"]
         self.cancellation_motive = data["motive"]

@@ -333,3 +333,21 @@ def test_an_unknown_declared_finess_is_refused_by_the_service_and_nothing_is_log
     assert list(refused.value.errors) == ["declared_finess"]
     dossier.refresh_from_db()
     assert (dossier.declared_finess, dossier.history.count()) == ("geo", history)
+
+
+def test_a_cancellation_requested_again_after_a_refusal_can_be_confirmed(manager_membership):
+    m = manager_membership
+    dossier = walk_to(State.AVANCE_PAID, membership=m)
+    attach(dossier, "honour_statement", m.user)
+    run(dossier, "request_cancellation", m)
+    run(dossier, "refuse_cancellation", m)
+    run(dossier, "request_cancellation", m, requested_on="2024-08-10")
+    dossier.refresh_from_db()
+    assert (dossier.state, dossier.cancellation_from_state, dossier.cancellation_refused_on) == (
+        State.CANCELLATION_REQUESTED, State.AVANCE_PAID, None)
+    with pytest.raises(services.RulesFailed) as early:
+        run(dossier, "confirm_cancellation", m, on="2024-08-09")
+    assert [f.rule for f in early.value.failures] == ["dates.chronology"]
+    assert run(dossier, "confirm_cancellation", m, on="2024-08-12").dossier.state == State.RECOVERY_ISSUED
+    assert list(dossier.history.filter(action__contains="cancellation").values_list("action", flat=True)) == [
+        "request_cancellation", "refuse_cancellation", "request_cancellation", "confirm_cancellation"]
