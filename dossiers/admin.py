@@ -48,6 +48,7 @@ TRANSITION_LABELS = {
     "request_cancellation": _l("Demande d'annulation"),
     "confirm_cancellation": _l("Confirmation de l'annulation"),
     "record_recovery": _l("Remboursement de l'avance"),
+    "refuse_cancellation": _l("Refus de l'annulation"),
 }
 # Labels of the other history actions (changes outside the state machine).
 ACTION_LABELS = {
@@ -60,6 +61,9 @@ ACTION_LABELS = {
     "file_amendment": _l("Avenant déposé"),
     "amendment_validated": _l("Avenant validé"),
     "amendment_paid": _l("Avenant payé"),
+    "change_declared_finess": _l("FINESS déclaré"),
+    "change_installed_version": _l("Version installée"),
+    "change_maintenance_contract": _l("Contrat de maintenance"),
 }
 STATUS_MARKS = {"ok": "✓", "failed": "✗", "pending": "…"}
 # Where a solde is the next step: a PV pilote or a dispositif's MSS flag changes these dossiers' blockers.
@@ -313,7 +317,7 @@ class DossierChangeForm(OrganisationScopedForm):
         cleaned = super().clean()
         dossier = self.instance
         if "scenario" in self.changed_data and dossier.state not in SCENARIO_CHANGE_STATES:
-            self.add_error("scenario", _("Le scénario ne peut plus changer une fois le solde déposé."))
+            self.add_error("scenario", _("Le scénario ne peut plus changer une fois la VA signée."))
         if "reference" in self.changed_data and reference_taken(dossier.organisation_id, cleaned.get("reference"),
                                                                  exclude_pk=dossier.pk):
             self.add_error("reference", _("Cette référence est déjà utilisée."))

@@ -4,8 +4,10 @@ Design choices (DOMAIN.md leaves them open):
 - ESMS VA prerequisites are due one week after the BDC is signed ("as soon as possible"), then reminded weekly
   until the client's three prerequisites are complete or the VA is signed.
 - Solde to fix: 7 days after the ASP's request. Pending VA: deployed_on + the organisation's delay (default 30).
-- Recovery: due from the day the recovery order is issued, listed (overdue) until the repayment is recorded.
-- Maintenance coverage (6 years after the VA) is information: listed until it ends, never overdue.
+- Recovery: due from the day the recovery order is issued, listed (overdue) with the amount still owed until the
+  repayments reach the avance paid (DOMAIN.md §8).
+- Maintenance coverage (6 years after the VA) is information: listed until it ends, never overdue, and only for
+  a dossier with a maintenance contract (SEED-1: the obligations depend on one).
 - `due_before` keeps deadlines due on or before that date (overdue ones included).
 """
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import CharField, DateTimeField, F, IntegerField, Q, QuerySet, Value
+from django.db.models import CharField, DateTimeField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Concat, TruncDate
 from django.urls import reverse
 from django.utils import timezone
@@ -78,7 +80,10 @@ WEEKLY_KINDS = frozenset({Kind.ESMS_PREREQUISITES, Kind.RECOVERY})
 REMINDER_HORIZON_DAYS = max(max(days) for days in REMINDER_DAYS.values())
 
 COLUMNS = ("dl_kind", "dl_due", "dl_due_at", "dl_dossier", "dl_reference", "dl_client_id", "dl_client",
-           "dl_solution_id", "dl_solution", "dl_object")
+           "dl_solution_id", "dl_solution", "dl_object", "dl_amount")
+
+
+MONEY = DecimalField(max_digits=12, decimal_places=2)
 
 
 def _null(field) -> Cast:
@@ -95,10 +100,11 @@ def _dossier_columns() -> dict[str, Any]:
 
 
 def _part(queryset: QuerySet, kind: str, *, due: Any, columns: dict[str, Any], due_at: Any = None,
-          today: date, due_before: date | None) -> tuple[str, QuerySet]:
+          today: date, due_before: date | None, amount: Any = None) -> tuple[str, QuerySet]:
     """One kind's rows, with the same columns in the same order as every other kind (for the UNION)."""
     annotations = {"dl_kind": Value(kind, output_field=CharField()), "dl_due": due,
-                   "dl_due_at": due_at if due_at is not None else _null(DateTimeField()), **columns}
+                   "dl_due_at": due_at if due_at is not None else _null(DateTimeField()),
+                   "dl_amount": amount if amount is not None else _null(MONEY), **columns}
     queryset = queryset.order_by().annotate(**{name: annotations[name] for name in COLUMNS})
     if due_before is not None:
         queryset = queryset.filter(dl_due__lte=due_before)
@@ -151,11 +157,12 @@ def deadline_queryset(organisation: Organisation, *, due_before: date | None = N
                                             rereferencing_filed_on__isnull=True),
               Kind.REREFERENCING, due=AddMonths(F("rereferencing_requested_on"), REREFERENCING_MONTHS),
               columns=solution_columns, **common),
-        _part(dossiers.filter(state__in=AFTER_VA_STATES, va_signed_on__isnull=False),
+        _part(dossiers.filter(state__in=AFTER_VA_STATES, va_signed_on__isnull=False, maintenance_contract=True),
               Kind.MAINTENANCE_END, due=AddMonths(F("va_signed_on"), MAINTENANCE_MONTHS),
               columns=_dossier_columns(), **common),
         _part(dossiers.filter(state=State.RECOVERY_ISSUED, recovery_issued_on__isnull=False),
-              Kind.RECOVERY, due=F("recovery_issued_on"), columns=_dossier_columns(), **common),
+              Kind.RECOVERY, due=F("recovery_issued_on"), columns=_dossier_columns(), **common,
+              amount=ExpressionWrapper(F("avance_paid_total") - F("recovery_repaid"), output_field=MONEY)),
     ]
     first, *others = [part for kind, part in parts if kind in wanted] or [parts[0][1].none()]
     return first.union(*others, all=True).order_by("dl_due", "dl_due_at", "dl_kind", "dl_dossier", "dl_object")
@@ -186,6 +193,8 @@ def as_deadline(row: dict[str, Any], *, today: date, now: datetime) -> dict[str,
         "client_id": row["dl_client_id"], "client": row["dl_client"],
         "solution_id": row["dl_solution_id"], "solution": row["dl_solution"],
         "object_id": row["dl_object"], "url": _url(row),
+        # What is still owed (a recovery order), else None.
+        "amount": None if row["dl_amount"] is None else f"{row['dl_amount']:.2f}",
     }
 
 

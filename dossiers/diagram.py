@@ -57,6 +57,16 @@ def _row2_to_cancel(state: str) -> list[tuple[int, int]]:
     return [(x - 50, y - HALF_H), (x - 50, BUS_BOTTOM), (CANCEL_LEFT, BUS_BOTTOM)]
 
 
+def _cancel_to_row1(state: str) -> list[tuple[int, int]]:
+    x, y = POSITIONS[state]
+    return [(CANCEL_LEFT, BUS_TOP - 8), (x + 30, BUS_TOP - 8), (x + 30, y + HALF_H)]
+
+
+def _cancel_to_row2(state: str) -> list[tuple[int, int]]:
+    x, y = POSITIONS[state]
+    return [(CANCEL_LEFT, BUS_BOTTOM + 8), (x - 35, BUS_BOTTOM + 8), (x - 35, y - HALF_H)]
+
+
 # (transition, source, target) -> the polyline of the edge, arrow at its last point.
 ROUTES: dict[tuple[str, str, str], list[tuple[int, int]]] = {
     ("sign_bdc", State.DRAFT, State.BDC_SIGNED): [(C[0] + HALF_W, R[1]), (C[1] - HALF_W, R[1])],
@@ -86,6 +96,19 @@ ROUTES: dict[tuple[str, str, str], list[tuple[int, int]]] = {
     ("confirm_cancellation", State.CANCELLATION_REQUESTED, State.CANCELLED): [
         (C[5] + HALF_W, 200), (C[5] + HALF_W + 18, 200), (C[5] + HALF_W + 18, 400), (C[5] + HALF_W, 400)],
     ("record_recovery", State.RECOVERY_ISSUED, State.CANCELLED): [(C[5], 300 + HALF_H), (C[5], 400 - HALF_H)],
+    # A repayment short of the avance paid: the recovery order stays open.
+    ("record_recovery", State.RECOVERY_ISSUED, State.RECOVERY_ISSUED): [
+        (CANCEL_LEFT, 292), (CANCEL_LEFT - 16, 292), (CANCEL_LEFT - 16, 308), (CANCEL_LEFT, 308)],
+    # The ASP refuses the cancellation: back along the buses, beside the requests, to the state it came from.
+    **{("refuse_cancellation", State.CANCELLATION_REQUESTED, s): _cancel_to_row1(s)
+       for s in (State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_VALIDATED, State.AVANCE_PAID)},
+    **{("refuse_cancellation", State.CANCELLATION_REQUESTED, s): _cancel_to_row2(s)
+       for s in (State.DEPLOYED, State.VA_SIGNED, State.SOLDE_FILED)},
+    ("refuse_cancellation", State.CANCELLATION_REQUESTED, State.AVANCE_TO_FIX): [
+        (C[5] + 20, 200 - HALF_H), (C[5] + 20, R[0] + 8), (C[2] + HALF_W, R[0] + 8)],
+    ("refuse_cancellation", State.CANCELLATION_REQUESTED, State.SOLDE_TO_FIX): [
+        (CANCEL_LEFT, BUS_BOTTOM + 8), (CANCEL_LEFT - 25, BUS_BOTTOM + 8), (CANCEL_LEFT - 25, R[3] + 8),
+        (C[2] + HALF_W, R[3] + 8)],
 }
 
 
@@ -192,7 +215,7 @@ def render(dossier: Dossier, *, history: Iterable = (), blockers: Iterable = (),
         elif edge.source == current:
             kind = "available"
         else:
-            kind = "idle-cancel" if edge.name == "request_cancellation" else "idle"
+            kind = "idle-cancel" if edge.name in ("request_cancellation", "refuse_cancellation") else "idle"
         stroke, width, dash, marker = EDGE_STYLE[kind]
         points = " ".join(f"{x:g},{y:g}" for x, y in _route(edge))
         title = f"{labels.get(edge.name, edge.name)} : {state_label.get(edge.source, edge.source)} → " \

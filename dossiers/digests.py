@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.utils import formats
@@ -84,6 +85,8 @@ def describe(deadline: dict[str, Any]) -> str:
     text = f"{deadline['label']} : {subject}"
     if detail:
         text += f" ({detail})"
+    if deadline.get("amount") is not None:   # a recovery order: what is still owed
+        text += " — " + _("reste dû : %(amount)s") % {"amount": rules.money(Decimal(deadline["amount"]))}
     return f"{text}, {when} ({status})"
 
 

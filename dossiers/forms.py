@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import Amendment, Client, Dispositif, DocumentKind, Dossier, MssDeployment, PvPilote, SignatureType, Solution
+from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, PvPilote, SignatureType, Solution
 from .payloads import PAYLOADS, SoldeDraft
 
 # What each transition is called on its button (and in the history), in the users' words.
@@ -33,7 +33,8 @@ TRANSITION_LABELS: dict[str, Any] = {
     "record_solde_payment": _("Enregistrer le paiement du solde"),
     "request_cancellation": _("Demander l'annulation"),
     "confirm_cancellation": _("Confirmer l'annulation"),
-    "record_recovery": _("Enregistrer le remboursement"),
+    "record_recovery": _("Enregistrer un remboursement"),
+    "refuse_cancellation": _("Annulation refusée par l'ASP"),
 }
 # History actions that are not transitions.
 ACTION_LABELS: dict[str, Any] = {
@@ -47,6 +48,9 @@ ACTION_LABELS: dict[str, Any] = {
     "amendment_validated": _("Avenant validé"),
     "amendment_paid": _("Avenant payé"),
     "document_returned": _("Document retourné par le signataire du client"),
+    "change_declared_finess": _("FINESS déclaré modifié"),
+    "change_installed_version": _("Version installée modifiée"),
+    "change_maintenance_contract": _("Contrat de maintenance modifié"),
 }
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
@@ -194,8 +198,8 @@ def initial_payload(transition: str, dossier: Dossier) -> dict[str, Any]:
         initial["amount"] = dossier.declared_amount
     if transition == "record_solde_payment" and dossier.solde_amount is not None:
         initial["amount"] = dossier.solde_amount
-    if transition == "record_recovery" and dossier.avance_paid_total:
-        initial["amount"] = dossier.avance_paid_total
+    if transition == "record_recovery" and dossier.recovery_outstanding:
+        initial["amount"] = dossier.recovery_outstanding
     return initial
 
 
@@ -237,17 +241,27 @@ class AmendmentStatusForm(ServiceErrorsMixin, forms.Form):
                                widget=forms.HiddenInput())
     on = forms.DateField(label=_("Le"), widget=_date_widget())
     paid_amount = forms.DecimalField(label=_("Montant payé"), required=False, max_digits=12, decimal_places=2,
-                                     widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}))
-
-    def clean(self):
-        data = super().clean()
-        if data.get("status") == Amendment.Status.PAID and data.get("paid_amount") is None:
-            self.add_error("paid_amount", _("Indiquez le montant payé."))
-        return data
+                                     widget=forms.NumberInput(attrs={"step": "0.01", "min": "0"}),
+                                     help_text=_("Le montant de l'avenant si vide."))
 
 
 class ScenarioForm(ServiceErrorsMixin, forms.Form):
     scenario = forms.CharField(label=_("Scénario d'installation"), max_length=100, required=False)
+
+
+class DossierSettingsForm(ServiceErrorsMixin, forms.Form):
+    """What the vendor records about the installation: the FINESS the solde declares, version, maintenance."""
+
+    declared_finess = forms.ChoiceField(label=_("FINESS déclaré dans la demande de solde"),
+                                        choices=DeclaredFiness.choices,
+                                        help_text=_("Un seul FINESS est déclaré ; le SIRET seulement pour un site sans "
+                                                    "FINESS."))
+    installed_version = forms.CharField(label=_("Version installée"), max_length=60, required=False,
+                                        help_text=_("Une version supérieure à la version référencée, sans régression, "
+                                                    "ne demande pas de nouveau bon de commande."))
+    maintenance_contract = forms.BooleanField(label=_("Contrat de maintenance avec le client"), required=False,
+                                              help_text=_("L'échéance de maintenance (6 ans après la VA) n'existe "
+                                                          "qu'avec un contrat."))
 
 
 class DossierCreateForm(ServiceErrorsMixin, forms.Form):

@@ -130,8 +130,20 @@ class RequestCancellation(Payload):
 
 
 class RecordRecovery(Payload):
+    """One repayment of a recovery order: more than zero, and no more than what is still owed."""
+
     repaid_on = serializers.DateField(label=_("Remboursé le"))
     amount = Amount(label=_("Montant remboursé"))
+
+    def validate_amount(self, value):
+        if value <= 0:
+            raise serializers.ValidationError(_("Le montant remboursé doit être positif."))
+        outstanding = self.dossier.recovery_outstanding if self.dossier is not None else None
+        if outstanding is not None and self.dossier.state == "recovery_issued" and value > outstanding:
+            raise serializers.ValidationError(
+                _("Le montant remboursé dépasse ce qui reste dû (%(outstanding)s €).") % {
+                    "outstanding": f"{outstanding:.2f}".replace(".", ",")})
+        return value
 
 
 PAYLOADS: dict[str, type[Payload]] = {
@@ -150,6 +162,7 @@ PAYLOADS: dict[str, type[Payload]] = {
     "request_cancellation": RequestCancellation,
     "confirm_cancellation": On,
     "record_recovery": RecordRecovery,
+    "refuse_cancellation": OnReason,
 }
 TRANSITIONS = tuple(PAYLOADS)
 

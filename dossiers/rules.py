@@ -6,8 +6,6 @@ so the API's 409, the checklist page, the admin and the reminders say the same t
 from __future__ import annotations
 
 import enum
-import re
-import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -20,8 +18,11 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from . import names
 from .identifiers import validate_finess, validate_siret
-from .models import Amendment, Client, Document, DocumentKind, Dossier, PvPilote, SignatureType, State
+from .models import (
+    Amendment, Client, DeclaredFiness, Document, DocumentKind, Dossier, PvPilote, SignatureType, State,
+)
 
 
 class Severity(str, enum.Enum):
@@ -95,6 +96,9 @@ class Rule:
     title: Any   # lazy French label
     # Payload fields the check reads: when a checklist has none of them yet, the rule is "pending".
     needs: frozenset[str] = frozenset()
+    # Whether the check judges what it can while its data is missing (the checklist then says "failed" rather
+    # than "pending" when that part already fails).
+    partial: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,17 +115,67 @@ CATALOGUE: dict[str, Rule] = {}
 
 
 def rule(code: str, *, on: Iterable[str], severity: Severity = Severity.BLOCK, faq: str, title: str,
-         needs: Iterable[str] = ()) -> Callable[[Callable[[Context], str | None]], Callable[[Context], str | None]]:
+         needs: Iterable[str] = (), partial: bool = False,
+         ) -> Callable[[Callable[[Context], str | None]], Callable[[Context], str | None]]:
     def register(check: Callable[[Context], str | None]) -> Callable[[Context], str | None]:
         if code in CATALOGUE:
             raise ValueError(f"Duplicate rule code {code}")
-        CATALOGUE[code] = Rule(code, frozenset(on), severity, faq, check, title, frozenset(needs))
+        CATALOGUE[code] = Rule(code, frozenset(on), severity, faq, check, title, frozenset(needs), partial)
         return check
     return register
 
 
+def _paris_date(moment: datetime) -> date:
+    return timezone.localtime(moment).date()
+
+
 def money(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:,.2f} €".replace(",", "\u202f").replace(".", ",")
+
+
+# --- every transition that takes a date -------------------------------------------------------------------
+
+# The date each transition records, in its payload.
+STEP_DATE_FIELDS: dict[str, str] = {
+    "sign_bdc": "signed_on", "file_avance": "filed_on", "request_avance_fix": "on", "refile_avance": "filed_on",
+    "validate_avance": "on", "record_avance_payment": "paid_on", "mark_deployed": "deployed_on",
+    "sign_va": "signed_on", "file_solde": "filed_on", "request_solde_fix": "on", "validate_solde": "on",
+    "record_solde_payment": "paid_on", "request_cancellation": "requested_on", "confirm_cancellation": "on",
+    "refuse_cancellation": "on", "record_recovery": "repaid_on",
+}
+# The dossier's record of each step's date; since every step is dated on or after the one before, the latest of
+# them is the previous step's.
+RECORDED_STEP_DATES = (
+    "bdc_signed_on", "avance_filed_on", "avance_fix_requested_on", "avance_validated_on", "avance_paid_on",
+    "deployed_on", "va_signed_on", "solde_filed_on", "solde_fix_requested_on", "solde_validated_on", "solde_paid_on",
+    "cancellation_requested_on", "cancellation_refused_on", "recovery_issued_on", "recovered_on", "cancelled_on",
+)
+
+
+def previous_step(dossier: Dossier) -> tuple[date, str] | None:
+    """The latest step date the dossier records, with the French name of that step."""
+    dated = [(getattr(dossier, name), name) for name in RECORDED_STEP_DATES if getattr(dossier, name, None)]
+    if not dated:
+        return None
+    on, name = max(dated)
+    return on, str(Dossier._meta.get_field(name).verbose_name)
+
+
+@rule("dates.chronology", on=set(STEP_DATE_FIELDS), title=_l("Dates des étapes dans l'ordre"),
+      faq="après la signature du bon de commande annulation nouvelle demande date de fin de dépôt des demandes d'avance")
+def dates_chronology(ctx: Context) -> str | None:
+    # Before a date is typed (the pre-solde checklist), a step taken today is what can be judged.
+    today = _paris_date(ctx.now)
+    on = ctx.payload.get(STEP_DATE_FIELDS.get(ctx.transition, "")) or today
+    if on > today:
+        return _("La date indiquée (%(on)s) est dans le futur : une étape se date au plus tard aujourd'hui "
+                 "(%(today)s).") % {"on": on.strftime("%d/%m/%Y"), "today": today.strftime("%d/%m/%Y")}
+    previous = previous_step(ctx.dossier)
+    if previous is not None and on < previous[0]:
+        return _("La date indiquée (%(on)s) précède celle de l'étape précédente (%(step)s : %(previous)s) : les "
+                 "étapes se suivent dans l'ordre.") % {
+            "on": on.strftime("%d/%m/%Y"), "step": previous[1], "previous": previous[0].strftime("%d/%m/%Y")}
+    return None
 
 
 # --- sign_bdc -------------------------------------------------------------------------------------
@@ -201,14 +255,18 @@ def bdc_pre_referencing_window(ctx: Context) -> str | None:
 @rule("avance.solution_referenced", on={"file_avance"}, title=_l("Solution référencée Ségur"),
       faq="programme ne finance pas acquisition nouveau logiciel mise à jour référencé ségur ANS")
 def avance_solution_referenced(ctx: Context) -> str | None:
-    if ctx.solution.referenced_on:
+    # Referenced on the filing date (DOMAIN.md §8); before a date is typed, a filing today is what can be judged.
+    referenced_on = ctx.solution.referenced_on
+    filed_on = ctx.payload.get("filed_on") or _paris_date(ctx.now)
+    if referenced_on and referenced_on <= filed_on:
         return None
+    if referenced_on:
+        return _("La solution %(solution)s n'est référencée par l'ANS que depuis le %(referenced)s, après la date "
+                 "de dépôt de l'avance (%(filed)s) : elle doit l'être à cette date.") % {
+            "solution": ctx.solution, "referenced": referenced_on.strftime("%d/%m/%Y"),
+            "filed": filed_on.strftime("%d/%m/%Y")}
     return _("La solution %(solution)s n'est pas encore référencée par l'ANS : l'avance ne peut pas être "
              "demandée.") % {"solution": ctx.solution}
-
-
-def _paris_date(moment: datetime) -> date:
-    return timezone.localtime(moment).date()
 
 
 @rule("avance.deadline", on={"file_avance", "refile_avance"}, title=_l("Date limite de dépôt de l'avance"),
@@ -309,15 +367,9 @@ def solde_invoice_document(ctx: Context) -> str | None:
     return _("Joignez la facture (PDF) à la demande de solde.")
 
 
-TITLES = {"m", "mr", "monsieur", "mme", "madame", "mlle", "mademoiselle", "dr", "docteur", "pr", "professeur", "me"}
-
-
 def name_tokens(name: str) -> frozenset[str]:
-    """Tokens of a person's name, ignoring case, accents, punctuation, word order and titles."""
-    folded = unicodedata.normalize("NFKD", name or "")
-    folded = "".join(c for c in folded if not unicodedata.combining(c)).casefold()
-    words = re.split(r"[^a-z0-9]+", folded)
-    return frozenset(w for w in words if w and w not in TITLES)
+    """Parts of a person's name, ignoring case, accents, ligatures, punctuation, word order and titles."""
+    return frozenset(names.name_parts(name))
 
 
 @rule("solde.invoice_matches_va_signer", on=SOLDE, title=_l("Facture au nom du signataire de la VA"),
@@ -325,7 +377,7 @@ def name_tokens(name: str) -> frozenset[str]:
 def solde_invoice_matches_va_signer(ctx: Context) -> str | None:
     addressee = ctx.payload.get("invoice_addressee") or ""
     signer = ctx.dossier.va_signer_name
-    if name_tokens(addressee) and name_tokens(addressee) == name_tokens(signer):
+    if names.names_match(addressee, signer):
         return None
     return _("La facture est adressée à « %(addressee)s » mais la VA a été signée par « %(signer)s » : les noms "
              "doivent concorder.") % {"addressee": addressee, "signer": signer}
@@ -352,7 +404,7 @@ def solde_invoice_full_amount(ctx: Context) -> str | None:
              "« Prestation Ségur » (%(amount)s).") % {"total": money(total), "amount": money(amount)}
 
 
-@rule("solde.vat_exemption", on=SOLDE, title=_l("TVA ou exonération justifiée"), needs={"vat"},
+@rule("solde.vat_exemption", on=SOLDE, title=_l("TVA ou exonération justifiée"), needs={"vat"}, partial=True,
       faq="client pas assujetti TVA applicable HT attestation de non-assujettissement")
 def solde_vat_exemption(ctx: Context) -> str | None:
     vat = ctx.payload.get("vat")
@@ -361,7 +413,8 @@ def solde_vat_exemption(ctx: Context) -> str | None:
             return _("Le client est assujetti à la TVA : « TVA applicable » ne peut pas être « HT ».")
         return None
     problems = []
-    if vat != "HT":
+    # Before the rate is typed, the missing exemption certificate is already known (DOMAIN.md §8).
+    if vat is not None and vat != "HT":
         problems.append(_("« TVA applicable » doit valoir « HT »"))
     if not ctx.has_document(DocumentKind.VAT_EXEMPTION):
         problems.append(_("joignez l'attestation de non-assujettissement délivrée par la DGFiP"))
@@ -370,9 +423,13 @@ def solde_vat_exemption(ctx: Context) -> str | None:
     return _("Client non assujetti à la TVA : %(problems)s.") % {"problems": " ; ".join(str(p) for p in problems)}
 
 
+NO_VAT_DEPARTMENTS = frozenset({"973", "975", "976"})
+
+
 def usual_vat_rate(department: str) -> Decimal | None:
-    """Normal rate by territory (art. 294 CGI): none in Guyane and Mayotte, 8.5 % in the other overseas ones."""
-    if department in {"973", "976"}:
+    """Normal rate by territory (art. 294 CGI): none in Guyane, Mayotte and Saint-Pierre-et-Miquelon, 8.5 % in the
+    other overseas departments."""
+    if department in NO_VAT_DEPARTMENTS:
         return None
     if department in {"971", "972", "974"}:
         return Decimal("8.5")
@@ -436,6 +493,19 @@ def solde_mss_deployment(ctx: Context) -> str | None:
     return _mss_message(ctx)
 
 
+@rule("solde.declared_finess", on=SOLDE, title=_l("Un seul FINESS déclaré"),
+      faq="éditeur doit renseigner un seul FINESS juridique ou géographique contrôles a posteriori")
+def solde_declared_finess(ctx: Context) -> str | None:
+    # The solde JSON carries one FINESS, the one the dossier declares; the SIRET only for a site without FINESS.
+    client = ctx.client
+    if ctx.dossier.declared_finess == DeclaredFiness.LEGAL and not client.finess_legal:
+        return _("Le dossier déclare le FINESS juridique, mais le client « %(name)s » n'en a pas : renseignez-le "
+                 "ou déclarez le FINESS géographique.") % {"name": client.name}
+    if ctx.dossier.declared_finess != DeclaredFiness.LEGAL and not (client.finess_geo or client.siret):
+        return _("Le client « %(name)s » n'a ni FINESS géographique ni SIRET à déclarer.") % {"name": client.name}
+    return None
+
+
 @rule("solde.last_amendment_paid", on=SOLDE, title=_l("Dernier avenant payé"),
       faq="dernier avenant de l'avance payé")
 def solde_last_amendment_paid(ctx: Context) -> str | None:
@@ -491,8 +561,13 @@ def checklist(ctx: Context) -> list[ChecklistItem]:
     """The pre-solde checklist: every file_solde rule against the dossier and whatever invoice data is known."""
     items = []
     for r in rules_for(ctx.transition):
-        if r.needs and not any(ctx.payload.get(name) not in (None, "") for name in r.needs):
-            items.append(ChecklistItem(r, "pending", _("À renseigner : %(what)s.") % {"what": r.title}))
+        if r.needs and not all(ctx.payload.get(name) not in (None, "") for name in r.needs):
+            # Data still untyped: pending, unless the part the rule can already judge fails (DOMAIN.md §8).
+            message = r.check(ctx) if r.partial else None
+            if message is None:
+                items.append(ChecklistItem(r, "pending", _("À renseigner : %(what)s.") % {"what": r.title}))
+            else:
+                items.append(ChecklistItem(r, "failed", message))
             continue
         message = r.check(ctx)
         items.append(ChecklistItem(r, "ok" if message is None else "failed", message or str(r.title)))

@@ -30,6 +30,7 @@ from .models import (
     PvPilote, Solution, State,
 )
 from .models.records import canonical_json
+from .models import DeclaredFiness
 from .payloads import TRANSITIONS, SoldeDraft, validate_payload
 
 SELECT_RELATED = ("client", "solution", "dispositif", "dispositif__couloir")
@@ -221,15 +222,21 @@ def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: 
     return dossier
 
 
+# Dossier fields a manager sets freely (validated by the caller's serializer or form), each change logged.
+DOSSIER_SETTINGS = ("declared_finess", "installed_version", "maintenance_contract")
+
+
 def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, Any]) -> Dossier:
-    """Change the scenario (until the solde is filed), the reference or the solde draft; each change is logged."""
+    """Change the scenario (until the VA is signed), the reference, the settings or the solde draft; each change is
+    logged."""
     with transaction.atomic():
         dossier = _lock(dossier_id)
         require_role(by, dossier.organisation_id)
         errors: dict[str, list[str]] = {}
         if "scenario" in changes and changes["scenario"] != dossier.scenario:
             if dossier.state not in SCENARIO_CHANGE_STATES:
-                errors["scenario"] = [_("Le scénario ne peut plus changer une fois le solde déposé.")]
+                errors["scenario"] = [_("Le scénario ne peut plus changer une fois la VA signée : les contrôles se "
+                                        "font sur le scénario de la VA.")]
             else:
                 append_history(dossier, user=by, action="change_scenario", from_state=dossier.state,
                                data={"from": dossier.scenario, "to": changes["scenario"]})
@@ -242,6 +249,13 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
                 append_history(dossier, user=by, action="change_reference", from_state=dossier.state,
                                data={"from": dossier.reference, "to": changes["reference"]})
                 dossier.reference = changes["reference"]
+        if "declared_finess" in changes and changes["declared_finess"] not in DeclaredFiness.values:
+            errors["declared_finess"] = [_("Valeur inconnue : geo ou legal.")]
+        for name in DOSSIER_SETTINGS:
+            if name in changes and name not in errors and changes[name] != getattr(dossier, name):
+                append_history(dossier, user=by, action=f"change_{name}", from_state=dossier.state,
+                               data={"from": getattr(dossier, name), "to": changes[name]})
+                setattr(dossier, name, changes[name])
         if "solde_draft" in changes:
             draft = SoldeDraft(data=changes["solde_draft"] or {}, dossier=dossier)
             if not draft.is_valid():
@@ -366,6 +380,11 @@ def add_amendment(dossier_id: int, *, by: AbstractBaseUser, filed_on: date, amou
                 "solde)."))])
         if amount <= 0:
             raise InvalidInput({"amount": [_("Le montant doit être positif.")]})
+        # An amendment declares a new avance amount: the avance's amount rule (ceiling, decimals) applies to it.
+        refused = rules.CATALOGUE["avance.amount"].check(
+            rules.Context(dossier, "file_amendment", {"declared_amount": amount}))
+        if refused is not None:
+            raise RulesFailed([rules.Failure("avance.amount", rules.Severity.BLOCK, refused)])
         amendment = Amendment.objects.create(dossier=dossier, filed_on=filed_on, amount=amount)
         _recompute_amounts(dossier)
         append_history(dossier, user=by, action="file_amendment", from_state=dossier.state,
@@ -390,8 +409,9 @@ def update_amendment(amendment_id: int, *, by: AbstractBaseUser, status: str, on
             raise RulesFailed([rules.Failure(rules.STATE_RULE, rules.Severity.BLOCK, _(
                 "Un avenant « %(current)s » ne peut pas passer à « %(target)s ».") % {
                 "current": Amendment.Status(amendment.status).label, "target": Amendment.Status(status).label})])
+        # API.md: {"status": "paid"} alone is valid; the amendment is taken as paid in full, today.
         if status == Amendment.Status.PAID and paid_amount is None:
-            raise InvalidInput({"paid_amount": [_("Indiquez le montant payé de l'avenant.")]})
+            paid_amount = amendment.amount
         on = on or timezone.localdate()
         amendment.status = status
         if status == Amendment.Status.VALIDATED:

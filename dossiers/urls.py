@@ -12,6 +12,7 @@ urlpatterns = [
     path("dossiers/<int:pk>/documents/", views.document_upload, name="dossier-document-upload"),
     path("dossiers/<int:pk>/amendments/", views.amendment_add, name="dossier-amendment-add"),
     path("dossiers/<int:pk>/scenario/", views.scenario_change, name="dossier-scenario"),
+    path("dossiers/<int:pk>/installation/", views.settings_change, name="dossier-settings"),
     path("dossiers/<int:pk>/solde/", views.solde_checklist, name="dossier-solde"),
     path("dossiers/<int:pk>/solde/file/", views.solde_file, name="dossier-solde-file"),
     path("dossiers/<int:pk>/solde.json", views.solde_json_download, name="dossier-solde-json"),

@@ -134,9 +134,11 @@ def valid_payload(name: str, dossier: Dossier | None = None, **overrides: Any) -
         "request_solde_fix": {"on": "2024-07-05", "reason": "Facture sans mention"},
         "validate_solde": {"on": "2024-07-10"},
         "record_solde_payment": {"paid_on": "2024-07-20", "amount": "7000.00"},
-        "request_cancellation": {"requested_on": "2024-05-10", "reason": "vendor_error", "motive": "Doublon"},
-        "confirm_cancellation": {"on": "2024-05-20"},
-        "record_recovery": {"repaid_on": "2024-06-10", "amount": "3000.00"},
+        # After every other step's date: a cancellation may be requested from any state (dates.chronology).
+        "request_cancellation": {"requested_on": "2024-08-01", "reason": "vendor_error", "motive": "Doublon"},
+        "confirm_cancellation": {"on": "2024-08-05"},
+        "refuse_cancellation": {"on": "2024-08-05", "reason": "Pièces incomplètes"},
+        "record_recovery": {"repaid_on": "2024-08-20", "amount": "3000.00"},
     }
     payload = dict(payloads[name])
     if dossier is not None:
@@ -144,6 +146,8 @@ def valid_payload(name: str, dossier: Dossier | None = None, **overrides: Any) -
             payload["mss_deployment"] = "cas_1"
         if name == "file_solde" and not dossier.client.vat_liable:
             payload["vat"] = "HT"
+        if name == "file_solde" and dossier.state == State.SOLDE_TO_FIX:
+            payload["filed_on"] = "2024-07-06"  # after the ASP's request for a fix (dates.chronology)
         if name == "file_solde" and dossier.client.vat_liable and dossier.client.department in {"971", "972", "974"}:
             payload["vat"] = "8.5"
     payload.update(overrides)

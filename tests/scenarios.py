@@ -9,7 +9,7 @@ from dossiers import services
 from dossiers.models import Dispositif, Dossier, PvPilote, State
 
 from .factories import (
-    ClientFactory, EsmsClientFactory, PvPiloteFactory, SolutionFactory, attach, valid_payload, walk_to,
+    ClientFactory, EsmsClientFactory, PvPiloteFactory, SolutionFactory, attach, next_finess, valid_payload, walk_to,
 )
 
 
@@ -212,6 +212,20 @@ def s_cancel_client_renunciation(m, ok):
     return d, "request_cancellation", valid_payload("request_cancellation", reason="client_agreement")
 
 
+def s_dates_chronology(m, ok):
+    d = before(State.AVANCE_VALIDATED, m)
+    # The avance was validated on 2024-04-25: a payment recorded the day before is out of order.
+    return d, "record_avance_payment", valid_payload("record_avance_payment",
+                                                     paid_on="2024-04-25" if ok else "2024-04-24")
+
+
+def s_solde_declared_finess(m, ok):
+    client = ClientFactory(organisation=m.organisation, finess_legal=next_finess() if ok else "")
+    d = _va_signed(m, client=client)
+    services.update_dossier(d.pk, by=m.user, changes={"declared_finess": "legal"})
+    return Dossier.objects.get(pk=d.pk), "file_solde", valid_payload("file_solde", d)
+
+
 SCENARIOS = {
     "client.identified": s_client_identified,
     "bdc.document": s_bdc_document,
@@ -238,4 +252,6 @@ SCENARIOS = {
     "solde.last_amendment_paid": s_solde_last_amendment_paid,
     "cancel.honour_statement": s_cancel_honour_statement,
     "cancel.client_renunciation": s_cancel_client_renunciation,
+    "dates.chronology": s_dates_chronology,
+    "solde.declared_finess": s_solde_declared_finess,
 }

@@ -308,6 +308,8 @@ class DeadlineSerializer(serializers.Serializer):
     object_id = serializers.IntegerField(allow_null=True, help_text=gettext_lazy(
         "Id de la demande de portabilité ou de la modification de solution concernée."))
     url = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=12, decimal_places=2, allow_null=True, required=False,
+                                      help_text=gettext_lazy("Reste dû pour un ordre de recouvrement, sinon null."))
 
 
 class DeadlineFilterSerializer(serializers.Serializer):

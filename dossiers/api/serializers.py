@@ -15,7 +15,7 @@ from rest_framework import serializers
 from organisations.permissions import request_membership
 
 from ..models import (
-    Amendment, CancellationReason, Client, Dispositif, Document, DocumentKind, Dossier, HistoryEntry, MssDeployment,
+    Amendment, CancellationReason, Client, DeclaredFiness, Dispositif, Document, DocumentKind, Dossier, HistoryEntry, MssDeployment,
     PvPilote, SignatureType, Solution,
 )
 from ..payloads import TRANSITIONS, SoldeDraft
@@ -187,6 +187,10 @@ class DossierSerializer(serializers.ModelSerializer):
     dispositif = serializers.SlugRelatedField(slug_field="code", read_only=True)
     couloir = serializers.CharField(source="dispositif.couloir_id", read_only=True)
     solde_draft = serializers.DictField(read_only=True, help_text=_("Données de facture saisies avant le dépôt."))
+    declared_finess = serializers.ChoiceField(choices=DeclaredFiness.choices, read_only=True)
+    recovery_outstanding = serializers.DecimalField(
+        max_digits=12, decimal_places=2, read_only=True,
+        help_text=_("Reste dû sur l'ordre de recouvrement : avance versée (avenants compris) moins les remboursements."))
 
     class Meta:
         model = Dossier
@@ -203,6 +207,8 @@ class DossierSerializer(serializers.ModelSerializer):
             "cancellation_requested_on", "cancellation_reason", "cancellation_motive", "cancellation_from_state",
             "recovery_issued_on", "recovered_on", "recovered_amount", "cancelled_on",
             "solde_draft", "created_at", "updated_at",
+            "va_scenario", "declared_finess", "installed_version", "maintenance_contract", "recovery_repaid",
+            "recovery_outstanding", "cancellation_refused_on", "cancellation_refusal_reason",
         ]
         read_only_fields = fields
 
@@ -222,9 +228,14 @@ class DossierCreateSerializer(StrictMixin, serializers.Serializer):
 
 class DossierUpdateSerializer(StrictMixin, serializers.Serializer):
     scenario = serializers.CharField(label=_("Scénario"), max_length=100, required=False, allow_blank=True,
-                                     help_text=_("Modifiable jusqu'au dépôt du solde."))
+                                     help_text=_("Modifiable jusqu'à la signature de la VA, qui le fixe."))
     reference = serializers.CharField(label=_("Référence"), max_length=60, required=False)
     solde_draft = SoldeDraftField(required=False)
+    declared_finess = serializers.ChoiceField(label=_("FINESS déclaré"), choices=DeclaredFiness.choices,
+                                              required=False)
+    installed_version = serializers.CharField(label=_("Version installée"), max_length=60, required=False,
+                                              allow_blank=True)
+    maintenance_contract = serializers.BooleanField(label=_("Contrat de maintenance"), required=False)
 
 
 class HistoryEntrySerializer(serializers.ModelSerializer):
@@ -278,14 +289,13 @@ class AmendmentCreateSerializer(StrictMixin, serializers.Serializer):
 class AmendmentUpdateSerializer(StrictMixin, serializers.Serializer):
     status = serializers.ChoiceField(label=_("Statut"), choices=Amendment.Status.choices, required=False)
     on = serializers.DateField(label=_("Le"), required=False, help_text=_("Aujourd'hui si absent."))
-    paid_amount = positive_amount(label=_("Montant payé"), required=False)
+    paid_amount = positive_amount(label=_("Montant payé"), required=False,
+                                  help_text=_("Le montant de l'avenant si absent."))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         # A PATCH without a status changes nothing; a date or an amount without one is a mistake.
         if "status" not in attrs and attrs:
             raise serializers.ValidationError({"status": [_("Indiquez le nouveau statut de l'avenant.")]})
-        if attrs.get("status") == Amendment.Status.PAID and attrs.get("paid_amount") is None:
-            raise serializers.ValidationError({"paid_amount": [_("Indiquez le montant payé.")]})
         return attrs
 
 

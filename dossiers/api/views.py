@@ -373,24 +373,25 @@ class DossierTransition(DossierMixin, ApiView):
 class DossierChecklist(DossierMixin, ApiView):
     @extend_schema(
         summary="Liste de contrôle avant le dépôt du solde",
-        description="Chaque règle de file_solde évaluée sur le dossier et son brouillon de solde. `ready` : l'état "
-                    "permet le dépôt et aucune règle bloquante n'échoue (les données pas encore saisies, "
-                    "`pending`, sont vérifiées au dépôt).",
+        description="Chaque règle de file_solde évaluée sur le dossier et son brouillon de solde (`pending` : données "
+                    "pas encore saisies ; ce qui peut déjà être jugé l'est). `ready` est vrai exactement quand "
+                    "`GET …/solde.json` répond 200 : aucun élément bloquant `failed` ni `pending`, et un état qui a "
+                    "une demande de solde (un élément `state.transition_not_allowed` le dit sinon).",
         responses=answers({200: s.ChecklistSerializer}, not_found=True),
     )
     def get(self, request: Request, dossier_id: int) -> Response:
         dossier = self.dossier
-        context = rules.Context(dossier, "file_solde", payload=services.solde_draft_payload(dossier))
-        checklist = rules.checklist(context)
-        items = with_faq([
+        assessed = solde_json.readiness(dossier)
+        refused = solde_json.state_failure(dossier)
+        items = [{"rule": refused.rule, "title": _("État du dossier"), "severity": refused.severity.value,
+                  "status": "failed", "message": refused.message}] if refused is not None else []
+        items += [
             {"rule": item.rule.code, "title": str(item.rule.title), "severity": item.rule.severity.value,
              "status": item.status, "message": item.message}
-            for item in checklist
-        ])
-        state_allows_filing = can_proceed(dossier.file_solde)
-        blocked = any(item.status == "failed" and item.rule.severity is rules.Severity.BLOCK for item in checklist)
-        return Response({"ready": state_allows_filing and not blocked, "state_allows_filing": state_allows_filing,
-                         "items": items})
+            for item in assessed.items
+        ]
+        return Response({"ready": assessed.ready, "state_allows_filing": can_proceed(dossier.file_solde),
+                         "items": with_faq(items)})
 
 
 class DossierSoldeJson(DossierMixin, ApiView):

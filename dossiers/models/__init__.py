@@ -1,7 +1,7 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
-    CancellationReason, Dossier, MssDeployment, SignatureType, State,
+    CancellationReason, DeclaredFiness, Dossier, MssDeployment, SignatureType, State,
 )
 from .followup import DigestSent, ExportJob, OutboxMessage, PortabilityRequest, ReminderSent, SolutionChange
 from .parties import Client, PvPilote, Solution
@@ -14,6 +14,6 @@ __all__ = [
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
     "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
-    "SignatureType", "Solution", "State",
+    "SignatureType", "Solution", "State", "DeclaredFiness",
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
 ]

@@ -43,10 +43,11 @@ CANCELLABLE_STATES = [
     State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID,
     State.DEPLOYED, State.VA_SIGNED, State.SOLDE_FILED, State.SOLDE_TO_FIX,
 ]
-# The scenario may change until the solde is filed (SEED-0/SEED-1: no new avance is needed).
+# The scenario may change until the VA is signed (SEED-0/SEED-1: no new avance is needed); the VA then fixes it,
+# since the a posteriori checks use the scenario of the VA (DOMAIN.md §8).
 SCENARIO_CHANGE_STATES = frozenset(
     [State.DRAFT, State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED,
-     State.AVANCE_PAID, State.DEPLOYED, State.VA_SIGNED, State.SOLDE_TO_FIX]
+     State.AVANCE_PAID, State.DEPLOYED]
 )
 # An avance amendment (avenant) may be filed while the avance is open: once filed, before the solde.
 AMENDMENT_STATES = frozenset(
@@ -70,6 +71,11 @@ class SignatureType(models.TextChoices):
 class MssDeployment(models.TextChoices):
     CAS_1 = "cas_1", _("Cas 1")
     CAS_2 = "cas_2", _("Cas 2")
+
+
+class DeclaredFiness(models.TextChoices):
+    GEO = "geo", _("FINESS géographique")
+    LEGAL = "legal", _("FINESS juridique")
 
 
 class CancellationReason(models.TextChoices):
@@ -97,6 +103,14 @@ class Dossier(FSMModelMixin, models.Model):
     dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="dossiers")
     reference = models.CharField(_("référence"), max_length=60, blank=True, default="")
     scenario = models.CharField(_("scénario d'installation"), max_length=100, blank=True, default="")
+    # The scenario of the signed VA: recorded by sign_va, never changed afterwards; the solde JSON carries it.
+    va_scenario = models.CharField(_("scénario de la VA"), max_length=100, blank=True, default="")
+    # The one FINESS the solde JSON declares (SEED-1 "L'éditeur doit donc renseigner un seul FINESS").
+    declared_finess = models.CharField(_("FINESS déclaré"), max_length=5, choices=DeclaredFiness.choices,
+                                       default=DeclaredFiness.GEO)
+    installed_version = models.CharField(_("version installée"), max_length=60, blank=True, default="")
+    # The Ségur maintenance obligations (6 years) exist only with a maintenance contract (SEED-1).
+    maintenance_contract = models.BooleanField(_("contrat de maintenance"), default=False)
     state = FSMField(_("état"), max_length=30, choices=State.choices, default=State.DRAFT, protected=True)
     state_changed_at = models.DateTimeField(_("état changé le"), null=True, blank=True)
 
@@ -154,6 +168,12 @@ class Dossier(FSMModelMixin, models.Model):
     recovery_issued_on = models.DateField(_("ordre de recouvrement émis le"), null=True, blank=True)
     recovered_on = models.DateField(_("remboursé le"), null=True, blank=True)
     recovered_amount = _money(_("montant remboursé"))
+    # Repayments of a recovery order add up here (each is one record_recovery history row); the dossier is
+    # cancelled once they reach the avance paid.
+    recovery_repaid = models.DecimalField(_("remboursements cumulés"), max_digits=12, decimal_places=2,
+                                          default=Decimal("0.00"))
+    cancellation_refused_on = models.DateField(_("annulation refusée le"), null=True, blank=True)
+    cancellation_refusal_reason = models.TextField(_("motif du refus d'annulation"), blank=True, default="")
     cancelled_on = models.DateField(_("annulé le"), null=True, blank=True)
 
     # Head of the hash chain of the history, kept here so appending needs no extra read under the lock.
@@ -236,7 +256,7 @@ class Dossier(FSMModelMixin, models.Model):
         self.va_signed_on = data["signed_on"]
         self.va_signer_name = data["signer_name"]
         # The VA's scenario is the one that counts from now on (SEED-0: checks use the VA's scenario).
-        self.scenario = data["scenario"]
+        self.scenario = self.va_scenario = data["scenario"]
         self.mss_deployment = data.get("mss_deployment") or ""
 
     @transition(field=state, source=[State.VA_SIGNED, State.SOLDE_TO_FIX], target=State.SOLDE_FILED)
@@ -266,6 +286,8 @@ class Dossier(FSMModelMixin, models.Model):
     @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED)
     def request_cancellation(self, data: dict[str, Any]) -> None:
         self.cancellation_from_state = self.state
+        # A new request after a refused one: the refusal fields describe the request in progress (history keeps all).
+        self.cancellation_refused_on, self.cancellation_refusal_reason = None, ""
         self.cancellation_requested_on = data["requested_on"]
         self.cancellation_reason = data["reason"]
         self.cancellation_motive = data["motive"]
@@ -283,8 +305,27 @@ class Dossier(FSMModelMixin, models.Model):
         self.cancelled_on = data["on"]
         return State.CANCELLED
 
-    @transition(field=state, source=State.RECOVERY_ISSUED, target=State.CANCELLED)
-    def record_recovery(self, data: dict[str, Any]) -> None:
+    @transition(field=state, source=State.CANCELLATION_REQUESTED, target=RETURN_VALUE(*CANCELLABLE_STATES))
+    def refuse_cancellation(self, data: dict[str, Any]) -> str:
+        # The ASP refused: the dossier goes on from where it was when the cancellation was requested.
+        self.cancellation_refused_on = data["on"]
+        self.cancellation_refusal_reason = data["reason"]
+        return self.cancellation_from_state
+
+    @transition(field=state, source=State.RECOVERY_ISSUED, target=RETURN_VALUE(State.RECOVERY_ISSUED, State.CANCELLED))
+    def record_recovery(self, data: dict[str, Any]) -> str:
+        # One repayment; recovered_on/recovered_amount describe the latest one, recovery_repaid their sum.
         self.recovered_on = data["repaid_on"]
         self.recovered_amount = data["amount"]
+        self.recovery_repaid = (self.recovery_repaid or Decimal("0")) + data["amount"]
+        if self.recovery_outstanding > 0:
+            return State.RECOVERY_ISSUED
         self.cancelled_on = data["repaid_on"]
+        return State.CANCELLED
+
+    @property
+    def recovery_outstanding(self) -> Decimal:
+        """What the recovery order still asks: the avance paid (amendments included) less the repayments."""
+        if not self.recovery_issued_on:
+            return Decimal("0.00")
+        return max((self.avance_paid_total or Decimal("0")) - (self.recovery_repaid or Decimal("0")), Decimal("0.00"))

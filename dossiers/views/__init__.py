@@ -1,7 +1,7 @@
 """Page views of the dossiers app, one module per area; URLs import them from here."""
 from .dossier_pages import (
     amendment_add, amendment_status, document_upload, dossier_create, dossier_detail, dossier_list, dossier_transition,
-    scenario_change,
+    scenario_change, settings_change,
 )
 from .downloads import download_document, download_pv_pilote
 from .home import home
@@ -19,5 +19,5 @@ __all__ = [
     "download_pv_pilote", "home", "pv_pilote_status", "pv_pilote_upload", "scenario_change", "solde_checklist",
     "solde_file", "solde_json_download", "solution_create", "solution_detail", "solution_list",
     "deadlines", "export_job_create", "export_job_status", "notification_list", "notifications_read_all",
-    "notifications_unread", "pending_va_report", "pipeline_report",
+    "notifications_unread", "pending_va_report", "pipeline_report", "settings_change",
 ]

@@ -16,7 +16,7 @@ from organisations.models import Role
 from .. import diagram, extensions, selectors, services
 from ..forms import (
     ACTION_LABELS, TRANSITION_LABELS, AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
-    DossierFilterForm, PayloadForm, ScenarioForm, initial_payload,
+    DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
 )
 from ..models import (
     AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, CancellationReason, DocumentKind, Dossier, MssDeployment,
@@ -143,19 +143,38 @@ def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
                       (_("Montant payé"), money(d.solde_paid_amount))]),
     ]
     if d.cancellation_requested_on:
-        result.append((_("Annulation"), [
+        cancellation = [
             (_("Demandée le"), date(d.cancellation_requested_on)),
-            (_("Motif"), _value(d.get_cancellation_reason_display())),
+            (_("Motif"), _value(d.get_cancellation_reason_display()))]
+        if d.cancellation_refused_on:
+            cancellation += [(_("Refusée par l'ASP le"), date(d.cancellation_refused_on)),
+                             (_("Motif du refus"), _value(d.cancellation_refusal_reason))]
+        cancellation += [
             (_("Ordre de recouvrement le"), date(d.recovery_issued_on)),
-            (_("Remboursé le"), date(d.recovered_on)), (_("Montant remboursé"), money(d.recovered_amount)),
-            (_("Annulé le"), date(d.cancelled_on))]))
+            (_("Dernier remboursement le"), date(d.recovered_on)),
+            (_("Montant du dernier remboursement"), money(d.recovered_amount)),
+            (_("Remboursements cumulés"), money(d.recovery_repaid if d.recovery_issued_on else None)),
+            (_("Reste dû"), money(d.recovery_outstanding if d.recovery_issued_on else None)),
+            (_("Annulé le"), date(d.cancelled_on))]
+        result.append((_("Annulation"), cancellation))
     return result
+
+
+def installation_facts(dossier: Dossier) -> list[tuple[str, str]]:
+    """The VA's scenario and what the vendor records about the installation."""
+    return [
+        (_("Scénario de la VA"), _value(dossier.va_scenario)),
+        (_("FINESS déclaré"), dossier.get_declared_finess_display()),
+        (_("Version installée"), _value(dossier.installed_version)),
+        (_("Contrat de maintenance"), _("oui") if dossier.maintenance_contract else _("non")),
+    ]
 
 
 def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: PayloadForm | None = None,
                    refused: RulesFailed | None = None, document_form: DocumentForm | None = None,
                    amendment_form: AmendmentForm | None = None, status_forms: dict[int, AmendmentStatusForm] | None = None,
-                   scenario_form: ScenarioForm | None = None) -> dict[str, Any]:
+                   scenario_form: ScenarioForm | None = None,
+                   settings_form: DossierSettingsForm | None = None) -> dict[str, Any]:
     can_act = request.membership.can_act
     actions = []
     for transition in dossier.get_available_state_transitions():
@@ -204,6 +223,9 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "amendment_form": amendment_form or AmendmentForm(initial={"filed_on": selectors.today()}),
         "scenario_open": dossier.state in SCENARIO_CHANGE_STATES,
         "scenario_form": scenario_form or ScenarioForm(initial={"scenario": dossier.scenario}),
+        "installation": installation_facts(dossier),
+        "settings_form": settings_form or DossierSettingsForm(initial={
+            name: getattr(dossier, name) for name in services.DOSSIER_SETTINGS}),
         "history": history_items(dossier.history_rows),
         "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows,
                                   labels={k: str(v) for k, v in TRANSITION_LABELS.items()}),
@@ -339,3 +361,20 @@ def scenario_change(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, _("Scénario enregistré."))
             return redirect("dossier-detail", pk=pk)
     return render_detail(request, pk, scenario_form=form, status=400)
+
+
+@require_POST
+@member_required(role=Role.MANAGER)
+def settings_change(request: HttpRequest, pk: int) -> HttpResponse:
+    """Declared FINESS, installed version and maintenance contract, through the service (each change logged)."""
+    dossier = _own_dossier(request, pk)
+    form = DossierSettingsForm(request.POST)
+    if form.is_valid():
+        try:
+            services.update_dossier(dossier.pk, by=request.user, changes=dict(form.cleaned_data))
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            messages.success(request, _("Installation enregistrée."))
+            return redirect("dossier-detail", pk=pk)
+    return render_detail(request, pk, settings_form=form, status=400)

@@ -7,6 +7,7 @@ Every page answers in a fixed number of queries whatever the data size (charts a
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from django import forms
@@ -210,6 +211,7 @@ def deadlines(request: HttpRequest) -> HttpResponse:
             row["page_url"], row["target"] = _page_url(row)
             row["is_datetime"] = hasattr(row["due"], "hour")
             row["late_days"] = max(-row["days_left"], 0)
+            row["amount_label"] = money(Decimal(row["amount"])) if row["amount"] is not None else ""
             rows.append(row)
     return render(request, "dossiers/deadlines.html", {
         "form": form, "page": page, "rows": rows, "query": _query_without_page(request),

@@ -122,12 +122,13 @@ def test_a_read_only_or_unknown_field_is_refused_not_ignored(api, manager_member
     assert (dossier.state, dossier.scenario) == (State.DRAFT, "Scénario 1")
 
 
-def test_the_scenario_cannot_change_once_the_solde_is_filed(api, manager_membership):
-    dossier = walk_to(State.SOLDE_FILED, membership=manager_membership)
+@pytest.mark.parametrize("state", [State.VA_SIGNED, State.SOLDE_FILED])
+def test_the_scenario_cannot_change_once_the_va_is_signed(state, api, manager_membership):
+    dossier = walk_to(state, membership=manager_membership)
     before = counts()
     errors = assert_bad_input(api.patch(url("dossier-detail", dossier.pk), {"scenario": "Autre"}, format="json"),
                               "scenario")
-    assert "solde" in errors["scenario"][0]
+    assert "VA" in errors["scenario"][0]
     assert counts() == before
 
 

@@ -28,7 +28,8 @@ def dossier_holding(membership, documents: int, changes: int):
     for n in range(documents):
         attach(dossier, "other", membership.user, name=f"piece-{n}.pdf")
     for n in range(changes):
-        services.update_dossier(dossier.pk, by=membership.user, changes={"scenario": f"Scénario {n}"})
+        # The VA fixed the scenario: the installed version still changes, each change a history row.
+        services.update_dossier(dossier.pk, by=membership.user, changes={"installed_version": f"5.{n}"})
     return dossier
 
 

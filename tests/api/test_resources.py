@@ -139,7 +139,7 @@ def test_the_dossier_list_is_paginated_and_filtered(api, manager_membership, org
 
 
 def test_the_scenario_reference_and_solde_draft_are_patched_through_the_service(api, manager_membership):
-    dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
+    dossier = walk_to(State.DEPLOYED, membership=manager_membership)
     response = api.patch(url("dossier-detail", dossier.pk), {
         "scenario": "Scénario 2", "reference": "CRM-778", "solde_draft": {"invoice_number": "F-1", "vat": "20,0"}},
         format="json")
@@ -187,8 +187,6 @@ def test_amendments_are_filed_validated_and_paid(api, manager_membership):
     address = url("amendment-detail", dossier.pk, amendment["id"])
     assert api.patch(address, {"status": "validated", "on": "2024-05-20"}, format="json").json()["validated_on"] \
         == "2024-05-20"
-    unpaid = api.patch(address, {"status": "paid"}, format="json")
-    assert unpaid.status_code == 400 and "paid_amount" in unpaid.json()["errors"]
     paid = api.patch(address, {"status": "paid", "on": "2024-06-01", "paid_amount": "600.00"}, format="json")
     assert paid.json()["paid_amount"] == "600.00"
     assert api.get(url("dossier-detail", dossier.pk)).json()["avance_paid_total"] == "3600.00"
@@ -221,13 +219,15 @@ def test_the_checklist_lists_every_solde_rule_with_guidance(api, manager_members
     assert all(item["severity"] in ("block", "warn") and item["message"] for item in body["items"])
 
 
-def test_the_checklist_is_ready_once_no_blocking_rule_fails_pending_data_aside(api, manager_membership):
+def test_the_checklist_is_not_ready_while_invoice_data_is_pending(api, manager_membership):
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
     PvPiloteFactory(solution=dossier.solution)
     attach(dossier, "invoice", manager_membership.user)
     body = api.get(url("dossier-checklist", dossier.pk)).json()
-    assert body["ready"] is True
+    assert body["ready"] is False
     assert "pending" in {item["status"] for item in body["items"]}
+    assert "failed" not in {item["status"] for item in body["items"]}
+    assert api.get(url("dossier-solde-json", dossier.pk)).status_code == 409
 
 
 def test_the_checklist_is_not_ready_in_a_state_that_cannot_file_a_solde(api, manager_membership):

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.django_db
 CANCELLABLE = [State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID,
                State.DEPLOYED, State.VA_SIGNED, State.SOLDE_FILED, State.SOLDE_TO_FIX]
 
-# (transition, source) -> target, as DOMAIN.md §4 states it. walk_to reaches cancellation_requested from
+# (transition, source) -> target, as DOMAIN.md §4 and §8 state it. walk_to reaches cancellation_requested from
 # bdc_signed, with no avance paid: its confirmation ends cancelled (the paid case is recovery_issued, below).
 ALLOWED = {
     ("sign_bdc", State.DRAFT): State.BDC_SIGNED,
@@ -33,6 +33,8 @@ ALLOWED = {
     **{("request_cancellation", source): State.CANCELLATION_REQUESTED for source in CANCELLABLE},
     ("confirm_cancellation", State.CANCELLATION_REQUESTED): State.CANCELLED,
     ("record_recovery", State.RECOVERY_ISSUED): State.CANCELLED,
+    # walk_to requests the cancellation from bdc_signed: a refusal returns there.
+    ("refuse_cancellation", State.CANCELLATION_REQUESTED): State.BDC_SIGNED,
 }
 
 

@@ -132,3 +132,16 @@ def test_too_few_dossiers_to_cover_every_state_is_refused():
     with pytest.raises(CommandError):
         seed(dossiers=MIN_DOSSIERS - 1)
     assert not Organisation.objects.filter(name=DEMO_ORGANISATION).exists()
+
+
+def test_the_demo_shows_a_repayment_in_progress_and_a_refused_cancellation(demo):
+    dossiers = Dossier.objects.filter(organisation=demo)
+    repaying = dossiers.get(state=State.RECOVERY_ISSUED, recovery_repaid__gt=0)
+    assert 0 < repaying.recovery_outstanding < repaying.avance_paid_total
+    assert repaying.history.filter(action="record_recovery", to_state=State.RECOVERY_ISSUED).exists()
+    refused = dossiers.get(cancellation_refused_on__isnull=False)
+    assert refused.state == State.AVANCE_PAID
+    assert refused.history.filter(action="refuse_cancellation", to_state=State.AVANCE_PAID).exists()
+    assert dossiers.filter(maintenance_contract=True).exists()
+    assert dossiers.filter(va_signed_on__isnull=False, maintenance_contract=False).exists()
+    assert dossiers.exclude(installed_version="").exists()

@@ -3,6 +3,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
@@ -62,7 +63,7 @@ def test_each_step_records_its_dates_amounts_and_signers(manager_membership):
 
 def test_cancelling_after_the_avance_was_paid_issues_a_recovery_until_repaid(manager_membership):
     dossier = walk_to(State.RECOVERY_ISSUED, membership=manager_membership)
-    assert dossier.recovery_issued_on == date(2024, 5, 20) and dossier.cancelled_on is None
+    assert dossier.recovery_issued_on == date(2024, 8, 5) and dossier.cancelled_on is None
     services.run_transition(dossier.pk, "record_recovery", by=manager_membership.user,
                             data=valid_payload("record_recovery"))
     dossier.refresh_from_db()
@@ -294,13 +295,14 @@ def test_a_solution_with_dossiers_keeps_its_dispositif(manager_membership):
     assert solution.dispositif.code == "MDV-LGC-VA1"
 
 
-def test_a_paid_amendment_needs_its_amount(manager_membership):
+def test_a_paid_amendment_without_an_amount_is_paid_in_full_today(manager_membership):
     dossier = walk_to(State.AVANCE_PAID, membership=manager_membership)
     amendment = services.add_amendment(dossier.pk, by=manager_membership.user, filed_on=date(2024, 5, 5),
                                        amount=Decimal("11000.00"))
     services.update_amendment(amendment.pk, by=manager_membership.user, status="validated")
-    with pytest.raises(services.InvalidInput) as invalid:
-        services.update_amendment(amendment.pk, by=manager_membership.user, status="paid")
-    assert "paid_amount" in invalid.value.errors
+    services.update_amendment(amendment.pk, by=manager_membership.user, status="paid")
     amendment.refresh_from_db()
-    assert amendment.status == "validated"
+    assert (amendment.status, amendment.paid_amount, amendment.paid_on) == (
+        "paid", Decimal("11000.00"), timezone.localdate())
+    dossier.refresh_from_db()
+    assert dossier.avance_paid_total == Decimal("14000.00")

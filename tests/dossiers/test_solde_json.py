@@ -76,7 +76,7 @@ def test_two_invoices_carry_the_recap_total(manager_membership):
 
 def test_schema_refuses_a_request_without_site_identifier():
     document = {"format": solde_json.FORMAT, "site": {"raison_sociale": "X"}, "dispositif": "D",
-                "solution": {"nom": "n", "version": "1"}, "scenario": "s", "tva_applicable": "20",
+                "solution": {"nom": "n", "version": "1"}, "scenario": "s", "va_scenario": "s", "tva_applicable": "20",
                 "prestation_segur": "1.00", "facture": {"numero": "1", "date": str(date.today()),
                                                         "montant_total": "1.00", "nombre": 1},
                 "va": {"signataire": "a", "date_signature": "2024-01-01"}, "avance": {"montant_declare": "1.00"}}

@@ -37,6 +37,9 @@ CITED = {
     "solde.invoice_mentions": "La liste des éléments",
     "cancel.honour_statement": "Pour annuler votre demande",
     "cancel.client_renunciation": "Pour annuler votre demande",
+    # DOMAIN.md §8
+    "dates.chronology": "Pour rappel",
+    "solde.declared_finess": "Lorsqu’une structure s’authentifie",
 }
 
 

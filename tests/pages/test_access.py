@@ -32,6 +32,7 @@ OBJECT_OF = {
     "pv-pilote-upload": "solution", "pv-pilote-status": "pv_pilote", "document-download": "document",
     "pv-pilote-download": "pv_pilote", "member-role": "membership", "member-remove": "membership",
     "report-export-status": "export_job",
+    "dossier-settings": "dossier",
 }
 OTHER_ARGS = {"name": "validate_solde"}
 # GET parameters a route needs to answer 200.
@@ -43,7 +44,7 @@ ANY_ROLE_POSTS = {"login", "logout", "organisation-switch",
 # Routes only a POST reaches (a GET is 405).
 POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment-add", "dossier-scenario",
              "dossier-solde-file", "amendment-status", "pv-pilote-upload", "pv-pilote-status", "member-role",
-             "member-remove", "logout", "report-export-create", "notifications-read-all"}
+             "member-remove", "logout", "report-export-create", "notifications-read-all", "dossier-settings"}
 # Pages a viewer may not even open (creation forms, members): 403.
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
 # Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
@@ -122,6 +123,8 @@ def snapshot() -> dict:
         "pv": list(PvPilote.objects.values_list("id", "status")),
         "members": list(Membership.objects.values_list("id", "role")),
         "states": list(Dossier.objects.values_list("id", "state", "scenario", "solde_draft")),
+        "installations": list(Dossier.objects.values_list("id", "declared_finess", "installed_version",
+                                                         "maintenance_contract")),
     }
 
 
@@ -167,7 +170,8 @@ def test_a_viewer_is_refused_every_write(world, as_viewer):
         if pattern.name in ANY_ROLE_POSTS:
             continue
         url = url_of(pattern, world)
-        response = as_viewer.post(url, {"scenario": "X", "role": "admin", "status": "validated"})
+        response = as_viewer.post(url, {"scenario": "X", "role": "admin", "status": "validated",
+                                        "declared_finess": "legal", "installed_version": "9"})
         if response.status_code == 405:
             continue
         assert response.status_code == 403, (url, response.status_code)

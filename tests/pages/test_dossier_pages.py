@@ -271,10 +271,6 @@ def test_an_amendment_is_filed_then_validated_then_paid(dossier_at, as_manager):
     prefix = f"amendment{amendment.pk}"
     as_manager.post(reverse("amendment-status", args=[amendment.pk]),
                     {f"{prefix}-status": "validated", f"{prefix}-on": "2024-05-20"})
-    response = as_manager.post(reverse("amendment-status", args=[amendment.pk]),
-                               {f"{prefix}-status": "paid", f"{prefix}-on": "2024-05-30"})
-    assert response.status_code == 400
-    assert "Indiquez le montant payé." in text(response)
     as_manager.post(reverse("amendment-status", args=[amendment.pk]),
                     {f"{prefix}-status": "paid", f"{prefix}-on": "2024-05-30", f"{prefix}-paid_amount": "2000.00"})
     amendment.refresh_from_db()
@@ -310,13 +306,17 @@ def test_the_scenario_changes_and_the_change_is_logged(dossier_at, as_manager):
     assert "Scénario modifié" in page
 
 
-def test_the_scenario_cannot_change_once_the_solde_is_filed(dossier_at, as_manager):
-    dossier = dossier_at(State.SOLDE_FILED)
+@pytest.mark.parametrize("state", [State.VA_SIGNED, State.SOLDE_FILED])
+def test_the_scenario_cannot_change_once_the_va_is_signed(state, dossier_at, as_manager):
+    dossier = dossier_at(state)
     page = text(as_manager.get(reverse("dossier-detail", args=[dossier.pk])))
     assert reverse("dossier-scenario", args=[dossier.pk]) not in page
+    assert "Fixé par la VA signée" in page
     response = as_manager.post(reverse("dossier-scenario", args=[dossier.pk]), {"scenario": "Autre"})
     assert response.status_code == 400
-    assert "Le scénario ne peut plus changer une fois le solde déposé." in text(response)
+    assert "Le scénario ne peut plus changer une fois la VA signée" in text(response)
+    dossier.refresh_from_db()
+    assert dossier.scenario == dossier.va_scenario == "Scénario 1"
 
 
 # --- what the dossier page shows -----------------------------------------------------------------------------

@@ -41,7 +41,8 @@ def every_kind(manager_membership, organisation):
     made = {"avance": not_filed(m, avance_dispositif(20)), "esms": esms_signed(m, 14),
             "pending_va": deployed(m, 40)}
     made["solde_to_fix"] = walk_to(State.SOLDE_TO_FIX, membership=m)
-    Dossier.objects.filter(pk=made["solde_to_fix"].pk).update(solde_fix_requested_on=days_ago(2))
+    Dossier.objects.filter(pk=made["solde_to_fix"].pk).update(solde_fix_requested_on=days_ago(2),
+                                                              maintenance_contract=True)
     client = ClientFactory(organisation=organisation)
     made["portability"] = PortabilityRequest.objects.create(client=client, requested_on=days_ago(5))
     PortabilityRequest.objects.create(client=client, requested_on=days_ago(30), fulfilled_on=days_ago(20))
@@ -55,9 +56,10 @@ def every_kind(manager_membership, organisation):
         solution=solution, changed_on=date(2024, 1, 2), description="Refonte", affects_conformity=True,
         ans_notified_on=date(2024, 1, 10), rereferencing_requested_on=date(2024, 1, 31))
     made["maintenance"] = walk_to(State.VA_SIGNED, membership=m)
-    Dossier.objects.filter(pk=made["maintenance"].pk).update(va_signed_on=days_ago(10))
+    Dossier.objects.filter(pk=made["maintenance"].pk).update(va_signed_on=days_ago(10), maintenance_contract=True)
     expired = walk_to(State.VA_SIGNED, membership=m)
-    Dossier.objects.filter(pk=expired.pk).update(va_signed_on=date(2017, 1, 1))
+    Dossier.objects.filter(pk=expired.pk).update(va_signed_on=date(2017, 1, 1), maintenance_contract=True)
+    walk_to(State.VA_SIGNED, membership=m)  # no maintenance contract: no maintenance deadline (SEED-1)
     made["recovery"] = walk_to(State.RECOVERY_ISSUED, membership=m)
     # Not deadlines: an avance already filed on a dispositif with a deadline, a complete ESMS client.
     not_filed(m, avance_dispositif(25), state=State.AVANCE_FILED)
@@ -103,7 +105,7 @@ def test_each_kind_of_deadline_is_computed_from_the_data(every_kind):
     assert not any(d["overdue"] for d in maintenance.values())  # information, never overdue
     assert len(maintenance) == 2  # the solde to fix is after its VA too; the 2017 VA's coverage has ended
     recovery, = kinds[dl.Kind.RECOVERY]
-    assert (recovery["due"], recovery["overdue"]) == (date(2024, 5, 20), True)
+    assert (recovery["due"], recovery["overdue"], recovery["amount"]) == (date(2024, 8, 5), True, "3000.00")
     assert set(kinds) == set(dl.KINDS)
     assert all(d["label"] == str(dl.LABELS[d["kind"]]) for d in dl.deadlines_for(organisation))
 

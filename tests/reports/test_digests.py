@@ -113,3 +113,16 @@ def test_blockers_are_grouped_by_rule_with_a_few_references(manager_membership):
     groups = blockers_by_rule(manager_membership.organisation)
     bdc = next(g for g in groups if g["rule"] == "bdc.document")
     assert bdc["count"] == 4 and bdc["references"] == [d.reference for d in drafts[:3]]
+
+
+def test_a_recovery_in_the_digest_says_what_is_still_owed(manager_membership):
+    from dossiers import deadlines as dl, digests, services
+
+    dossier = walk_to(State.RECOVERY_ISSUED, membership=manager_membership)
+    services.run_transition(dossier.pk, "record_recovery", by=manager_membership.user,
+                            data={"repaid_on": "2024-08-20", "amount": "500.00"})
+    [recovery] = dl.deadlines_for(manager_membership.organisation, kinds=[dl.Kind.RECOVERY])
+    assert "reste dû : 2\u202f500,00 €" in digests.describe(recovery)
+    PortabilityRequest.objects.create(client=dossier.client, requested_on=days_ago(2))
+    [portability] = dl.deadlines_for(manager_membership.organisation, kinds=[dl.Kind.PORTABILITY])
+    assert portability["amount"] is None and "reste dû" not in digests.describe(portability)

@@ -14,7 +14,8 @@ def populate(membership, n: int) -> None:
     """n dossiers of each kind that makes a deadline, plus client and solution follow-ups."""
     organisation = membership.organisation
     deployed = bulk_dossiers(membership, n, deployed_on=days_ago(45))
-    bulk_dossiers(membership, n, state=State.SOLDE_TO_FIX, solde_fix_requested_on=days_ago(1), va_signed_on=days_ago(9))
+    bulk_dossiers(membership, n, state=State.SOLDE_TO_FIX, solde_fix_requested_on=days_ago(1), va_signed_on=days_ago(9),
+                  maintenance_contract=True)
     recovering = bulk_dossiers(membership, n, state=State.RECOVERY_ISSUED, recovery_issued_on=days_ago(3))
     solution = SolutionFactory(organisation=organisation)
     PortabilityRequest.objects.bulk_create([PortabilityRequest(client=d.client, requested_on=days_ago(2))

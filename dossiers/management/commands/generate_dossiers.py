@@ -524,6 +524,8 @@ class Generator:
                 rules.append("solde.pv_pilote")
             if "invoice" not in kinds:
                 rules.append("solde.invoice_document")
+            if not client.vat_liable and "vat_exemption" not in kinds:   # judged before the rate is typed
+                rules.append("solde.vat_exemption")
             if plan.amendment_status and plan.amendment_status != "paid":
                 rules.append("solde.last_amendment_paid")
         return rules
@@ -674,7 +676,7 @@ class Generator:
             data = {"signed_on": iso, "signer_name": signer, "scenario": rng.choice(SCENARIOS)}
             if plan.dispositif.mss:
                 data["mss_deployment"] = rng.choice(["cas_1", "cas_2"])
-            d.update(va_signed_on=on, va_signer_name=signer, scenario=data["scenario"],
+            d.update(va_signed_on=on, va_signer_name=signer, scenario=data["scenario"], va_scenario=data["scenario"],
                      mss_deployment=data.get("mss_deployment", ""), state="va_signed")
         elif step == "file_solde":
             data = self.solde_payload(plan, d, on)
@@ -704,7 +706,8 @@ class Generator:
                 d.update(cancelled_on=on, state="cancelled")
         elif step == "record_recovery":
             data = {"repaid_on": iso, "amount": str(d["avance_paid_total"])}
-            d.update(recovered_on=on, recovered_amount=d["avance_paid_total"], cancelled_on=on, state="cancelled")
+            d.update(recovered_on=on, recovered_amount=d["avance_paid_total"], recovery_repaid=d["avance_paid_total"],
+                     cancelled_on=on, state="cancelled")
         else:
             raise CommandError(f"Unknown step {step}")
         return step, data

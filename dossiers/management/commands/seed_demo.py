@@ -446,7 +446,38 @@ class Demo:
         states: Counter[str] = Counter()
         for number, plan in enumerate(self.plans(count), start=1):
             states[self.build_dossier(number, plan).state] += 1
+        self.second_release_cases()
         return states
+
+    # --- second release (DOMAIN.md §8): cases shown on dossiers the plans built, so the counts stay the same ---
+
+    def second_release_cases(self) -> None:
+        """A recovery repaid in instalments, a cancellation the ASP refused, installations with maintenance."""
+        dossiers = Dossier.objects.filter(organisation=self.organisation).order_by("pk")
+        recovering = dossiers.filter(state=State.RECOVERY_ISSUED).first()
+        if recovering is not None and recovering.recovery_outstanding > CENT:
+            on = min(recovering.recovery_issued_on + timedelta(days=20), self.today)
+            services.run_transition(recovering.pk, "record_recovery", by=self.admin, data={
+                "repaid_on": on, "amount": money(recovering.recovery_outstanding / 3)})
+        refused = dossiers.filter(state=State.AVANCE_PAID, avance_paid_on__lte=self.today - timedelta(days=10)).first()
+        if refused is not None:
+            services.add_document(refused.pk, by=self.manager, kind="honour_statement", upload=pdf_upload(
+                f"honour_statement-{refused.reference}.pdf", "Attestation sur l'honneur",
+                [f"Dossier : {refused.reference}", "Annulation demandée par erreur."]))
+            self.documents += 1
+            requested = refused.avance_paid_on + timedelta(days=3)
+            services.run_transition(refused.pk, "request_cancellation", by=self.manager, data={
+                "requested_on": requested, "reason": "vendor_error", "motive": "Doublon supposé avec un autre dossier."})
+            services.run_transition(refused.pk, "refuse_cancellation", by=self.admin, data={
+                "on": requested + timedelta(days=3),
+                "reason": "L'ASP refuse : le dossier n'est pas un doublon, la prestation se poursuit."})
+        for index, dossier in enumerate(dossiers.filter(va_signed_on__isnull=False)):
+            if index % 4 == 3:
+                continue   # no maintenance contract: no 6-year maintenance deadline for this one
+            changes = {"maintenance_contract": True}
+            if index % 3 == 0:
+                changes["installed_version"] = f"{dossier.solution.version}.1"
+            services.update_dossier(dossier.pk, by=self.manager, changes=changes)
 
 
 @contextmanager
