@@ -12,7 +12,6 @@ from datetime import timedelta
 from functools import partial
 from smtplib import SMTPException
 
-from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.core.mail import send_mail
@@ -42,8 +41,12 @@ class AlreadyMember(MembershipError):
     """The user accepting is already a member of the organisation."""
 
 
-def invitation_days() -> int:
-    return int(getattr(settings, "INVITATION_VALID_DAYS", 7))
+class UsernameTaken(MembershipError):
+    """Another account took the identifier meanwhile (the form checked it first)."""
+
+
+# How long an invitation link can be accepted.
+INVITATION_DAYS = 7
 
 
 def _send_invitation(*, email: str, organisation_name: str, role_label: str, url: str, expires_at) -> None:
@@ -74,7 +77,7 @@ def invite_member(*, organisation: Organisation, email: str, role: str, by: Abst
     token = secrets.token_urlsafe(32)
     invitation = Invitation.objects.create(
         organisation=organisation, email=email, role=role, digest=hash_token(token), invited_by=by,
-        expires_at=now + timedelta(days=invitation_days()))
+        expires_at=now + timedelta(days=INVITATION_DAYS))
     transaction.on_commit(partial(
         _send_invitation, email=email, organisation_name=organisation.name,
         role_label=str(Role(role).label), url=link(token), expires_at=invitation.expires_at))
@@ -127,7 +130,12 @@ def accept_invitation(*, token: str, user: AbstractBaseUser) -> Membership:
 def accept_invitation_with_new_account(*, token: str, username: str, password: str) -> Membership:
     """Create the account from the invitation (its e-mail is the invitation's) and join."""
     invitation = _lock_pending(token)
-    user = get_user_model().objects.create_user(username=username, email=invitation.email, password=password)
+    try:
+        with transaction.atomic():
+            user = get_user_model().objects.create_user(username=username, email=invitation.email,
+                                                        password=password)
+    except IntegrityError:
+        raise UsernameTaken(_("Un utilisateur avec ce nom existe déjà."))
     return accept_invitation(token=token, user=user)
 
 

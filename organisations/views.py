@@ -64,6 +64,7 @@ def _members_page(request: HttpRequest, *, invite_form=None, role_forms=None, er
                                             revoked_at__isnull=True, expires_at__gt=timezone.now())
     return render(request, "organisations/members.html", {
         "members": members, "invitations": invitations, "invite_form": invite_form or InvitationForm(),
+        "invitation_days": services.INVITATION_DAYS,
         "errors": errors or [], "me": request.membership,
     }, status=status)
 
@@ -161,6 +162,9 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
                 login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
             else:
                 membership = None
+        except services.UsernameTaken as refused:
+            form.add_error("username", str(refused))
+            membership = None
         except services.MembershipError as refused:
             messages.error(request, str(refused))
             return redirect("home") if request.user.is_authenticated else redirect("login")

@@ -171,3 +171,24 @@ def test_the_members_page_shows_only_the_organisations_own_invitations(as_admin,
                            role=Role.VIEWER, by=as_admin.membership.user, link=lambda token: token)
     page = text(as_admin.get(reverse("members")))
     assert "ours@alpha.example.fr" in page and "secret@beta.example.fr" not in page
+
+
+def test_the_members_page_answers_in_constant_queries(as_admin, organisation, django_assert_max_num_queries):
+    for n in range(6):
+        MembershipFactory(organisation=organisation, role=Role.VIEWER, user__username=f"membre{n}")
+        services.invite_member(organisation=organisation, email=f"i{n}@example.fr", role=Role.VIEWER,
+                               by=as_admin.membership.user, link=str)
+    with django_assert_max_num_queries(8):
+        page = as_admin.get(reverse("members"))
+    assert page.status_code == 200 and "i5@example.fr" in text(page) and "membre5" in text(page)
+
+
+def test_staff_in_the_admin_cannot_demote_the_last_admin(admin_membership):
+    staff = UserFactory(username="root", is_staff=True, is_superuser=True)
+    browser = Client()
+    browser.force_login(staff)
+    url = reverse("admin:organisations_membership_change", args=[admin_membership.pk])
+    response = browser.post(url, {"role": "viewer"}, follow=True)
+    assert "L'organisation doit garder au moins un administrateur." in text(response)
+    admin_membership.refresh_from_db()
+    assert admin_membership.role == Role.ADMIN
