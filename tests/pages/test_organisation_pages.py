@@ -122,3 +122,34 @@ def test_the_last_admin_stays(as_admin, admin_membership):
 def test_the_members_page_lists_only_the_organisations_members(as_admin, manager_membership, outsider_membership):
     page = text(as_admin.get(reverse("members")))
     assert "manon" in page and "adele" in page and "oscar" not in page
+
+
+def test_an_unknown_role_is_a_french_400_and_changes_nothing(as_admin, manager_membership):
+    pk = manager_membership.pk
+    response = as_admin.post(reverse("member-role", args=[pk]), {f"m{pk}-role": "owner"})
+    assert response.status_code == 400
+    assert "Sélectionnez un choix valide." in text(response)
+    assert Membership.objects.get(pk=pk).role == Role.MANAGER
+
+
+def test_a_token_stays_bound_to_its_membership_whatever_organisation_is_chosen(manager_membership,
+                                                                               outsider_membership):
+    from rest_framework.test import APIClient
+
+    from ..factories import ClientFactory, token_for
+
+    user = manager_membership.user
+    MembershipFactory(user=user, organisation=outsider_membership.organisation, role=Role.VIEWER)
+    ours = ClientFactory(organisation=manager_membership.organisation, name="Clinique Alpha")
+    theirs = ClientFactory(organisation=outsider_membership.organisation, name="Clinique Bêta")
+    key = token_for(manager_membership)
+    browser = Client()
+    browser.force_login(user)
+    browser.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
+    by_token = APIClient()
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert [c["id"] for c in by_token.get("/api/v1/clients/").json()["results"]] == [ours.pk]
+    # The browser session's API calls follow the organisation chosen last, in a new session too.
+    later = APIClient()
+    later.force_login(user)
+    assert [c["id"] for c in later.get("/api/v1/clients/").json()["results"]] == [theirs.pk]
