@@ -95,3 +95,19 @@ def test_without_a_trusted_proxy_the_header_is_ignored(client, settings):
     locked = client.post(reverse("login"), {"username": "lea", "password": PASSWORD}, REMOTE_ADDR="203.0.113.66",
                          HTTP_X_FORWARDED_FOR="192.0.2.200")
     assert locked.status_code == 429
+
+
+def test_the_proxy_count_comes_from_the_environment():
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import django; django.setup(); from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"
+    env = {k: v for k, v in os.environ.items() if k not in {"TRUSTED_PROXY_COUNT", "DJANGO_PROXY_COUNT"}}
+    env["DJANGO_SETTINGS_MODULE"] = "segurtrack.settings"
+    root = Path(__file__).resolve().parents[2]
+    run = lambda extra: subprocess.run([sys.executable, "-c", code], cwd=root, env={**env, **extra},  # noqa: E731
+                                       capture_output=True, text=True, timeout=60).stdout.strip()
+    assert run({}) == "0"
+    assert run({"TRUSTED_PROXY_COUNT": "2"}) == "2"
