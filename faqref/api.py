@@ -8,6 +8,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from organisations.models import Role
+from organisations.permissions import request_membership
 from segurtrack.api_schema import UNSUPPORTED_MEDIA, answers, page_answers
 
 from .models import Entry
@@ -86,7 +87,8 @@ class EntryDetailSerializer(serializers.ModelSerializer):
 
     @extend_schema_field(VoteSummarySerializer)
     def get_votes(self, entry: Entry) -> dict:
-        return vote_summary(entry, self.context["request"].user)
+        request = self.context["request"]
+        return vote_summary(entry, request.user, request_membership(request).organisation_id)
 
 
 class VoteSerializer(serializers.Serializer):
@@ -135,5 +137,7 @@ class EntryVote(APIView):
         entry = get_object_or_404(Entry.objects.only("id"), pk=pk)
         data = VoteSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        cast_vote(entry_id=entry.pk, user=request.user, useful=data.validated_data["useful"])
-        return Response(vote_summary(entry, request.user))
+        organisation_id = request_membership(request).organisation_id
+        cast_vote(entry_id=entry.pk, user=request.user, organisation_id=organisation_id,
+                  useful=data.validated_data["useful"])
+        return Response(vote_summary(entry, request.user, organisation_id))

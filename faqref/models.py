@@ -176,14 +176,17 @@ class RuleLink(models.Model):
 
 
 class Vote(models.Model):
-    """"Cette réponse vous a-t-elle été utile ?": one answer per user and entry, which they may change."""
+    """"Cette réponse vous a-t-elle été utile ?": one answer per user, entry and organisation they vote in, which
+    they may change. Members see their organisation's counts only; staff curate on the global figures."""
 
     entry = models.ForeignKey(Entry, on_delete=models.CASCADE, related_name="votes")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    organisation = models.ForeignKey("organisations.Organisation", on_delete=models.CASCADE, related_name="+")
     useful = models.BooleanField(_("utile"))
     at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["entry", "user"], name="faq_vote_once")]
+        constraints = [models.UniqueConstraint(fields=["entry", "user", "organisation"],
+                                               name="faq_vote_once_per_organisation")]
         verbose_name = _("vote")
         verbose_name_plural = _("votes")

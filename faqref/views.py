@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -60,16 +61,20 @@ def index(request: HttpRequest) -> HttpResponse:
 def entry(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(entries_for_detail(), pk=pk)
     form = VoteForm(request.POST or None)
+    membership = request.membership
     if request.method == "POST":
+        if not membership:
+            raise PermissionDenied(_("Seuls les membres d'une organisation votent."))
         if form.is_valid():
-            cast_vote(entry_id=entry.pk, user=request.user, useful=form.cleaned_data["useful"])
+            cast_vote(entry_id=entry.pk, user=request.user, organisation_id=membership.organisation_id,
+                      useful=form.cleaned_data["useful"])
             return redirect(f"{entry.get_absolute_url()}#vote")
     return render(request, "faqref/entry.html", {
         "entry": entry,
         "revisions": revisions_with_changes(entry),
         "rules": linked_rules(entry),
         "sources": sources_of(entry),
-        "votes": vote_summary(entry, request.user),
+        "votes": vote_summary(entry, request.user, membership.organisation_id) if membership else None,
         "vote_form": form,
         "facets": facet_items(entry.facets),
     }, status=400 if form.errors else 200)

@@ -1,4 +1,5 @@
-"""Readers' votes: "Cette réponse vous a-t-elle été utile ?", one changeable answer per user and entry."""
+"""Readers' votes: "Cette réponse vous a-t-elle été utile ?", one changeable answer per user and entry in each
+organisation; a member sees their organisation's counts, never another's (the staff admin ranks on all votes)."""
 from __future__ import annotations
 
 from django.db.models import Count, F, FloatField, Q, QuerySet
@@ -7,15 +8,17 @@ from django.db.models.functions import Cast, NullIf
 from .models import Entry, Vote
 
 
-def cast_vote(*, entry_id: int, user, useful: bool) -> Vote:
-    """Record the user's answer for the entry, replacing their previous one."""
-    vote, _ = Vote.objects.update_or_create(entry_id=entry_id, user=user, defaults={"useful": useful})
+def cast_vote(*, entry_id: int, user, organisation_id: int, useful: bool) -> Vote:
+    """Record the user's answer for the entry in the organisation they work for, replacing their previous one."""
+    vote, _ = Vote.objects.update_or_create(entry_id=entry_id, user=user, organisation_id=organisation_id,
+                                            defaults={"useful": useful})
     return vote
 
 
-def vote_summary(entry: Entry, user) -> dict:
-    """Yes and no counts of an entry, and the user's own answer (None when they have not voted); one query."""
-    counts = Vote.objects.filter(entry=entry).aggregate(
+def vote_summary(entry: Entry, user, organisation_id: int) -> dict:
+    """Yes and no counts of an entry in the organisation, and the user's own answer there (None before voting);
+    one query."""
+    counts = Vote.objects.filter(entry=entry, organisation_id=organisation_id).aggregate(
         yes=Count("id", filter=Q(useful=True)), no=Count("id", filter=Q(useful=False)),
         mine_yes=Count("id", filter=Q(user_id=user.pk, useful=True)),
         mine_no=Count("id", filter=Q(user_id=user.pk, useful=False)),

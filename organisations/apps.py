@@ -6,3 +6,6 @@ from django.utils.translation import gettext_lazy as _
 class OrganisationsConfig(AppConfig):
     name = "organisations"
     verbose_name = _("Organisations")
+
+    def ready(self) -> None:
+        from . import passwords  # noqa: F401  (connects the sign-in receiver)

@@ -1,4 +1,4 @@
-"""Organisations, memberships with a role, and API tokens bound to one membership."""
+"""Organisations, memberships with a role, invitations to join, per-user account flags, API tokens."""
 import hashlib
 import secrets
 
@@ -39,6 +39,8 @@ class Membership(models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(_("rôle"), max_length=10, choices=Role.choices, default=Role.VIEWER)
     created_at = models.DateTimeField(auto_now_add=True)
+    # When the user last chose to work for this organisation: the latest one is where they work next time.
+    last_chosen_at = models.DateTimeField(_("dernier choix"), null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "organisation"], name="membership_unique")]
@@ -86,3 +88,48 @@ class ApiToken(models.Model):
         key = secrets.token_hex(20)
         token = cls.objects.create(digest=hash_token(key), prefix=key[:8], membership=membership)
         return token, key
+
+
+class Invitation(models.Model):
+    """An invitation to join an organisation with a role, sent to an e-mail address.
+
+    Only the SHA-256 of the link's token is stored. It is accepted once, before `expires_at`, by whoever holds
+    the link (signed in, or creating their account from it); nobody becomes a member without accepting.
+    """
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField(_("adresse e-mail"))
+    role = models.CharField(_("rôle"), max_length=10, choices=Role.choices, default=Role.VIEWER)
+    digest = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                   related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField(_("expire le"))
+    accepted_at = models.DateTimeField(_("acceptée le"), null=True, blank=True)
+    accepted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="+")
+    revoked_at = models.DateTimeField(_("annulée le"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organisation} ({self.role})"
+
+
+class Account(models.Model):
+    """What the application keeps about a user besides Django's auth user (created on demand)."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, primary_key=True,
+                                related_name="account")
+    # Set when someone else chose the password (an initial one): the next sign-in asks for a new one.
+    must_change_password = models.BooleanField(_("doit changer son mot de passe"), default=False)
+
+    class Meta:
+        verbose_name = _("compte")
+        verbose_name_plural = _("comptes")
+
+    def __str__(self) -> str:
+        return str(self.user)

@@ -51,6 +51,7 @@ INSTALLED_APPS = [
     "django_htmx",
     "django_fsm",
     "axes",
+    "csp",
     "organisations",
     "faqref",
     "dossiers",
@@ -71,6 +72,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "organisations.middleware.CurrentOrganisationMiddleware",
+    "organisations.middleware.PasswordChangeRequiredMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -85,7 +88,10 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("LOGIN_COOLOFF_MINUTES"
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
-AXES_IPWARE_PROXY_COUNT = int(os.environ.get("DJANGO_PROXY_COUNT", "0")) or None
+# The client address: REMOTE_ADDR, or behind TRUSTED_PROXY_COUNT reverse proxies the address the first of them saw
+# (organisations/client_ip.py, with django-ipware); a forged X-Forwarded-For changes nothing.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", os.environ.get("DJANGO_PROXY_COUNT", "0")))
+AXES_CLIENT_IP_CALLABLE = "organisations.client_ip.client_ip"
 AXES_VERBOSE = False
 AXES_HTTP_RESPONSE_CODE = 429
 
@@ -193,7 +199,16 @@ REST_FRAMEWORK = {
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
     "UNAUTHENTICATED_USER": None,
+    "DEFAULT_THROTTLE_CLASSES": ["organisations.throttling.TokenRateThrottle"],
 }
+# Requests per API token (or per signed-in user of the browser session); 429 beyond. Requests without valid
+# credentials are answered 401 before any throttle (keys are 160 random bits: guessing one is not a rate problem).
+API_THROTTLE_RATES = {"token": os.environ.get("API_THROTTLE_RATE", "3000/minute")}
+# The cache (API throttle counts): Redis when REDIS_URL or CACHE_URL is set (production), else this process's memory.
+_CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
+CACHES = {"default": (
+    {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
+    if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "segurtrack"})}
 SPECTACULAR_SETTINGS = {
     "TITLE": "segurtrack API",
     "DESCRIPTION": "Suivi des dossiers de financement Ségur SONS.",
@@ -239,6 +254,24 @@ if env_bool("DJANGO_PRODUCTION", False):
     SECURE_REFERRER_POLICY = "same-origin"
     X_FRAME_OPTIONS = "DENY"
     STORAGES["staticfiles"]["BACKEND"] = "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+# Content-Security-Policy (django-csp 4): same-origin scripts, styles and images only, no inline script, no plugin,
+# no framing. On by default everywhere (so the tests run under it); DJANGO_CSP=0 switches it off for a debugging session.
+CSP_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    },
+}
+CONTENT_SECURITY_POLICY = CSP_POLICY if env_bool("DJANGO_CSP", True) else None
 
 LOGGING = {
     "version": 1,

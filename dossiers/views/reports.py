@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import wraps
 from typing import Any
 
 from django import forms
@@ -27,6 +28,24 @@ from ..api.reports import DeadlineFilterSerializer, ExportJobCreateSerializer, R
 from ..models import Couloir, Dispositif, ExportJob, Solution
 from ..rules import money
 from .common import member_required, organisation_id
+
+
+def report_reader_required(view):
+    """Members, and platform staff even without a membership: staff see every organisation (as the API's
+    ReportReader); anyone else gets what `member_required` answers."""
+    guarded = member_required(view)
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.user.is_authenticated and request.user.is_staff and not request.membership:
+            return view(request, *args, **kwargs)
+        return guarded(request, *args, **kwargs)
+    return wrapper
+
+
+def _own_organisation_id(request: HttpRequest) -> int | None:
+    """The member's organisation; None for staff without a membership."""
+    return request.membership.organisation_id if request.membership else None
 
 PAGE_SIZE = 25
 DEADLINE_PAGE_SIZE = 50
@@ -107,7 +126,7 @@ class ReportFilterForm(forms.Form):
     solution = forms.ChoiceField(label=gettext_lazy("Solution"), required=False)
     organisation = forms.ChoiceField(label=gettext_lazy("Organisation"), required=False)
 
-    def __init__(self, *args: Any, organisation_id: int, staff: bool, **kwargs: Any):
+    def __init__(self, *args: Any, organisation_id: int | None, staff: bool, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self.staff = staff
         self.fields["couloir"].choices = [("", _("Tous"))] + [(c.code, c.label) for c in Couloir.objects.all()]
@@ -140,7 +159,7 @@ def _report_form(request: HttpRequest) -> tuple[ReportFilterForm, dict[str, Any]
     data = request.GET.copy()
     if not staff:
         data.pop("organisation", None)
-    form = ReportFilterForm(data, organisation_id=organisation_id(request), staff=staff)
+    form = ReportFilterForm(data, organisation_id=_own_organisation_id(request), staff=staff)
     api_check = ReportFilterSerializer(data={k: v for k, v in data.items() if k in ReportFilterSerializer().fields})
     api_errors = {} if api_check.is_valid() else _errors_of(api_check.errors)
     valid = form.is_valid()
@@ -155,7 +174,7 @@ def _report_form(request: HttpRequest) -> tuple[ReportFilterForm, dict[str, Any]
 
 def _scope(request: HttpRequest) -> int | None:
     """Platform staff see every organisation (None), a member their organisation (as the API)."""
-    return None if request.user.is_staff else organisation_id(request)
+    return None if request.user.is_staff else _own_organisation_id(request)
 
 
 # --- deadlines --------------------------------------------------------------------------------------------------------
@@ -222,12 +241,14 @@ def deadlines(request: HttpRequest) -> HttpResponse:
 # --- pending VA -------------------------------------------------------------------------------------------------------
 
 def _latest_job(request: HttpRequest) -> ExportJob | None:
+    if not request.membership:
+        return None
     return (ExportJob.objects.filter(organisation_id=organisation_id(request), user=request.user,
                                      kind=ExportJob.Kind.PENDING_VA).order_by("-created_at", "-id").first())
 
 
 @require_GET
-@member_required
+@report_reader_required
 def pending_va_report(request: HttpRequest) -> HttpResponse:
     form, filters = _report_form(request)
     context: dict[str, Any] = {"form": form, "staff": request.user.is_staff, "job": _latest_job(request)}
@@ -300,7 +321,7 @@ def export_job_status(request: HttpRequest, pk: int) -> HttpResponse:
 # --- pipeline ---------------------------------------------------------------------------------------------------------
 
 @require_GET
-@member_required
+@report_reader_required
 def pipeline_report(request: HttpRequest) -> HttpResponse:
     form, filters = _report_form(request)
     context: dict[str, Any] = {"form": form, "staff": request.user.is_staff}

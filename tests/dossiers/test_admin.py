@@ -53,7 +53,8 @@ def one_of_everything(manager_membership):
     revision = Revision.objects.create(entry=faq, number=1, text=faq.text, fingerprint=faq.fingerprint)
     Source.objects.create(entry=faq, revision=revision, file="000.txt", position=0, line=1)
     RuleLink.objects.create(rule="avance.deadline", entry=faq)
-    Vote.objects.create(entry=faq, user=manager_membership.user, useful=True)
+    Vote.objects.create(entry=faq, user=manager_membership.user, organisation=manager_membership.organisation,
+                        useful=True)
     Group.objects.create(name="Support")
     organisation, user = manager_membership.organisation, manager_membership.user
     PortabilityRequest.objects.create(client=dossier.client, requested_on=date(2024, 9, 1))
@@ -63,6 +64,9 @@ def one_of_everything(manager_membership):
     ReminderSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
     OutboxMessage.objects.create(task_name="dossiers.tasks.notify_history_entry", args=[entry.pk])
     ExportJob.objects.create(organisation=organisation, user=user, kind=ExportJob.Kind.choices[0][0])
+    from organisations import services as membership_services
+    membership_services.invite_member(organisation=organisation, email="invite@example.fr", role="viewer",
+                                      by=user, link=str)
     # django-axes' sign-in records, which staff read to lift a lockout.
     seen = {"user_agent": "test", "ip_address": "203.0.113.7", "username": "lea", "http_accept": "*/*",
             "path_info": "/login/"}

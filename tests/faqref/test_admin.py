@@ -6,6 +6,8 @@ from django.urls import reverse
 from faqref.links import guidance_for
 from faqref.models import Entry, RuleLink, Vote
 
+from ..factories import OrganisationFactory
+
 pytestmark = pytest.mark.django_db
 
 
@@ -24,7 +26,8 @@ def _votes(entry, yes, no):
     User = get_user_model()
     for i in range(yes + no):
         user = User.objects.create_user(f"u{entry.pk}-{i}", password="x")
-        Vote.objects.create(entry=entry, user=user, useful=i < yes)
+        Vote.objects.create(entry=entry, user=user, organisation=OrganisationFactory(name=f"Éditeur {i % 2}"),
+                            useful=i < yes)
 
 
 def test_entries_are_listed_weakest_first(staff_client):

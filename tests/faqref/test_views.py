@@ -6,6 +6,7 @@ from django.test import Client
 from faqref.links import guidance_for
 from faqref.models import Entry, Vote
 
+from ..factories import OrganisationFactory
 from .conftest import run_import
 
 pytestmark = pytest.mark.django_db
@@ -152,3 +153,25 @@ def test_the_entry_page_takes_a_fixed_number_of_queries(seeded, member, django_a
 
     with django_assert_max_num_queries(10):
         assert member.get(f"/faq/{entry.pk}/").status_code == 200
+
+
+def test_a_member_sees_their_organisations_votes_never_anothers(seeded, member, outsider_membership, outsider_api):
+    entry = Entry.objects.first()
+    assert outsider_api.post(f"/api/v1/faq/{entry.pk}/vote/", {"useful": False}, format="json").status_code == 200
+    page = member.get(f"/faq/{entry.pk}/").content.decode()
+    assert "Oui : 0 · Non : 0 (votre organisation)" in page
+    member.post(f"/faq/{entry.pk}/", {"useful": "yes"})
+    assert "Oui : 1 · Non : 0 (votre organisation)" in member.get(f"/faq/{entry.pk}/").content.decode()
+    assert outsider_api.get(f"/api/v1/faq/{entry.pk}/").json()["votes"] == {"yes": 0, "no": 1, "mine": False}
+
+
+def test_a_user_of_no_organisation_neither_votes_nor_sees_counts(seeded, django_user_model):
+    entry = Entry.objects.first()
+    Vote.objects.create(entry=entry, user=django_user_model.objects.create(username="v"), useful=True,
+                        organisation=OrganisationFactory(name="Éditeur Alpha"))
+    loner = Client()
+    loner.force_login(django_user_model.objects.create(username="seul"))
+    page = loner.get(f"/faq/{entry.pk}/")
+    assert page.status_code == 200 and "(votre organisation)" not in page.content.decode()
+    assert loner.post(f"/faq/{entry.pk}/", {"useful": "yes"}).status_code == 403
+    assert Vote.objects.count() == 1

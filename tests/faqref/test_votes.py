@@ -8,14 +8,18 @@ from django.db import IntegrityError, transaction
 from faqref.models import Entry, Vote
 from faqref.votes import cast_vote, entries_by_no_share, vote_summary
 
+from ..factories import OrganisationFactory
+
 pytestmark = pytest.mark.django_db
 
 _USERS = itertools.count()
 
 
-def user():
+def user(organisation=None):
     # No password: hashing one per voter would make these tests slow for nothing.
-    return get_user_model().objects.create(username=f"lecteur{next(_USERS)}")
+    voter = get_user_model().objects.create(username=f"lecteur{next(_USERS)}")
+    voter.organisation_id = (organisation or OrganisationFactory(name="Éditeur Alpha")).pk
+    return voter
 
 
 def make_entry(n: int) -> Entry:
@@ -27,26 +31,44 @@ def make_entry(n: int) -> Entry:
 
 def votes(entry: Entry, yes: int, no: int) -> None:
     for i in range(yes + no):
-        cast_vote(entry_id=entry.pk, user=user(), useful=i < yes)
+        voter = user()
+        cast_vote(entry_id=entry.pk, user=voter, organisation_id=voter.organisation_id, useful=i < yes)
 
 
 def test_a_user_has_one_vote_per_entry_which_they_may_change():
     entry, voter = make_entry(1), user()
 
-    cast_vote(entry_id=entry.pk, user=voter, useful=True)
-    cast_vote(entry_id=entry.pk, user=voter, useful=False)
+    cast_vote(entry_id=entry.pk, user=voter, organisation_id=voter.organisation_id, useful=True)
+    cast_vote(entry_id=entry.pk, user=voter, organisation_id=voter.organisation_id, useful=False)
 
     assert list(Vote.objects.values_list("user_id", "useful")) == [(voter.pk, False)]
-    assert vote_summary(entry, voter) == {"yes": 0, "no": 1, "mine": False}
-    assert vote_summary(entry, user()) == {"yes": 0, "no": 1, "mine": None}
+    assert vote_summary(entry, voter, voter.organisation_id) == {"yes": 0, "no": 1, "mine": False}
+    assert vote_summary(entry, user(), voter.organisation_id) == {"yes": 0, "no": 1, "mine": None}
+
+
+def test_votes_are_counted_per_organisation_and_never_shown_to_another():
+    entry = make_entry(1)
+    alpha, beta = OrganisationFactory(name="Éditeur Alpha"), OrganisationFactory(name="Éditeur Bêta")
+    ours, theirs = user(alpha), user(beta)
+    cast_vote(entry_id=entry.pk, user=ours, organisation_id=alpha.pk, useful=True)
+    cast_vote(entry_id=entry.pk, user=theirs, organisation_id=beta.pk, useful=False)
+    cast_vote(entry_id=entry.pk, user=user(beta), organisation_id=beta.pk, useful=False)
+
+    assert vote_summary(entry, ours, alpha.pk) == {"yes": 1, "no": 0, "mine": True}
+    assert vote_summary(entry, theirs, beta.pk) == {"yes": 0, "no": 2, "mine": False}
+    # A member of both votes once in each; the staff ranking counts every vote.
+    cast_vote(entry_id=entry.pk, user=ours, organisation_id=beta.pk, useful=True)
+    assert vote_summary(entry, ours, beta.pk) == {"yes": 1, "no": 2, "mine": True}
+    assert vote_summary(entry, ours, alpha.pk) == {"yes": 1, "no": 0, "mine": True}
+    assert [(e.yes, e.no) for e in entries_by_no_share()] == [(2, 2)]
 
 
 def test_the_database_refuses_a_second_vote_row_for_the_same_user_and_entry():
     entry, voter = make_entry(1), user()
-    Vote.objects.create(entry=entry, user=voter, useful=True)
+    Vote.objects.create(entry=entry, user=voter, organisation_id=voter.organisation_id, useful=True)
 
     with pytest.raises(IntegrityError), transaction.atomic():
-        Vote.objects.create(entry=entry, user=voter, useful=False)
+        Vote.objects.create(entry=entry, user=voter, organisation_id=voter.organisation_id, useful=False)
 
 
 def test_entries_are_listed_weakest_first_by_share_of_no_then_number_of_no():

@@ -3,12 +3,14 @@
 A route added later is covered without being listed here, except routes taking an object id: the sweep then
 fails until the route says which object its id names (OBJECT_OF).
 """
+from datetime import timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
 import pytest
 from django.test import Client
 from django.urls import URLPattern, reverse
+from django.utils import timezone
 
 import dossiers.urls
 import organisations.urls
@@ -16,7 +18,7 @@ from dossiers import services
 from dossiers.models import (
     Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
 )
-from organisations.models import Membership, Role
+from organisations.models import Invitation, Membership, Role, hash_token
 
 from ..factories import MembershipFactory, walk_to
 from .conftest import signed_in
@@ -31,24 +33,29 @@ OBJECT_OF = {
     "amendment-status": "amendment", "client-edit": "client", "solution-detail": "solution",
     "pv-pilote-upload": "solution", "pv-pilote-status": "pv_pilote", "document-download": "document",
     "pv-pilote-download": "pv_pilote", "member-role": "membership", "member-remove": "membership",
-    "report-export-status": "export_job",
+    "report-export-status": "export_job", "invitation-revoke": "invitation",
     "dossier-settings": "dossier",
 }
-OTHER_ARGS = {"name": "validate_solde"}
+OTHER_ARGS = {"name": "validate_solde", "token": "world-invitation", "uidb64": "MQ"}
 # GET parameters a route needs to answer 200.
 QUERY = {"client-identifier-check": "?siret=73282932000074"}
 # Routes every signed-in user may post to, whatever the role.
 ANY_ROLE_POSTS = {"login", "logout", "organisation-switch",
+                  # one's own account: passwords, accepting an invitation (the world's, to another organisation)
+                  "password_change", "password_reset", "password_reset_confirm", "invitation",
                   # exporting only reads (a viewer may, as in the API); marking read is the member's own data
                   "report-export-create", "notifications-read-all"}
 # Routes only a POST reaches (a GET is 405).
 POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment-add", "dossier-scenario",
              "dossier-solde-file", "amendment-status", "pv-pilote-upload", "pv-pilote-status", "member-role",
-             "member-remove", "logout", "report-export-create", "notifications-read-all", "dossier-settings"}
+             "member-remove", "logout", "report-export-create", "notifications-read-all", "dossier-settings",
+             "invitation-revoke"}
 # Pages a viewer may not even open (creation forms, members): 403.
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
 # Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
-VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])]}
+VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])],
+                     "password_change": [("password_change", ["Changer mon mot de passe"])],
+                     "password_reset": [("password_reset", ["Recevoir le lien"])]}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
@@ -76,6 +83,9 @@ def world(organisation, manager_membership, viewer_membership):
         "membership": viewer_membership, "open_dossier": open_dossier,
         "export_job": ExportJob.objects.create(organisation=dossier.organisation, user=manager_membership.user,
                                                kind=ExportJob.Kind.PENDING_VA),
+        "invitation": Invitation.objects.create(
+            organisation=organisation, email="invite@example.fr", role=Role.VIEWER,
+            digest=hash_token(OTHER_ARGS["token"]), expires_at=timezone.now() + timedelta(days=1)),
     }
 
 
@@ -185,7 +195,8 @@ def test_a_viewer_sees_no_action_button_on_any_page(world, as_viewer):
     for pattern in PATTERNS:
         if pattern.name in POST_ONLY or pattern.name in {"login", "dossier-solde-json", "document-download",
                                                           "pv-pilote-download", "client-identifier-check",
-                                                          "report-export-status", "notifications-unread"}:
+                                                          "report-export-status", "notifications-unread",
+                                                          "invitation"}:
             continue
         url = url_of(pattern, target)
         response = as_viewer.get(url)

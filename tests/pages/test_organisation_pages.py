@@ -1,7 +1,6 @@
 """Sign-in and sign-out, choosing the current organisation, and the members page (admins only)."""
 from html import unescape
 
-from django.contrib.auth import get_user_model
 from django.test import Client
 from django.urls import reverse
 
@@ -9,7 +8,7 @@ from dossiers.models import State
 from organisations.current import SESSION_KEY
 from organisations.models import Membership, Role
 
-from ..factories import MembershipFactory, UserFactory, walk_to
+from ..factories import MembershipFactory, OrganisationFactory, walk_to
 
 
 def text(response) -> str:
@@ -52,7 +51,7 @@ def test_a_member_of_two_organisations_switches_and_sees_only_the_chosen_ones_da
     theirs = walk_to(State.DRAFT, membership=outsider_membership)
     browser = Client()
     browser.force_login(user)
-    # The first organisation by name is the current one until another is chosen.
+    # The oldest membership is the current one until another is chosen.
     page = text(browser.get(reverse("organisation-switch")))
     assert "Éditeur Alpha" in page and "Éditeur Bêta" in page
     assert browser.get(reverse("dossier-detail", args=[ours.pk])).status_code == 200
@@ -69,44 +68,37 @@ def test_a_member_of_two_organisations_switches_and_sees_only_the_chosen_ones_da
     assert browser.post(reverse("dossier-scenario", args=[theirs.pk]), {"scenario": "X"}).status_code == 403
 
 
+def test_the_organisation_chosen_last_is_remembered_in_the_next_session(manager_membership, outsider_membership):
+    user = manager_membership.user
+    MembershipFactory(user=user, organisation=outsider_membership.organisation, role=Role.VIEWER)
+    first = Client()
+    first.force_login(user)
+    first.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
+    later = Client()
+    later.force_login(user)
+    assert later.get(reverse("home")).context["organisation"] == outsider_membership.organisation
+    later.post(reverse("organisation-switch"), {"organisation": manager_membership.organisation_id})
+    third = Client()
+    third.force_login(user)
+    assert third.get(reverse("home")).context["organisation"] == manager_membership.organisation
+
+
+def test_a_new_membership_never_becomes_the_current_organisation_by_its_name(outsider_membership):
+    # Oscar works for Bêta; a membership in Alpha (first by name) appearing later does not move him there.
+    MembershipFactory(user=outsider_membership.user, organisation=OrganisationFactory(name="AAA Attaquant"),
+                      role=Role.ADMIN)
+    browser = Client()
+    browser.force_login(outsider_membership.user)
+    assert browser.get(reverse("home")).context["organisation"] == outsider_membership.organisation
+
+
 def test_one_cannot_switch_to_an_organisation_one_is_not_a_member_of(manager_membership, outsider_membership):
     browser = Client()
     browser.force_login(manager_membership.user)
     response = browser.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
     assert response.status_code == 400
     assert SESSION_KEY not in browser.session
-
-
-def test_an_admin_adds_an_existing_user_with_a_role(as_admin, organisation):
-    existing = UserFactory(username="zoe")
-    response = as_admin.post(reverse("members"), {"username": "zoe", "role": "manager"})
-    assert response["Location"] == reverse("members")
-    assert Membership.objects.get(user=existing, organisation=organisation).role == Role.MANAGER
-
-
-def test_an_admin_creates_a_new_account(as_admin, organisation):
-    response = as_admin.post(reverse("members"), {"username": "nouveau", "email": "n@example.fr",
-                                                 "password": "un-long-mot-de-passe-42", "role": "viewer"})
-    assert response.status_code == 302
-    user = get_user_model().objects.get(username="nouveau")
-    assert user.check_password("un-long-mot-de-passe-42")
-    assert Membership.objects.get(user=user).organisation == organisation
-
-
-def test_a_new_account_needs_a_sound_password(as_admin):
-    response = as_admin.post(reverse("members"), {"username": "nouveau", "role": "viewer"})
-    assert response.status_code == 400
-    assert "Nouveau compte : indiquez un mot de passe initial." in text(response)
-    response = as_admin.post(reverse("members"), {"username": "nouveau", "role": "viewer", "password": "123"})
-    assert response.status_code == 400
-    assert "Ce mot de passe est trop court." in text(response)
-    assert not get_user_model().objects.filter(username="nouveau").exists()
-
-
-def test_a_member_cannot_be_added_twice(as_admin, manager_membership):
-    response = as_admin.post(reverse("members"), {"username": "manon", "role": "viewer"})
-    assert response.status_code == 400
-    assert "déjà membre" in text(response)
+    assert not Membership.objects.filter(user=manager_membership.user, last_chosen_at__isnull=False).exists()
 
 
 def test_an_admin_changes_a_role_and_removes_a_member(as_admin, manager_membership):
@@ -130,3 +122,34 @@ def test_the_last_admin_stays(as_admin, admin_membership):
 def test_the_members_page_lists_only_the_organisations_members(as_admin, manager_membership, outsider_membership):
     page = text(as_admin.get(reverse("members")))
     assert "manon" in page and "adele" in page and "oscar" not in page
+
+
+def test_an_unknown_role_is_a_french_400_and_changes_nothing(as_admin, manager_membership):
+    pk = manager_membership.pk
+    response = as_admin.post(reverse("member-role", args=[pk]), {f"m{pk}-role": "owner"})
+    assert response.status_code == 400
+    assert "Sélectionnez un choix valide." in text(response)
+    assert Membership.objects.get(pk=pk).role == Role.MANAGER
+
+
+def test_a_token_stays_bound_to_its_membership_whatever_organisation_is_chosen(manager_membership,
+                                                                               outsider_membership):
+    from rest_framework.test import APIClient
+
+    from ..factories import ClientFactory, token_for
+
+    user = manager_membership.user
+    MembershipFactory(user=user, organisation=outsider_membership.organisation, role=Role.VIEWER)
+    ours = ClientFactory(organisation=manager_membership.organisation, name="Clinique Alpha")
+    theirs = ClientFactory(organisation=outsider_membership.organisation, name="Clinique Bêta")
+    key = token_for(manager_membership)
+    browser = Client()
+    browser.force_login(user)
+    browser.post(reverse("organisation-switch"), {"organisation": outsider_membership.organisation_id})
+    by_token = APIClient()
+    by_token.credentials(HTTP_AUTHORIZATION=f"Token {key}")
+    assert [c["id"] for c in by_token.get("/api/v1/clients/").json()["results"]] == [ours.pk]
+    # The browser session's API calls follow the organisation chosen last, in a new session too.
+    later = APIClient()
+    later.force_login(user)
+    assert [c["id"] for c in later.get("/api/v1/clients/").json()["results"]] == [theirs.pk]

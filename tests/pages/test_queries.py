@@ -19,7 +19,7 @@ from ..factories import MembershipFactory, OrganisationFactory, PvPiloteFactory,
 BUDGET = {
     "home": 11, "dossier-list": 9, "dossier-detail": 10, "dossier-solde": 13, "dossier-solde-json": 5,
     "dossier-create": 5, "client-list": 5, "client-edit": 4, "client-create": 3, "solution-list": 4,
-    "solution-detail": 6, "solution-create": 4, "members": 4, "organisation-switch": 4,
+    "solution-detail": 6, "solution-create": 4, "members": 5, "organisation-switch": 4,
 }
 
 

@@ -355,3 +355,38 @@ def test_each_page_answers_in_a_fixed_number_of_queries(manager_membership, view
     assert Dossier.objects.filter(state=State.DEPLOYED).count() == 20
     assert small == large
     print("queries per page:", large)
+
+
+def test_platform_staff_without_a_membership_see_the_staff_reports_as_in_the_api(deployed, outsider_membership,
+                                                                                django_assert_max_num_queries):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    deploy(outsider_membership, [50])
+    staff_user = get_user_model().objects.create_user("plateforme", password="segur-test-pw", is_staff=True)
+    staff = Client()
+    staff.force_login(staff_user)
+    with django_assert_max_num_queries(14):
+        html = staff.get(reverse("report-pending-va")).content.decode()
+    assert stat(html, "total") == "6"
+    assert "Lancer un export en arrière-plan" not in html   # exports are jobs of an organisation
+    api = staff.get(reverse("reports:pending-va")).json()
+    assert api["total"] == 6
+    pipeline = staff.get(reverse("report-pipeline"))
+    assert pipeline.status_code == 200
+    assert f'data-label="{State.DEPLOYED.label}" data-count="6"' in pipeline.content.decode()
+    # Staff see reports, not the organisations' pages.
+    assert staff.get(reverse("dossier-list")).status_code == 403
+    assert staff.get(reverse("dossier-detail", args=[deployed[0].pk])).status_code == 403
+
+
+def test_a_signed_in_user_who_is_neither_member_nor_staff_gets_403_on_the_reports(deployed):
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    nobody = Client()
+    nobody.force_login(get_user_model().objects.create_user("personne", password="segur-test-pw"))
+    for name in ("report-pending-va", "report-pipeline"):
+        response = nobody.get(reverse(name))
+        assert response.status_code == 403
+        assert deployed[0].reference not in response.content.decode()

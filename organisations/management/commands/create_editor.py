@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from organisations.models import ApiToken, Membership, Organisation, Role
+from organisations import services
+from organisations.models import ApiToken, Organisation, Role
 
 
 class Command(BaseCommand):
@@ -21,15 +22,19 @@ class Command(BaseCommand):
         parser.add_argument("--password", required=True)
         parser.add_argument("--role", choices=Role.values, default=Role.ADMIN,
                             help="Role in the organisation (default: admin).")
+        parser.add_argument("--temporary-password", action="store_true",
+                            help="The password is an initial one: the first sign-in asks the user to change it.")
 
-    def handle(self, *args: Any, org: str, username: str, password: str, role: str, **options: Any) -> None:
+    def handle(self, *args: Any, org: str, username: str, password: str, role: str,
+               temporary_password: bool = False, **options: Any) -> None:
         with transaction.atomic():
             organisation, org_created = Organisation.objects.get_or_create(name=org)
             user, user_created = get_user_model().objects.get_or_create(username=username)
             user.set_password(password)
             user.save()
-            membership = Membership.objects.update_or_create(
-                user=user, organisation=organisation, defaults={"role": role})[0]
+            membership = services.grant_membership(user=user, organisation=organisation, role=role)
+            if temporary_password:
+                services.require_password_change(user)
             key = ApiToken.issue(membership)[1]
         self.stdout.write((_("Organisation « %(org)s » créée.") if org_created
                            else _("Organisation « %(org)s » existante.")) % {"org": organisation})
