@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import models
 from django.utils import formats
 from django.utils.dateparse import parse_date
+from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 
 from .models import AuditEntry, Client, PvPilote, Solution
@@ -109,7 +110,7 @@ def display_label(model: type[models.Model], change: dict[str, Any]) -> str:
         return _("PV pilote n° %(id)s signé le %(date)s") % {
             "id": change.get("pv_pilote"), "date": formats.date_format(signed_on, "j F Y") if signed_on else "—"}
     field = _field(model, change["field"])
-    return str(field.verbose_name).capitalize() if field is not None else change["field"]
+    return capfirst(str(field.verbose_name)) if field is not None else change["field"]
 
 
 def describe(entry: AuditEntry) -> list[dict[str, Any]]:
