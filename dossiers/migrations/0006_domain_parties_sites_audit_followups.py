@@ -50,11 +50,11 @@ class Migration(migrations.Migration):
         migrations.RunPython(refuse_duplicate_sites, migrations.RunPython.noop),
         migrations.AddConstraint(
             model_name='client',
-            constraint=models.UniqueConstraint(condition=models.Q(('finess_geo', ''), _negated=True), fields=('organisation', 'finess_geo'), name='client_unique_finess_geo'),
+            constraint=models.UniqueConstraint(condition=models.Q(('finess_geo', ''), _negated=True), fields=('organisation', 'finess_geo'), name='client_unique_finess_geo', violation_error_message="Ce FINESS géographique est déjà celui d'un autre client de l'organisation : un site est un seul client."),
         ),
         migrations.AddConstraint(
             model_name='client',
-            constraint=models.UniqueConstraint(condition=models.Q(('siret', ''), _negated=True), fields=('organisation', 'siret'), name='client_unique_siret'),
+            constraint=models.UniqueConstraint(condition=models.Q(('siret', ''), _negated=True), fields=('organisation', 'siret'), name='client_unique_siret', violation_error_message="Ce SIRET est déjà celui d'un autre client de l'organisation : un site est un seul client."),
         ),
         migrations.AddField(
             model_name='auditentry',

@@ -98,10 +98,15 @@ class Client(models.Model):
         ]
         # A site is one client record (DOMAIN.md §8): one FINESS géographique, one SIRET per organisation.
         constraints = [
-            models.UniqueConstraint(fields=["organisation", "finess_geo"], condition=~models.Q(finess_geo=""),
-                                    name="client_unique_finess_geo"),
-            models.UniqueConstraint(fields=["organisation", "siret"], condition=~models.Q(siret=""),
-                                    name="client_unique_siret"),
+            models.UniqueConstraint(
+                fields=["organisation", "finess_geo"], condition=~models.Q(finess_geo=""),
+                name="client_unique_finess_geo", violation_error_message=_(
+                    "Ce FINESS géographique est déjà celui d'un autre client de l'organisation : un site est un seul "
+                    "client.")),
+            models.UniqueConstraint(
+                fields=["organisation", "siret"], condition=~models.Q(siret=""),
+                name="client_unique_siret", violation_error_message=_(
+                    "Ce SIRET est déjà celui d'un autre client de l'organisation : un site est un seul client.")),
         ]
 
     def __str__(self) -> str:

@@ -155,3 +155,14 @@ def test_two_simultaneous_creations_of_one_site_give_one_201_and_one_400(manager
     winner = Client.objects.get(finess_geo=finess)
     refused = next(body for status, body in answers if status == 400)
     assert f"« {winner.name} » (n° {winner.pk})" in refused["errors"]["finess_geo"][0]
+
+
+def test_the_admin_refuses_a_duplicate_site_with_a_form_error(admin_client, organisation):
+    first = ClientFactory(organisation=organisation)
+    response = admin_client.post(reverse("admin:dossiers_client_add"), {
+        "organisation": organisation.pk, "name": "Doublon", "kind": "es", "department": "75", "vat_liable": "on",
+        "finess_geo": first.finess_geo, "finess_legal": "", "siret": "", "ans_contract_signed_on": "",
+        "cpe_cards": "", "software_certificates": ""})
+    assert response.status_code == 200
+    assert "Ce FINESS géographique est déjà celui d'un autre client" in unescape(response.content.decode())
+    assert Client.objects.count() == 1
