@@ -87,3 +87,17 @@ def test_the_api_lists_the_correction_deadline_in_business_days(api, manager_mem
     listed = [d for d in api.get(reverse("reports:deadlines")).json()["results"]
               if d["dossier"] == dossier.pk and d["kind"] != "maintenance_end"]
     assert [(d["kind"], d["due"]) for d in listed] == [("solde_to_fix", due_on)]
+
+
+def test_the_dossier_page_shows_when_the_correction_is_due(manager_membership):
+    from html import unescape
+
+    from ..pages.conftest import signed_in
+
+    client = ClientFactory(organisation=manager_membership.organisation, department="67")
+    dossier = walk_to(State.SOLDE_FILED, membership=manager_membership, client=client)
+    services.run_transition(dossier.pk, "request_solde_fix", by=manager_membership.user,
+                            data={"on": "2025-12-19", "reason": "Facture sans mention"})
+    page = unescape(signed_in(manager_membership).get(reverse("dossier-detail", args=[dossier.pk])).content.decode())
+    section = page[page.index("Corrections demandées par l'ASP"):]
+    assert "Solde : à corriger avant le" in section and "07/01/2026" in section
