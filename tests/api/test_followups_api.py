@@ -121,3 +121,35 @@ def test_solution_changes_are_refused_to_a_viewer_and_hidden_from_another_organi
     assert outsider_api.get(address).status_code == 404
     change.refresh_from_db()
     assert change.ans_notified_on is None
+
+
+def test_the_lists_answer_in_a_constant_number_of_queries(api, manager, organisation, django_assert_max_num_queries):
+    from datetime import date
+
+    from dossiers import followups, services
+
+    client, solution = ClientFactory(organisation=organisation), SolutionFactory(organisation=organisation)
+    addresses = [url("portability-request-list", client.pk), url("solution-change-list", solution.pk),
+                 url("client-history", client.pk), url("solution-history", solution.pk)]
+
+    def grow(n: int) -> None:
+        while client.portability_requests.count() < n:
+            followups.save_portability_request(client, by=manager, changes={
+                "requested_on": date(2025, 12, 1), "channel": "written"})
+            client.name = f"{client.name}+"
+            services.save_client(client, by=manager)
+        while solution.changes.count() < n:
+            followups.save_solution_change(solution, by=manager, changes={
+                "changed_on": date(2025, 12, 1), "description": "Module", "affects_conformity": True})
+            solution.version = f"{solution.version}.1"
+            services.save_solution(solution, by=manager)
+
+    grow(2)
+    api.get(addresses[0])  # the session and the membership, once
+    for address in addresses:
+        with django_assert_max_num_queries(6):
+            assert api.get(address).json()["count"] == 2
+    grow(20)
+    for address in addresses:
+        with django_assert_max_num_queries(6):
+            assert api.get(address).json()["count"] == 20
