@@ -153,3 +153,23 @@ def test_the_lists_answer_in_a_constant_number_of_queries(api, manager, organisa
     for address in addresses:
         with django_assert_max_num_queries(6):
             assert api.get(address).json()["count"] == 20
+
+
+def test_the_api_lists_the_avance_deadline_of_a_dossier_sent_back_for_correction(api, manager_membership):
+    from datetime import datetime, time, timedelta
+
+    from django.utils import timezone
+
+    from dossiers.models import Dispositif, State
+
+    from ..factories import walk_to
+
+    deadline = timezone.make_aware(datetime.combine(timezone.localdate() + timedelta(days=30), time(12)))
+    dispositif = Dispositif.objects.create(code="TEST-AV-30", label="Test", couloir_id="hopital", vague=2,
+                                           avance_deadline=deadline)
+    solution = SolutionFactory(organisation=manager_membership.organisation, dispositif=dispositif)
+    to_fix = walk_to(State.AVANCE_TO_FIX, membership=manager_membership, solution=solution)
+    filed = walk_to(State.AVANCE_FILED, membership=manager_membership, solution=solution)
+    listed = {(d["kind"], d["dossier"]) for d in deadlines(api)}
+    assert ("avance_filing", to_fix.pk) in listed and ("avance_to_fix", to_fix.pk) in listed
+    assert not {kind for kind, dossier in listed if dossier == filed.pk}
