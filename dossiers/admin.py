@@ -25,6 +25,7 @@ from faqref.links import guidance_for
 
 from . import rules, services
 from .history import verify_chain
+from .models import AuditEntry
 from .models import (
     SCENARIO_CHANGE_STATES, Amendment, Blocker, Client, Couloir, DigestSent, Dispositif, Document, Dossier,
     ExportJob, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
@@ -651,8 +652,8 @@ class NotificationAdmin(admin.ModelAdmin):
 class PortabilityRequestAdmin(admin.ModelAdmin):
     """A client's formal request for its data: due within 15 calendar days (listed among the deadlines)."""
 
-    list_display = ("client", "requested_on", "fulfilled_on")
-    list_filter = (("fulfilled_on", admin.EmptyFieldListFilter),)
+    list_display = ("client", "requested_on", "channel", "fulfilled_on")
+    list_filter = (("fulfilled_on", admin.EmptyFieldListFilter), "channel")
     list_select_related = ("client",)
     search_fields = ("client__name", "client__finess_geo", "client__siret")
     raw_id_fields = ("client",)
@@ -677,6 +678,20 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    """Changes to clients and solutions written by the services (DOMAIN.md §8): evidence, never edited."""
+
+    list_display = ("at", "organisation", "client", "solution", "user", "action")
+    list_filter = ("action",)
+    list_select_related = ("organisation", "client", "solution", "user")
+    search_fields = ("client__name", "solution__name")
+    raw_id_fields = ("client", "solution")
+
+    def has_delete_permission(self, request, obj=None):
         return False
 
 

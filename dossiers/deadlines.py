@@ -3,7 +3,10 @@
 Design choices (DOMAIN.md leaves them open):
 - ESMS VA prerequisites are due one week after the BDC is signed ("as soon as possible"), then reminded weekly
   until the client's three prerequisites are complete or the VA is signed.
-- Solde to fix: 7 days after the ASP's request. Pending VA: deployed_on + the organisation's delay (default 30).
+- Avance or solde to fix: CORRECTION_BUSINESS_DAYS jours ouvrés after the ASP's request, in the client's department
+  (DOMAIN.md §8), recorded on the dossier by the transition; a dossier brought in without it (an import, older
+  data) falls back to 14 calendar days. Pending VA: deployed_on + the organisation's delay (default 30).
+- The avance filing deadline is also reminded for a dossier the ASP sent back for correction (`avance_to_fix`).
 - Recovery: due from the day the recovery order is issued, listed (overdue) with the amount still owed until the
   repayments reach the avance paid (DOMAIN.md §8).
 - Maintenance coverage (6 years after the VA) is information: listed until it ends, never overdue, and only for
@@ -16,8 +19,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import CharField, DateTimeField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
-from django.db.models.functions import Cast, Concat, TruncDate
+from django.db.models import CharField, DateField, DateTimeField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -33,6 +36,7 @@ class Kind:
     ESMS_PREREQUISITES = "esms_prerequisites"
     PENDING_VA = "pending_va"
     SOLDE_TO_FIX = "solde_to_fix"
+    AVANCE_TO_FIX = "avance_to_fix"
     PORTABILITY = "portability"
     ANS_NOTICE = "ans_notice"
     REREFERENCING = "rereferencing"
@@ -45,6 +49,7 @@ LABELS = {
     Kind.ESMS_PREREQUISITES: _("Prérequis ESMS avant la VA"),
     Kind.PENDING_VA: _("VA attendue après déploiement"),
     Kind.SOLDE_TO_FIX: _("Solde à corriger"),
+    Kind.AVANCE_TO_FIX: _("Avance à corriger"),
     Kind.PORTABILITY: _("Demande de portabilité des données"),
     Kind.ANS_NOTICE: _("Informer l'ANS d'une modification affectant la conformité"),
     Kind.REREFERENCING: _("Nouveau référencement demandé par l'ANS"),
@@ -55,13 +60,14 @@ KINDS = list(LABELS)
 INFORMATION_KINDS = frozenset({Kind.MAINTENANCE_END})
 
 ESMS_PREREQUISITES_DAYS = 7
-SOLDE_FIX_DAYS = 7
+# Only for a correction whose due date was not recorded: about ten jours ouvrés.
+CORRECTION_FALLBACK_DAYS = 14
 PORTABILITY_DAYS = 15
 ANS_NOTICE_DAYS = 15
 REREFERENCING_MONTHS = 1
 MAINTENANCE_MONTHS = 6 * 12
 
-NOT_FILED_STATES = [State.DRAFT, State.BDC_SIGNED]
+NOT_FILED_STATES = [State.DRAFT, State.BDC_SIGNED, State.AVANCE_TO_FIX]
 BEFORE_VA_STATES = [State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED,
                     State.AVANCE_PAID, State.DEPLOYED]
 AFTER_VA_STATES = [State.VA_SIGNED, State.SOLDE_FILED, State.SOLDE_TO_FIX, State.SOLDE_VALIDATED, State.SOLDE_PAID]
@@ -71,6 +77,7 @@ REMINDER_DAYS: dict[str, frozenset[int]] = {
     Kind.AVANCE_FILING: frozenset({30, 7, 1}),
     Kind.PENDING_VA: frozenset({7, 0}),
     Kind.SOLDE_TO_FIX: frozenset({3, 1}),
+    Kind.AVANCE_TO_FIX: frozenset({3, 1}),
     Kind.PORTABILITY: frozenset({7, 1}),
     Kind.ANS_NOTICE: frozenset({7, 1}),
     Kind.REREFERENCING: frozenset({7, 1}),
@@ -97,6 +104,12 @@ def _dossier_columns() -> dict[str, Any]:
         "dl_solution": Concat(F("solution__name"), Value(" "), F("solution__version"), output_field=CharField()),
         "dl_object": _null(IntegerField()),
     }
+
+
+def _correction_due(step: str) -> Coalesce:
+    """The due date recorded in jours ouvrés by the ASP's request, else the calendar fallback."""
+    return Coalesce(F(f"{step}_fix_due_on"), AddDays(F(f"{step}_fix_requested_on"), CORRECTION_FALLBACK_DAYS),
+                    output_field=DateField())
 
 
 def _part(queryset: QuerySet, kind: str, *, due: Any, columns: dict[str, Any], due_at: Any = None,
@@ -142,8 +155,9 @@ def deadline_queryset(organisation: Organisation, *, due_before: date | None = N
               Kind.PENDING_VA, due=AddDays(F("deployed_on"), organisation.pending_va_days),
               columns=_dossier_columns(), **common),
         _part(dossiers.filter(state=State.SOLDE_TO_FIX, solde_fix_requested_on__isnull=False),
-              Kind.SOLDE_TO_FIX, due=AddDays(F("solde_fix_requested_on"), SOLDE_FIX_DAYS),
-              columns=_dossier_columns(), **common),
+              Kind.SOLDE_TO_FIX, due=_correction_due("solde"), columns=_dossier_columns(), **common),
+        _part(dossiers.filter(state=State.AVANCE_TO_FIX, avance_fix_requested_on__isnull=False),
+              Kind.AVANCE_TO_FIX, due=_correction_due("avance"), columns=_dossier_columns(), **common),
         _part(PortabilityRequest.objects.filter(client__organisation=organisation, fulfilled_on__isnull=True),
               Kind.PORTABILITY, due=AddDays(F("requested_on"), PORTABILITY_DAYS), columns={
                   "dl_dossier": _null(IntegerField()), "dl_reference": _null(CharField()),

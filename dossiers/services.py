@@ -32,6 +32,8 @@ from .models import (
 from .models.records import canonical_json
 from .models import DeclaredFiness
 from .payloads import TRANSITIONS, SoldeDraft, validate_payload
+from . import audit
+from .sites import site_conflicts
 
 SELECT_RELATED = ("client", "solution", "dispositif", "dispositif__couloir")
 
@@ -353,6 +355,7 @@ def add_pv_pilote(solution: Solution, *, by: AbstractBaseUser, signed_on: date, 
     try:
         with transaction.atomic():
             pv.save()
+            audit.record_pv_pilote(pv, by=by, before=None)
             refresh_blockers_of(solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
     except Exception:
         pv.file.delete(save=False)
@@ -443,8 +446,18 @@ def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
     """Create or update a client (identifiers validated and normalised); refresh its dossiers' blockers."""
     require_role(by, client.organisation_id)
     _full_clean(client, exclude=["organisation"])
+    conflicts = site_conflicts(client)
+    if conflicts:
+        raise InvalidInput(conflicts)
     with transaction.atomic():
-        client.save()
+        before = audit.snapshot(Client, client.pk, lock=True)
+        try:
+            with transaction.atomic():
+                client.save()
+        except IntegrityError:
+            # A concurrent save took the same site first (the unique constraints decide): say which client.
+            raise InvalidInput(site_conflicts(client) or {"finess_geo": [_("Ce site est déjà un client.")]})
+        audit.record_change(client, by=by, before=before)
         refresh_blockers_of(client.dossiers.all())
     return client
 
@@ -460,11 +473,13 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
             raise InvalidInput({"dispositif": [_(
                 "Cette solution a déjà des dossiers : son dispositif ne peut plus changer. Créez une autre solution.")]})
     with transaction.atomic():
+        before = audit.snapshot(Solution, solution.pk, lock=True)
         try:
             with transaction.atomic():
                 solution.save()
         except IntegrityError:
             raise InvalidInput({"name": [_("Cette solution existe déjà dans cette version pour ce dispositif.")]})
+        audit.record_change(solution, by=by, before=before)
         refresh_blockers_of(solution.dossiers.all())
     return solution
 
@@ -474,8 +489,10 @@ def set_pv_pilote_status(pv: PvPilote, *, by: AbstractBaseUser, status: str) -> 
     if status not in PvPilote.Status.values:
         raise InvalidInput({"status": [_("Statut inconnu : pending ou validated.")]})
     with transaction.atomic():
+        before = PvPilote.objects.select_for_update().values_list("status", flat=True).get(pk=pv.pk)
         pv.status = status
         pv.save(update_fields=["status"])
+        audit.record_pv_pilote(pv, by=by, before=before)
         refresh_blockers_of(pv.solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
     return pv
 

@@ -36,4 +36,8 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/tout-lu/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
+    path("clients/<int:pk>/portabilite/", views.portability_request_add, name="portability-request-add"),
+    path("portabilite/<int:pk>/", views.portability_request_edit, name="portability-request-edit"),
+    path("solutions/<int:pk>/modifications/", views.solution_change_add, name="solution-change-add"),
+    path("modifications/<int:pk>/", views.solution_change_edit, name="solution-change-edit"),
 ]

@@ -3,6 +3,7 @@ from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView
 
 from . import views
+from . import followups
 from .docs import api_docs
 from .errors import not_found
 
@@ -34,6 +35,15 @@ urlpatterns = [
          name="dossier-transition"),
     path("dossiers/<int:dossier_id>/checklist/", views.DossierChecklist.as_view(), name="dossier-checklist"),
     path("dossiers/<int:dossier_id>/solde.json", views.DossierSoldeJson.as_view(), name="dossier-solde-json"),
+    path("clients/<int:client_id>/portability-requests/", followups.PortabilityRequestList.as_view(),
+         name="portability-request-list"),
+    path("clients/<int:client_id>/portability-requests/<int:portability_request_id>/",
+         followups.PortabilityRequestDetail.as_view(), name="portability-request-detail"),
+    path("clients/<int:client_id>/history/", followups.ClientHistory.as_view(), name="client-history"),
+    path("solutions/<int:solution_id>/changes/", followups.SolutionChangeList.as_view(), name="solution-change-list"),
+    path("solutions/<int:solution_id>/changes/<int:solution_change_id>/", followups.SolutionChangeDetail.as_view(),
+         name="solution-change-detail"),
+    path("solutions/<int:solution_id>/history/", followups.SolutionHistory.as_view(), name="solution-history"),
     # Last: every other path under /api/v1/ answers a JSON 404.
     re_path(r"", not_found, name="not-found"),
 ]

@@ -1,4 +1,5 @@
 """Models of the dossiers app, split by concern; import them from here."""
+from .audit import AuditEntry
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
     CancellationReason, DeclaredFiness, Dossier, MssDeployment, SignatureType, State,
@@ -16,4 +17,5 @@ __all__ = [
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
     "SignatureType", "Solution", "State", "DeclaredFiness",
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
+    "AuditEntry",
 ]

@@ -15,6 +15,7 @@ from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
 from organisations.models import Organisation
 
+from ..business_days import correction_due_on
 from .parties import Client, Solution
 from .reference import Dispositif
 
@@ -126,6 +127,7 @@ class Dossier(FSMModelMixin, models.Model):
     declared_amount = _money(_("montant déclaré en vigueur"))
     avance_fix_requested_on = models.DateField(_("modification de l'avance demandée le"), null=True, blank=True)
     avance_fix_reason = models.TextField(_("motif de la modification de l'avance"), blank=True, default="")
+    avance_fix_due_on = models.DateField(_("modification de l'avance attendue le"), null=True, blank=True)
     avance_validated_on = models.DateField(_("avance validée le"), null=True, blank=True)
     avance_paid_on = models.DateField(_("avance payée le"), null=True, blank=True)
     avance_paid_amount = _money(_("montant de l'avance payée"))
@@ -156,6 +158,7 @@ class Dossier(FSMModelMixin, models.Model):
     solde_draft = models.JSONField(_("brouillon de la demande de solde"), default=dict, blank=True)
     solde_fix_requested_on = models.DateField(_("modification du solde demandée le"), null=True, blank=True)
     solde_fix_reason = models.TextField(_("motif de la modification du solde"), blank=True, default="")
+    solde_fix_due_on = models.DateField(_("modification du solde attendue le"), null=True, blank=True)
     solde_validated_on = models.DateField(_("solde validé le"), null=True, blank=True)
     solde_paid_on = models.DateField(_("solde payé le"), null=True, blank=True)
     solde_paid_amount = _money(_("montant du solde payé"))
@@ -228,6 +231,7 @@ class Dossier(FSMModelMixin, models.Model):
     def request_avance_fix(self, data: dict[str, Any]) -> None:
         self.avance_fix_requested_on = data["on"]
         self.avance_fix_reason = data["reason"]
+        self.avance_fix_due_on = correction_due_on(data["on"], department=self.client.department)
 
     @transition(field=state, source=State.AVANCE_TO_FIX, target=State.AVANCE_FILED)
     def refile_avance(self, data: dict[str, Any]) -> None:
@@ -273,6 +277,7 @@ class Dossier(FSMModelMixin, models.Model):
     def request_solde_fix(self, data: dict[str, Any]) -> None:
         self.solde_fix_requested_on = data["on"]
         self.solde_fix_reason = data["reason"]
+        self.solde_fix_due_on = correction_due_on(data["on"], department=self.client.department)
 
     @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_VALIDATED)
     def validate_solde(self, data: dict[str, Any]) -> None:

@@ -1,6 +1,9 @@
 """Follow-up records: client and solution deadlines (DOMAIN.md §6), what was sent, the task outbox, export jobs."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
+from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
@@ -13,8 +16,14 @@ from .parties import Client, Solution
 class PortabilityRequest(models.Model):
     """A client's formal request for its data (SEED-1 "Dans le cadre du financement « SONS »"): 15 calendar days."""
 
+    class Channel(models.TextChoices):
+        WRITTEN = "written", _("Par écrit")
+        CUSTOMER_SPACE = "customer_space", _("Espace client")
+        IN_SOFTWARE = "in_software", _("Dans le logiciel")
+
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="portability_requests")
     requested_on = models.DateField(_("demandée le"))
+    channel = models.CharField(_("canal"), max_length=20, choices=Channel.choices, default=Channel.WRITTEN)
     fulfilled_on = models.DateField(_("satisfaite le"), null=True, blank=True)
     notes = models.TextField(_("notes"), blank=True, default="")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -27,6 +36,11 @@ class PortabilityRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.client} — {self.requested_on:%d/%m/%Y}"
+
+    @property
+    def due_on(self) -> date | None:
+        """15 calendar days after the request (the deadlines query computes the same in SQL)."""
+        return self.requested_on + timedelta(days=15) if self.requested_on else None
 
 
 class SolutionChange(models.Model):
@@ -52,6 +66,18 @@ class SolutionChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.solution} — {self.changed_on:%d/%m/%Y}"
+
+    @property
+    def ans_notice_due_on(self) -> date | None:
+        """A change affecting conformity: the ANS is informed within 15 days."""
+        return self.changed_on + timedelta(days=15) if self.affects_conformity and self.changed_on else None
+
+    @property
+    def rereferencing_due_on(self) -> date | None:
+        """The ANS asked for a new referencing: filed within one month of its request (clamped to month ends)."""
+        if self.rereferencing_requested_on is None:
+            return None
+        return self.rereferencing_requested_on + relativedelta(months=1)
 
 
 class DigestSent(models.Model):

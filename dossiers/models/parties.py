@@ -96,6 +96,18 @@ class Client(models.Model):
             models.Index(fields=["organisation", "finess_geo"], name="client_org_finess"),
             models.Index(fields=["organisation", "siret"], name="client_org_siret"),
         ]
+        # A site is one client record (DOMAIN.md §8): one FINESS géographique, one SIRET per organisation.
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organisation", "finess_geo"], condition=~models.Q(finess_geo=""),
+                name="client_unique_finess_geo", violation_error_message=_(
+                    "Ce FINESS géographique est déjà celui d'un autre client de l'organisation : un site est un seul "
+                    "client.")),
+            models.UniqueConstraint(
+                fields=["organisation", "siret"], condition=~models.Q(siret=""),
+                name="client_unique_siret", violation_error_message=_(
+                    "Ce SIRET est déjà celui d'un autre client de l'organisation : un site est un seul client.")),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -4,6 +4,7 @@ from .dossier_pages import (
     scenario_change, settings_change,
 )
 from .downloads import download_document, download_pv_pilote
+from .followups import portability_request_add, portability_request_edit, solution_change_add, solution_change_edit
 from .home import home
 from .parties import (
     client_create, client_edit, client_identifier_check, client_list, pv_pilote_status, pv_pilote_upload,
@@ -20,4 +21,5 @@ __all__ = [
     "solde_file", "solde_json_download", "solution_create", "solution_detail", "solution_list",
     "deadlines", "export_job_create", "export_job_status", "notification_list", "notifications_read_all",
     "notifications_unread", "pending_va_report", "pipeline_report", "settings_change",
+    "portability_request_add", "portability_request_edit", "solution_change_add", "solution_change_edit",
 ]

@@ -142,6 +142,13 @@ def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
                       (_("Validé le"), date(d.solde_validated_on)), (_("Payé le"), date(d.solde_paid_on)),
                       (_("Montant payé"), money(d.solde_paid_amount))]),
     ]
+    if d.avance_fix_requested_on or d.solde_fix_requested_on:
+        # Due in jours ouvrés of the client's department (DOMAIN.md §8), recorded by the ASP's request.
+        result.append((_("Corrections demandées par l'ASP"), [
+            (_("Avance : demandée le"), date(d.avance_fix_requested_on)),
+            (_("Avance : à corriger avant le"), date(d.avance_fix_due_on)),
+            (_("Solde : demandée le"), date(d.solde_fix_requested_on)),
+            (_("Solde : à corriger avant le"), date(d.solde_fix_due_on))]))
     if d.cancellation_requested_on:
         cancellation = [
             (_("Demandée le"), date(d.cancellation_requested_on)),

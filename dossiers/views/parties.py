@@ -18,6 +18,7 @@ from ..identifiers import validate_finess, validate_siret
 from ..models import Client, PvPilote, Solution
 from ..services import InvalidInput
 from .common import member_required, organisation_id, require_can_act
+from .followups import client_followup_context, solution_followup_context
 
 PAGE_SIZE = 30
 CHECKS = {"finess_geo": validate_finess, "finess_legal": validate_finess, "siret": validate_siret}
@@ -48,8 +49,23 @@ def _client_page(request: HttpRequest, client: Client) -> HttpResponse:
         else:
             messages.success(request, _("Client « %(name)s » enregistré.") % {"name": client.name})
             return redirect("client-edit", pk=client.pk)
-    return render(request, "dossiers/client_form.html", {"form": form, "client": client, "can_act": can_act},
-                  status=400 if form.errors else 200)
+    if form.errors and client.pk is not None:
+        client = Client.objects.get(pk=client.pk)  # the follow-up sections show the client as saved
+    return render_client(request, client, form=form, status=400 if form.errors else 200)
+
+
+def render_client(request: HttpRequest, client: Client, *, form: ClientForm | None = None,
+                  followup: dict | None = None, status: int = 200) -> HttpResponse:
+    """The client's form, its portability requests and the audit of its changes."""
+    can_act = request.membership.can_act
+    if form is None:
+        form = ClientForm(instance=client, check_url=reverse("client-identifier-check") if can_act else "")
+        if not can_act:
+            for field in form.fields.values():
+                field.disabled = True
+    context = {"form": form, "client": client, "can_act": can_act}
+    context.update(client_followup_context(client) if followup is None else followup)
+    return render(request, "dossiers/client_form.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -115,7 +131,7 @@ def solution_create(request: HttpRequest) -> HttpResponse:
 
 
 def render_solution(request: HttpRequest, pk: int, *, form: SolutionForm | None = None,
-                    pv_form: PvPiloteForm | None = None, status: int = 200) -> HttpResponse:
+                    pv_form: PvPiloteForm | None = None, status: int = 200, followup: dict | None = None) -> HttpResponse:
     solution = selectors.solution_detail(organisation_id(request), pk)
     can_act = request.membership.can_act
     form = form or SolutionForm(instance=solution)
@@ -125,6 +141,7 @@ def render_solution(request: HttpRequest, pk: int, *, form: SolutionForm | None 
     return render(request, "dossiers/solution_detail.html", {
         "solution": solution, "form": form, "can_act": can_act, "pv_pilotes": solution.pv_rows,
         "pv_form": pv_form or PvPiloteForm(initial={"signed_on": selectors.today()}),
+        **(solution_followup_context(solution) if followup is None else followup),
     }, status=status)
 
 

@@ -197,8 +197,8 @@ def _page_url(row: dict[str, Any]) -> tuple[str, str]:
     if row["dossier"] is not None:
         return reverse("dossier-detail", args=[row["dossier"]]), row["reference"] or f"#{row['dossier']}"
     if row["kind"] == dl.Kind.PORTABILITY:
-        return reverse("client-edit", args=[row["client_id"]]), row["client"]
-    return reverse("solution-detail", args=[row["solution_id"]]), row["solution"]
+        return reverse("client-edit", args=[row["client_id"]]) + "#portabilite", row["client"]
+    return reverse("solution-detail", args=[row["solution_id"]]) + "#modifications", row["solution"]
 
 
 @require_GET

@@ -16,6 +16,7 @@ from dossiers.api import report_urls, urls
 from dossiers.models import (
     Amendment, Client, Document, Dossier, ExportJob, HistoryEntry, IdempotencyRecord, PvPilote, Solution, State,
 )
+from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
 from organisations.models import Role
 
 from ..factories import PvPiloteFactory, attach, walk_to
@@ -25,7 +26,8 @@ pytestmark = pytest.mark.django_db
 ROUTES = [(module.app_name, p) for module in (urls, report_urls) for p in module.urlpatterns
           if isinstance(p, URLPattern) and p.name != "not-found"]
 WRITE_METHODS = ("post", "put", "patch", "delete")
-MODELS = (Dossier, HistoryEntry, Document, Amendment, PvPilote, Client, Solution, IdempotencyRecord, ExportJob)
+MODELS = (Dossier, HistoryEntry, Document, Amendment, PvPilote, Client, Solution, IdempotencyRecord, ExportJob,
+          PortabilityRequest, SolutionChange, AuditEntry)
 
 
 def kwargs_of(pattern: URLPattern) -> set[str]:
@@ -73,6 +75,10 @@ def alpha(manager_membership) -> dict[str, Any]:
         "pv_pilote_id": PvPiloteFactory(solution=dossier.solution).pk,
         "export_id": ExportJob.objects.create(organisation=manager_membership.organisation, user=user,
                                               kind=ExportJob.Kind.DOSSIERS).pk,
+        "portability_request_id": PortabilityRequest.objects.create(
+            client=dossier.client, requested_on=date(2024, 6, 1)).pk,
+        "solution_change_id": SolutionChange.objects.create(
+            solution=dossier.solution, changed_on=date(2024, 6, 1), description="Nouveau module").pk,
         "name": "file_solde", "fmt": "csv",
         "markers": [dossier.reference, dossier.client.name, dossier.solution.name],
     }

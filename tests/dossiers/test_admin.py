@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dossiers import services
+from dossiers.models import AuditEntry
 from dossiers.models import (
     DigestSent, Dossier, ExportJob, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
     ReminderSent, SolutionChange, State,
@@ -61,6 +62,8 @@ def one_of_everything(manager_membership):
     SolutionChange.objects.create(solution=dossier.solution, changed_on=date(2024, 9, 2), description="v5.3",
                                   affects_conformity=True)
     DigestSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
+    AuditEntry.objects.create(organisation=organisation, client=dossier.client, user=user, action="updated",
+                              changes=[{"field": "vat_liable", "before": True, "after": False}])
     ReminderSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
     OutboxMessage.objects.create(task_name="dossiers.tasks.notify_history_entry", args=[entry.pk])
     ExportJob.objects.create(organisation=organisation, user=user, kind=ExportJob.Kind.choices[0][0])

@@ -3,7 +3,7 @@
 A route added later is covered without being listed here, except routes taking an object id: the sweep then
 fails until the route says which object its id names (OBJECT_OF).
 """
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from html.parser import HTMLParser
 
@@ -18,6 +18,7 @@ from dossiers import services
 from dossiers.models import (
     Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
 )
+from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
 from organisations.models import Invitation, Membership, Role, hash_token
 
 from ..factories import MembershipFactory, walk_to
@@ -35,6 +36,8 @@ OBJECT_OF = {
     "pv-pilote-download": "pv_pilote", "member-role": "membership", "member-remove": "membership",
     "report-export-status": "export_job", "invitation-revoke": "invitation",
     "dossier-settings": "dossier",
+    "portability-request-add": "client", "portability-request-edit": "portability_request",
+    "solution-change-add": "solution", "solution-change-edit": "solution_change",
 }
 OTHER_ARGS = {"name": "validate_solde", "token": "world-invitation", "uidb64": "MQ"}
 # GET parameters a route needs to answer 200.
@@ -49,7 +52,8 @@ ANY_ROLE_POSTS = {"login", "logout", "organisation-switch",
 POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment-add", "dossier-scenario",
              "dossier-solde-file", "amendment-status", "pv-pilote-upload", "pv-pilote-status", "member-role",
              "member-remove", "logout", "report-export-create", "notifications-read-all", "dossier-settings",
-             "invitation-revoke"}
+             "invitation-revoke",
+             "portability-request-add", "portability-request-edit", "solution-change-add", "solution-change-edit"}
 # Pages a viewer may not even open (creation forms, members): 403.
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
 # Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
@@ -86,6 +90,9 @@ def world(organisation, manager_membership, viewer_membership):
         "invitation": Invitation.objects.create(
             organisation=organisation, email="invite@example.fr", role=Role.VIEWER,
             digest=hash_token(OTHER_ARGS["token"]), expires_at=timezone.now() + timedelta(days=1)),
+        "portability_request": PortabilityRequest.objects.create(client=dossier.client, requested_on=date(2024, 6, 1)),
+        "solution_change": SolutionChange.objects.create(solution=dossier.solution, changed_on=date(2024, 6, 1),
+                                                         description="Nouveau module", affects_conformity=True),
     }
 
 
@@ -132,6 +139,9 @@ def snapshot() -> dict:
         "solutions": list(Solution.objects.values_list("id", "name", "referenced_on")),
         "pv": list(PvPilote.objects.values_list("id", "status")),
         "members": list(Membership.objects.values_list("id", "role")),
+        "portability": list(PortabilityRequest.objects.values_list("id", "requested_on", "fulfilled_on")),
+        "changes": list(SolutionChange.objects.values_list("id", "changed_on", "ans_notified_on")),
+        "audit": AuditEntry.objects.count(),
         "states": list(Dossier.objects.values_list("id", "state", "scenario", "solde_draft")),
         "installations": list(Dossier.objects.values_list("id", "declared_finess", "installed_version",
                                                          "maintenance_contract")),

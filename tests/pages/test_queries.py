@@ -1,6 +1,6 @@
 """Every page answers in a fixed number of queries: the same with 2 or 20 dossiers, documents, history rows,
 amendments, clients, solutions, PV pilotes and members, and within a budget."""
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -9,7 +9,8 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers import services
+from dossiers import followups, services
+from dossiers.models import AuditEntry
 from dossiers.models import Dispositif, State
 
 from ..factories import MembershipFactory, OrganisationFactory, PvPiloteFactory, SolutionFactory, attach, walk_to
@@ -18,8 +19,8 @@ from ..factories import MembershipFactory, OrganisationFactory, PvPiloteFactory,
 # block the dossier (measured: home 11, list 9, detail 8, solde 12, json 5, the others 3 to 6).
 BUDGET = {
     "home": 11, "dossier-list": 9, "dossier-detail": 10, "dossier-solde": 13, "dossier-solde-json": 5,
-    "dossier-create": 5, "client-list": 5, "client-edit": 4, "client-create": 3, "solution-list": 4,
-    "solution-detail": 6, "solution-create": 4, "members": 5, "organisation-switch": 4,
+    "dossier-create": 5, "client-list": 5, "client-edit": 6, "client-create": 3, "solution-list": 4,
+    "solution-detail": 8, "solution-create": 4, "members": 5, "organisation-switch": 4,
 }
 
 
@@ -57,6 +58,17 @@ class World:
             self.members.append(MembershipFactory(organisation=self.organisation, role="viewer"))
         while len(self.other_orgs) < n:   # the organisations this user may switch to
             self.other_orgs.append(MembershipFactory(user=self.user, organisation=OrganisationFactory()))
+        # Follow-up records and the audit shown on the client's and the solution's pages.
+        client = self.detail.client
+        while client.portability_requests.count() < n:
+            followups.save_portability_request(client, by=self.user, changes={
+                "requested_on": date(2024, 6, 1), "channel": "written"})
+        while self.solution.changes.count() < n:
+            followups.save_solution_change(self.solution, by=self.user, changes={
+                "changed_on": date(2024, 6, 1), "description": "Module", "affects_conformity": True})
+        while AuditEntry.objects.filter(client=client).count() < n:
+            client.name = f"{client.name}+"
+            services.save_client(client, by=self.user)
 
     def urls(self) -> dict[str, str]:
         return {

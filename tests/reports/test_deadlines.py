@@ -41,8 +41,12 @@ def every_kind(manager_membership, organisation):
     made = {"avance": not_filed(m, avance_dispositif(20)), "esms": esms_signed(m, 14),
             "pending_va": deployed(m, 40)}
     made["solde_to_fix"] = walk_to(State.SOLDE_TO_FIX, membership=m)
+    # The due date in jours ouvrés is recorded by the transition (tests/dossiers/test_business_days.py).
     Dossier.objects.filter(pk=made["solde_to_fix"].pk).update(solde_fix_requested_on=days_ago(2),
+                                                              solde_fix_due_on=in_days(5),
                                                               maintenance_contract=True)
+    made["avance_to_fix"] = walk_to(State.AVANCE_TO_FIX, membership=m)
+    Dossier.objects.filter(pk=made["avance_to_fix"].pk).update(avance_fix_due_on=days_ago(1))
     client = ClientFactory(organisation=organisation)
     made["portability"] = PortabilityRequest.objects.create(client=client, requested_on=days_ago(5))
     PortabilityRequest.objects.create(client=client, requested_on=days_ago(30), fulfilled_on=days_ago(20))
@@ -87,6 +91,9 @@ def test_each_kind_of_deadline_is_computed_from_the_data(every_kind):
     assert (pending["due"], pending["days_left"], pending["overdue"]) == (days_ago(10), -10, True)
     fix, = kinds[dl.Kind.SOLDE_TO_FIX]
     assert (fix["due"], fix["days_left"], fix["overdue"]) == (in_days(5), 5, False)
+    avance_fix, = kinds[dl.Kind.AVANCE_TO_FIX]
+    assert (avance_fix["dossier"], avance_fix["due"], avance_fix["overdue"]) == (
+        every_kind["avance_to_fix"].pk, days_ago(1), True)
     portability, = kinds[dl.Kind.PORTABILITY]
     assert (portability["due"], portability["overdue"], portability["dossier"]) == (in_days(10), False, None)
     assert portability["object_id"] == every_kind["portability"].pk
@@ -121,7 +128,7 @@ def test_due_before_keeps_the_overdue_and_those_due_by_that_day(every_kind):
     organisation = every_kind["avance"].organisation
     today = dl.deadlines_for(organisation, due_before=timezone.localdate())
     assert {d["kind"] for d in today} == {dl.Kind.RECOVERY, dl.Kind.REREFERENCING, dl.Kind.ESMS_PREREQUISITES,
-                                          dl.Kind.PENDING_VA, dl.Kind.ANS_NOTICE}
+                                          dl.Kind.PENDING_VA, dl.Kind.ANS_NOTICE, dl.Kind.AVANCE_TO_FIX}
     assert all(d["overdue"] for d in today)
     week = dl.deadlines_for(organisation, due_before=in_days(7))
     assert {d["kind"] for d in week} - {d["kind"] for d in today} == {dl.Kind.SOLDE_TO_FIX}
@@ -169,7 +176,7 @@ def test_the_api_lists_deadlines_paginated_soonest_first(api, every_kind):
     assert avance["due"].endswith("T12:00:00+01:00") or avance["due"].endswith("T12:00:00+02:00")
     assert avance["url"] == f"/api/v1/dossiers/{every_kind['avance'].pk}/"
     filtered = api.get(url("deadlines"), {"due_before": timezone.localdate().isoformat()}).json()
-    assert filtered["count"] == 5 and all(d["overdue"] for d in filtered["results"])
+    assert filtered["count"] == 6 and all(d["overdue"] for d in filtered["results"])
     paged = api.get(url("deadlines"), {"page_size": 2}).json()
     assert len(paged["results"]) == 2 and paged["next"] is not None
 

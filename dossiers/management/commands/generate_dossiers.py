@@ -35,6 +35,7 @@ from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from dossiers.bulk import Table, chain_hash, check_chain_hash, data_json, sink_for_connection
+from dossiers.business_days import correction_due_on
 from dossiers.models import (
     AMENDMENT_STATES, Amendment, Blocker, Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution,
 )
@@ -533,7 +534,9 @@ class Generator:
     # --- rows ----------------------------------------------------------------------------------------------
 
     def client_row(self, client: ClientDraft) -> tuple:
-        rng, n, dep = self.rng, client.ordinal, client.department
+        # Identifiers from the reserved row id: unique per site across batches, workers and repeated runs
+        # (DOMAIN.md §8: one FINESS géographique, one SIRET per client of an organisation).
+        rng, n, dep = self.rng, client.id, client.department
         digits = f"{(n * 7919 + 12345) % 1_000_000:06d}"
         if dep in ("2A", "2B"):
             finess = f"{dep}{digits}{n % 10}"        # no published key rule for Corsica: format only
@@ -549,6 +552,9 @@ class Generator:
             finess_geo, siret = ("", siret) if rng.random() < 0.7 else (finess, siret)
         else:
             finess_geo, siret = finess, (siret if rng.random() < 0.3 else "")
+        if n >= (100_000 if len(dep) == 3 else 1_000_000):
+            # A FINESS has six free digits (five overseas): beyond them the site is identified by its SIRET alone.
+            finess_geo, siret = "", with_luhn(f"{siren}{n % 9999 + 1:04d}")
         finess_legal = ""
         if kind in ("es", "esms") and rng.random() < 0.5 and len(dep) == 2 and dep not in ("2A", "2B"):
             finess_legal = with_luhn(f"{dep}{(n * 31 + 777) % 1_000_000:06d}")
@@ -659,6 +665,8 @@ class Generator:
             prefix = step[len("request_"):-len("_fix")]
             d.update({f"{prefix}_fix_requested_on": on, f"{prefix}_fix_reason": data["reason"],
                       "state": f"{prefix}_to_fix"})
+            # As the transition records it: due in jours ouvrés of the client's department.
+            d[f"{prefix}_fix_due_on"] = correction_due_on(on, department=plan.client.department)
         elif step in ("validate_avance", "validate_solde"):
             data = {"on": iso}
             prefix = step[len("validate_"):]

@@ -30,6 +30,8 @@ from dossiers.models import (
 )
 from organisations.models import ApiToken, Membership, Organisation, Role
 
+from .. import demo_followups
+
 DEMO_ORGANISATION = "Démo Santé Logiciels"
 DEMO_USERS = (("demo-admin", Role.ADMIN), ("demo-manager", Role.MANAGER), ("demo-viewer", Role.VIEWER))
 DEFAULT_PASSWORD = "segurtrack-demo"
@@ -543,6 +545,7 @@ class Command(BaseCommand):
                 self.stdout.write(_("Démo précédente supprimée."))
             demo = Demo(password)
             states = demo.build(dossiers)
+            states.update(demo_followups.add_to(demo))
             _token, key = ApiToken.issue(demo.members[Role.MANAGER])
             # The demo exists to show sound chains: a broken one is a bug, and nothing is kept.
             broken = [dossier_id for dossier_id, _problems in broken_dossiers(
