@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from organisations.models import Organisation, Role
-from organisations.permissions import IsOrganisationMember, request_membership
+from organisations.permissions import token_allows, IsOrganisationMember, request_membership
 from segurtrack.api_schema import DetailSerializer
 
 from .. import deadlines as dl, exports, outbox, queries
@@ -49,6 +49,8 @@ class ReportReader(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if user is None or not user.is_authenticated:
+            return False
+        if not token_allows(request, view):
             return False
         return bool(user.is_staff or request_membership(request) is not None)
 
@@ -384,6 +386,7 @@ class ExportJobList(generics.ListAPIView):
     serializer_class = ExportJobSerializer
     # Exporting only reads: a viewer may ask for one.
     write_role = Role.VIEWER
+    read_scope_posts = True  # requesting an export reads the data: a read-only token may do it
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no organisation
