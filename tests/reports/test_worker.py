@@ -193,7 +193,8 @@ def test_a_transition_made_while_redis_is_down_is_notified_once_redis_is_back(ba
 def test_the_beat_schedule_holds_the_periodic_tasks():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert set(schedule) == {"dossiers.tasks.send_daily_digests", "dossiers.tasks.drain_outbox",
-                             "dossiers.tasks.send_deadline_reminders"}
+                             "dossiers.tasks.send_deadline_reminders",
+                             "webhooks.tasks.deliver_due"}
     assert schedule["dossiers.tasks.drain_outbox"] == 60.0
     digest = schedule["dossiers.tasks.send_daily_digests"]
     assert digest.hour == {7} and digest.minute == {30}
