@@ -13,23 +13,25 @@ logger = logging.getLogger(__name__)
 SWEEP_LIMIT = 500
 
 
-def _publish(delivery_id: int, countdown: float | None = None) -> None:
+def _publish(delivery_id: int, countdown: float | None = None, queue: str | None = None) -> None:
     try:
-        deliver.apply_async((delivery_id,), countdown=countdown)
+        deliver.apply_async((delivery_id,), countdown=countdown, **({"queue": queue} if queue else {}))
     except Exception as exc:  # broker away: the minute sweep sends it once due
         logger.warning("Webhook delivery %s not queued (%s); the sweep will pick it up", delivery_id, exc)
 
 
-@shared_task
-def deliver(delivery_id: int) -> str:
+@shared_task(bind=True)
+def deliver(self, delivery_id: int) -> str:
     """One attempt of a delivery; then its retry is queued with backoff, or the dossier's next delivery released."""
     from .sending import attempt
 
     result = attempt(delivery_id)
+    # Follow-ups go to the queue this message came from (a worker may serve a queue of its own).
+    queue = (self.request.delivery_info or {}).get("routing_key")
     if result.retry_in is not None:
-        _publish(delivery_id, countdown=result.retry_in)
+        _publish(delivery_id, countdown=result.retry_in, queue=queue)
     if result.release is not None:
-        _publish(result.release)
+        _publish(result.release, queue=queue)
     return result.outcome
 
 
