@@ -2,7 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import views
+from . import tokens_pages, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -11,4 +11,6 @@ urlpatterns = [
     path("organisation/members/", views.members, name="members"),
     path("organisation/members/<int:pk>/role/", views.member_role, name="member-role"),
     path("organisation/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
+    path("account/tokens/", tokens_pages.token_list, name="tokens"),
+    path("account/tokens/<int:pk>/revoke/", tokens_pages.token_revoke, name="token-revoke"),
 ]
