@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import views
+from .views import calendar as calendar_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -35,4 +36,7 @@ urlpatterns = [
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/tout-lu/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
+    path("echeances/agenda/", calendar_views.calendar_page, name="calendar"),
+    path("echeances/agenda/revoquer/", calendar_views.calendar_revoke, name="calendar-revoke"),
+    path("agenda/<str:key>.ics", calendar_views.calendar_feed, name="calendar-feed"),
 ]
