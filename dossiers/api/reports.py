@@ -281,6 +281,20 @@ class PipelineReport(APIView):
         return Response(PipelineSerializer({"states": states, "totals": totals}).data)
 
 
+class PipelineExport(APIView):
+    permission_classes = [ReportReader]
+    content_negotiation_class = PassThroughNegotiation
+
+    @extend_schema(summary="Pipeline : export CSV ou XLSX (un état par ligne, puis le total ; en-têtes en français)",
+                   parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True))
+    def get(self, request: Request, fmt: str):
+        filters, error = report_filters(request)
+        if error:
+            return error
+        rows = exports.pipeline_rows(report_scope(request), **filters)
+        return file_answer(exports.PIPELINE_COLUMNS, rows, fmt=fmt, stem="pipeline", title=_("Pipeline"))
+
+
 # --- deadlines --------------------------------------------------------------------------------------------------------
 
 @extend_schema_field(OpenApiTypes.STR)
