@@ -63,6 +63,10 @@ def one_of_everything(manager_membership):
     ReminderSent.objects.create(user=user, organisation=organisation, day=date(2024, 9, 3))
     OutboxMessage.objects.create(task_name="dossiers.tasks.notify_history_entry", args=[entry.pk])
     ExportJob.objects.create(organisation=organisation, user=user, kind=ExportJob.Kind.choices[0][0])
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(organisation=organisation, url="https://crm.example.org/hook", events=["*"])
+    Delivery.objects.create(endpoint=endpoint, event="dossier.updated", dossier=dossier, history_entry=entry)
     # django-axes' sign-in records, which staff read to lift a lockout.
     seen = {"user_agent": "test", "ip_address": "203.0.113.7", "username": "lea", "http_accept": "*/*",
             "path_info": "/login/"}
