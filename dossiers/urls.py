@@ -38,5 +38,4 @@ urlpatterns = [
     path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
     path("echeances/agenda/", calendar_views.calendar_page, name="calendar"),
     path("echeances/agenda/revoquer/", calendar_views.calendar_revoke, name="calendar-revoke"),
-    path("agenda/<str:key>.ics", calendar_views.calendar_feed, name="calendar-feed"),
 ]

@@ -16,7 +16,7 @@ from dossiers import services
 from dossiers.models import (
     Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
 )
-from organisations.models import Membership, Role
+from organisations.models import ApiToken, Membership, Role
 
 from ..factories import MembershipFactory, walk_to
 from .conftest import signed_in
@@ -48,6 +48,11 @@ POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
 # Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
 VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])]}
+# A member's own API tokens and calendar address: every role manages its own (the public feed is in feed_urls).
+OBJECT_OF["token-revoke"] = "api_token"
+ANY_ROLE_POSTS |= {"tokens", "token-revoke", "calendar", "calendar-revoke"}
+POST_ONLY |= {"token-revoke", "calendar-revoke"}
+VIEWER_POST_FORMS |= {"tokens": [("tokens", ["Créer"])], "calendar": [("calendar", ["Créer mon adresse"])]}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
@@ -75,6 +80,7 @@ def world(organisation, manager_membership, viewer_membership):
         "membership": viewer_membership, "open_dossier": open_dossier,
         "export_job": ExportJob.objects.create(organisation=dossier.organisation, user=manager_membership.user,
                                                kind=ExportJob.Kind.PENDING_VA),
+        "api_token": ApiToken.issue(manager_membership)[0],
     }
 
 
