@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from icalendar import Calendar, Event
 
 from organisations.models import Membership
@@ -54,7 +55,7 @@ def build_calendar(membership: Membership, *, base_url: str) -> bytes:
     calendar = Calendar()
     calendar.add("prodid", PRODUCT_ID)
     calendar.add("version", "2.0")
-    calendar.add("x-wr-calname", f"Échéances Ségur — {organisation.name}")
+    calendar.add("x-wr-calname", _("Échéances Ségur — %(org)s") % {"org": organisation.name})
     calendar.add("x-wr-timezone", "Europe/Paris")
     calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     calendar.add("x-published-ttl", "PT1H")

@@ -58,6 +58,13 @@ class Endpoint(models.Model):
     def __str__(self) -> str:
         return self.url
 
+    @property
+    def event_labels(self) -> list[str]:
+        """The events as the pages show them (labels, never codes)."""
+        if ALL_EVENTS in self.events:
+            return [str(_("Tous les événements"))]
+        return [str(Event(e).label) for e in self.events if e in Event.values]
+
     def wants(self, event: str) -> bool:
         return ALL_EVENTS in self.events or event in self.events
 

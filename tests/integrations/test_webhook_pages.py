@@ -21,7 +21,9 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(as_admin, organisati
     endpoint = Endpoint.objects.get(organisation=organisation)
     assert endpoint.events == ["dossier.transitioned"] and endpoint.active
     assert endpoint.secret in response.content.decode()
-    assert endpoint.secret not in as_admin.get("/webhooks/").content.decode()
+    listing = as_admin.get("/webhooks/").content.decode()
+    assert endpoint.secret not in listing
+    assert "<td>Dossier passé à une nouvelle étape</td>" in listing  # a label, never the code
     assert endpoint.secret not in as_admin.get(f"/webhooks/{endpoint.pk}/").content.decode()
 
 
