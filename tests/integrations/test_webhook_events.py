@@ -4,7 +4,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from standardwebhooks import Webhook
+from standardwebhooks import Webhook, WebhookVerificationError
 
 from dossiers import services
 from dossiers.models import Dossier, State
@@ -121,3 +121,16 @@ def test_the_delivery_log_costs_the_same_for_one_delivery_or_forty(admin_api, en
         assert len(admin_api.get(address).json()) == 40
     with django_assert_max_num_queries(4):
         assert admin_api.get("/api/v1/webhooks/").json()["count"] == 1
+
+
+def test_after_a_rotation_deliveries_verify_with_the_new_secret_only(admin_api, endpoint, manager_membership,
+                                                                    receiver):
+    Endpoint.objects.filter(pk=endpoint.pk).update(url=receiver.url)
+    walk_to(State.DRAFT, membership=manager_membership)
+    old = endpoint.secret
+    new = admin_api.post(f"/api/v1/webhooks/{endpoint.pk}/rotate-secret/").json()["secret"]
+    assert sending.attempt(Delivery.objects.get().pk).outcome == "delivered"
+    request = receiver.requests[0]
+    assert Webhook(new).verify(request.body, request.headers)["type"] == "dossier.created"
+    with pytest.raises(WebhookVerificationError):
+        Webhook(old).verify(request.body, request.headers)
