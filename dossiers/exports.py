@@ -85,6 +85,24 @@ DOSSIER_COLUMNS = [
 ]
 
 
+PIPELINE_COLUMNS = [
+    Column(_("État"), lambda r: r["label"]),
+    Column(_("Dossiers"), lambda r: r["count"], "int"),
+    Column(_("Montant déclaré (€)"), lambda r: _money(r["declared_amount"]), "money"),
+    Column(_("Avance payée (€)"), lambda r: _money(r["avance_paid"]), "money"),
+    Column(_("Solde payé (€)"), lambda r: _money(r["solde_paid"]), "money"),
+]
+
+
+def pipeline_rows(scope: Organisation | int | None, **filters: Any) -> list[dict[str, Any]]:
+    """The pipeline report's rows (every state, zeros included) and a last "Total" row (one query)."""
+    states = queries.pipeline(scope, **filters)
+    total = {"label": str(_("Total")), "count": sum(row["count"] for row in states),
+             **{key: sum((row[key] for row in states), start=queries.ZERO)
+                for key in ("declared_amount", "avance_paid", "solde_paid")}}
+    return [*states, total]
+
+
 @dataclass
 class Source:
     """What an export writes: its columns, how many rows, and the rows (read in chunks)."""

@@ -25,6 +25,7 @@ from rest_framework import serializers
 from organisations.models import Membership, Organisation, Role
 
 from . import rules
+from . import events
 from .models import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
     PvPilote, Solution, State,
@@ -110,6 +111,7 @@ def append_history(dossier: Dossier, *, user: AbstractBaseUser | None, action: s
     )
     entry.hash = entry.compute_hash()
     entry.save()
+    events.history_appended(entry)  # listeners (webhooks) write their rows in this transaction
     dossier.history_seq, dossier.history_hash = entry.seq, entry.hash
     if save_head:
         Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash)

@@ -116,6 +116,9 @@ def send_digest(membership_id: int, day: str) -> str:
 @shared_task
 def send_deadline_reminders(day: str | None = None) -> int:
     """Fan out: one `send_deadline_reminder` per member (D-30/D-7/D-1 avance, weekly ESMS, …)."""
+    from . import events
+
+    events.deadline_day(_day(day))  # e.g. webhooks' `deadline.due`
     day = _day(day).isoformat()
     ids = _memberships_to_tell()
     for membership_id in ids:

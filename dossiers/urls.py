@@ -2,6 +2,7 @@
 from django.urls import path
 
 from . import views
+from .views import calendar as calendar_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -40,4 +41,6 @@ urlpatterns = [
     path("portabilite/<int:pk>/", views.portability_request_edit, name="portability-request-edit"),
     path("solutions/<int:pk>/modifications/", views.solution_change_add, name="solution-change-add"),
     path("modifications/<int:pk>/", views.solution_change_edit, name="solution-change-edit"),
+    path("echeances/agenda/", calendar_views.calendar_page, name="calendar"),
+    path("echeances/agenda/revoquer/", calendar_views.calendar_revoke, name="calendar-revoke"),
 ]

@@ -104,11 +104,11 @@ class ApiTokenAdmin(admin.ModelAdmin):
     Only the prefix is shown: the digest is never rendered, listed or searchable. Deleting a token revokes it.
     """
 
-    list_display = ("prefix_display", "membership", "created_at", "last_used_at")
+    list_display = ("prefix_display", "name", "scope", "membership", "expires_on", "created_at", "last_used_at")
     list_select_related = ("membership__user", "membership__organisation")
-    list_filter = ("membership__organisation",)
+    list_filter = ("scope", "membership__organisation")
     search_fields = ("prefix", "membership__user__username", "membership__organisation__name")
-    fields = ("prefix_display", "membership", "created_at", "last_used_at")
+    fields = ("prefix_display", "name", "scope", "membership", "expires_on", "created_at", "last_used_at")
     readonly_fields = fields
 
     def has_add_permission(self, request):

@@ -1,6 +1,7 @@
 """Organisations, memberships with a role, invitations to join, per-user account flags, API tokens."""
 import hashlib
 import secrets
+from datetime import date
 
 from django.conf import settings
 from django.db import models
@@ -68,25 +69,39 @@ def hash_token(key: str) -> str:
 
 
 class ApiToken(models.Model):
-    """A token for one membership. Only its SHA-256 is stored; the key is shown once, at creation."""
+    """A named token for one membership. Only its SHA-256 is stored; the key is shown once, at creation."""
+
+    class Scope(models.TextChoices):
+        READ = "read", _("Lecture seule")
+        WRITE = "write", _("Lecture et écriture")
 
     digest = models.CharField(max_length=64, unique=True)
     prefix = models.CharField(max_length=8)
     membership = models.ForeignKey(Membership, on_delete=models.CASCADE, related_name="tokens")
+    name = models.CharField(_("nom"), max_length=100, default="")
+    scope = models.CharField(_("portée"), max_length=5, choices=Scope.choices, default=Scope.WRITE)
+    # The key works through this day (Europe/Paris) and answers 401 from the next one.
+    expires_on = models.DateField(_("expire le"), null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
+        ordering = ["-created_at", "-id"]
         verbose_name = _("jeton d'API")
         verbose_name_plural = _("jetons d'API")
 
     def __str__(self) -> str:
-        return f"{self.prefix}… ({self.membership})"
+        return f"{self.name or self.prefix}… ({self.membership})"
+
+    def is_expired(self, today: date) -> bool:
+        return self.expires_on is not None and self.expires_on < today
 
     @classmethod
-    def issue(cls, membership: Membership) -> tuple["ApiToken", str]:
+    def issue(cls, membership: Membership, *, name: str = "create_editor", scope: str = Scope.WRITE,
+              expires_on: date | None = None) -> tuple["ApiToken", str]:
         key = secrets.token_hex(20)
-        token = cls.objects.create(digest=hash_token(key), prefix=key[:8], membership=membership)
+        token = cls.objects.create(digest=hash_token(key), prefix=key[:8], membership=membership, name=name,
+                                   scope=scope, expires_on=expires_on)
         return token, key
 
 

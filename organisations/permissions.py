@@ -1,4 +1,5 @@
 """API permission: a member of an organisation; writes need the manager role (or admin where stated)."""
+from django.utils.translation import gettext_lazy as _
 from rest_framework import permissions
 
 from .current import session_membership
@@ -18,6 +19,15 @@ def request_membership(request):
     return membership
 
 
+def token_allows(request, view=None) -> bool:
+    """A `read` token may only read (and POST where a view declares that its POST only reads, as an export
+    request does); session and `write` tokens are limited by the role alone."""
+    token = request.auth
+    if isinstance(token, ApiToken) and token.scope == ApiToken.Scope.READ:
+        return request.method in permissions.SAFE_METHODS or getattr(view, "read_scope_posts", False)
+    return True
+
+
 class IsOrganisationMember(permissions.BasePermission):
     """Reads for every member; writes for managers and admins (views may ask for more)."""
 
@@ -28,6 +38,9 @@ class IsOrganisationMember(permissions.BasePermission):
             return False
         membership = request_membership(request)
         if membership is None:
+            return False
+        if not token_allows(request, view):
+            self.message = _("Ce jeton est en lecture seule.")
             return False
         if request.method in permissions.SAFE_METHODS:
             return True

@@ -2,7 +2,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from . import passwords, views
+from . import passwords, tokens_pages, views
 
 urlpatterns = [
     path("login/", views.LoginView.as_view(), name="login"),
@@ -23,4 +23,6 @@ urlpatterns = [
     path("organisation/members/<int:pk>/remove/", views.member_remove, name="member-remove"),
     path("organisation/invitations/<int:pk>/revoke/", views.invitation_revoke, name="invitation-revoke"),
     path("invitations/<str:token>/", views.invitation, name="invitation"),
+    path("account/tokens/", tokens_pages.token_list, name="tokens"),
+    path("account/tokens/<int:pk>/revoke/", tokens_pages.token_revoke, name="token-revoke"),
 ]

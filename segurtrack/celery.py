@@ -43,3 +43,10 @@ app.conf.beat_schedule["send-va-reminders"] = {
     "schedule": crontab(hour=8, minute=0),
     "options": {"expires": 6 * 3600},
 }
+
+# Webhook deliveries whose retry is due (or whose queued message was lost): queued again every minute.
+app.conf.beat_schedule["deliver-due-webhooks"] = {
+    "task": "webhooks.tasks.deliver_due",
+    "schedule": 60.0,
+    "options": {"expires": 55},
+}

@@ -289,3 +289,11 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 # The queue tasks are published to when none is named (a test worker consumes a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Webhooks (issue 14): private and loopback targets are refused under production settings unless allowed.
+WEBHOOK_ALLOW_PRIVATE = env_bool("WEBHOOK_ALLOW_PRIVATE", not env_bool("DJANGO_PRODUCTION", False))
+WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "10"))
+# Attempt n+1 waits WEBHOOK_RETRY_BASE_SECONDS × 4^(n-1): 1 min, 4 min, 16 min, 64 min, 4 h 16 (6 attempts).
+WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", "60"))
+WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
+# Without a broker (the demo), attempts run on timer threads of the web process (tests switch this off).
+WEBHOOK_EAGER_THREADS = env_bool("WEBHOOK_EAGER_THREADS", True)

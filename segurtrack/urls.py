@@ -22,4 +22,5 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("", include("organisations.urls")),
     path("", include("dossiers.urls")),
+    path("", include("dossiers.feed_urls")),
 ]

@@ -14,4 +14,6 @@ urlpatterns = [
     path("exports/", reports.ExportJobList.as_view(), name="export-list"),
     path("exports/<int:export_id>/", reports.ExportJobDetail.as_view(), name="export-detail"),
     path("exports/<int:export_id>/download/", reports.ExportJobDownload.as_view(), name="export-download"),
+    re_path(r"^reports/pipeline/export\.(?P<fmt>csv|xlsx)$", reports.PipelineExport.as_view(),
+            name="pipeline-export"),
 ]

@@ -27,7 +27,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from organisations.models import Organisation, Role
-from organisations.permissions import IsOrganisationMember, request_membership
+from organisations.permissions import token_allows, IsOrganisationMember, request_membership
 from segurtrack.api_schema import DetailSerializer
 
 from .. import deadlines as dl, exports, outbox, queries
@@ -49,6 +49,8 @@ class ReportReader(permissions.BasePermission):
     def has_permission(self, request, view) -> bool:
         user = request.user
         if user is None or not user.is_authenticated:
+            return False
+        if not token_allows(request, view):
             return False
         return bool(user.is_staff or request_membership(request) is not None)
 
@@ -283,6 +285,20 @@ class PipelineReport(APIView):
         return Response(PipelineSerializer({"states": states, "totals": totals}).data)
 
 
+class PipelineExport(APIView):
+    permission_classes = [ReportReader]
+    content_negotiation_class = PassThroughNegotiation
+
+    @extend_schema(summary="Pipeline : export CSV ou XLSX (un état par ligne, puis le total ; en-têtes en français)",
+                   parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True))
+    def get(self, request: Request, fmt: str):
+        filters, error = report_filters(request)
+        if error:
+            return error
+        rows = exports.pipeline_rows(report_scope(request), **filters)
+        return file_answer(exports.PIPELINE_COLUMNS, rows, fmt=fmt, stem="pipeline", title=_("Pipeline"))
+
+
 # --- deadlines --------------------------------------------------------------------------------------------------------
 
 @extend_schema_field(OpenApiTypes.STR)
@@ -390,6 +406,7 @@ class ExportJobList(generics.ListAPIView):
     serializer_class = ExportJobSerializer
     # Exporting only reads: a viewer may ask for one.
     write_role = Role.VIEWER
+    read_scope_posts = True  # requesting an export reads the data: a read-only token may do it
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation: no request, no organisation

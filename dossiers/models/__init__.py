@@ -10,6 +10,7 @@ from .records import (
     SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
 )
 from .reference import Couloir, Dispositif
+from .feeds import CalendarFeed
 
 __all__ = [
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
@@ -18,4 +19,5 @@ __all__ = [
     "SignatureType", "Solution", "State", "DeclaredFiness",
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
     "AuditEntry",
+    "CalendarFeed",
 ]

@@ -340,4 +340,9 @@ def pipeline_report(request: HttpRequest) -> HttpResponse:
         "chart": bar_chart([(row["label"], row["count"], row["declared_text"]) for row in states]),
         "filtered": bool(filters),
     })
+    export_query = QueryDict(mutable=True)
+    export_query.update({k: str(v) for k, v in filters.items()})
+    context.update({"export_query": export_query.urlencode(),
+                    "csv_url": reverse("reports:pipeline-export", kwargs={"fmt": "csv"}),
+                    "xlsx_url": reverse("reports:pipeline-export", kwargs={"fmt": "xlsx"})})
     return render(request, "dossiers/reports/pipeline.html", context)

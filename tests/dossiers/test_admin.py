@@ -70,6 +70,10 @@ def one_of_everything(manager_membership):
     from organisations import services as membership_services
     membership_services.invite_member(organisation=organisation, email="invite@example.fr", role="viewer",
                                       by=user, link=str)
+    from webhooks.models import Delivery, Endpoint
+
+    endpoint = Endpoint.objects.create(organisation=organisation, url="https://crm.example.org/hook", events=["*"])
+    Delivery.objects.create(endpoint=endpoint, event="dossier.updated", dossier=dossier, history_entry=entry)
     # django-axes' sign-in records, which staff read to lift a lockout.
     seen = {"user_agent": "test", "ip_address": "203.0.113.7", "username": "lea", "http_accept": "*/*",
             "path_info": "/login/"}

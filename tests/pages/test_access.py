@@ -19,7 +19,7 @@ from dossiers.models import (
     Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
 )
 from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
-from organisations.models import Invitation, Membership, Role, hash_token
+from organisations.models import ApiToken, Invitation, Membership, Role, hash_token
 
 from ..factories import MembershipFactory, walk_to
 from .conftest import signed_in
@@ -60,6 +60,11 @@ VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", 
 VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])],
                      "password_change": [("password_change", ["Changer mon mot de passe"])],
                      "password_reset": [("password_reset", ["Recevoir le lien"])]}
+# A member's own API tokens and calendar address: every role manages its own (the public feed is in feed_urls).
+OBJECT_OF["token-revoke"] = "api_token"
+ANY_ROLE_POSTS |= {"tokens", "token-revoke", "calendar", "calendar-revoke"}
+POST_ONLY |= {"token-revoke", "calendar-revoke"}
+VIEWER_POST_FORMS |= {"tokens": [("tokens", ["Créer"])], "calendar": [("calendar", ["Créer mon adresse"])]}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
@@ -93,6 +98,7 @@ def world(organisation, manager_membership, viewer_membership):
         "portability_request": PortabilityRequest.objects.create(client=dossier.client, requested_on=date(2024, 6, 1)),
         "solution_change": SolutionChange.objects.create(solution=dossier.solution, changed_on=date(2024, 6, 1),
                                                          description="Nouveau module", affects_conformity=True),
+        "api_token": ApiToken.issue(manager_membership)[0],
     }
 
 

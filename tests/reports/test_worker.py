@@ -194,7 +194,8 @@ def test_the_beat_schedule_holds_the_periodic_tasks():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
     assert set(schedule) == {"dossiers.tasks.send_daily_digests", "dossiers.tasks.drain_outbox",
                              "dossiers.tasks.send_deadline_reminders",
-                             "varequests.tasks.send_va_reminders"}
+                             "varequests.tasks.send_va_reminders",
+                             "webhooks.tasks.deliver_due"}
     assert schedule["dossiers.tasks.drain_outbox"] == 60.0
     digest = schedule["dossiers.tasks.send_daily_digests"]
     assert digest.hour == {7} and digest.minute == {30}

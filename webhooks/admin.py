@@ -1,0 +1,33 @@
+"""Staff views of webhook endpoints and deliveries: read-only (admins of an organisation use its pages)."""
+from django.contrib import admin
+
+from .models import Delivery, Endpoint
+
+
+class ReadOnly(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Endpoint)
+class EndpointAdmin(ReadOnly):
+    # The secret is never shown: it signs the organisation's deliveries.
+    list_display = ("url", "organisation", "active", "created_at")
+    list_filter = ("active", "organisation")
+    search_fields = ("url", "organisation__name")
+    fields = ("organisation", "url", "events", "active", "deactivated_reason", "created_by", "created_at")
+    readonly_fields = fields
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ReadOnly):
+    list_display = ("id", "event", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at", "created_at")
+    list_filter = ("status", "event")
+    list_select_related = ("endpoint",)
+    fields = ("endpoint", "event", "message_id", "dossier", "status", "attempts", "last_status_code", "last_error",
+              "next_attempt_at", "delivered_at", "created_at")
+    readonly_fields = fields
+    raw_id_fields = ("dossier",)
