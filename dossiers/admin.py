@@ -685,8 +685,8 @@ class SentAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("task_name", "created_at", "sent_at", "attempts", "last_error")
-    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_display = ("task_name", "created_at", "sent_at", "done_at", "attempts", "last_error")
+    list_filter = (("done_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter))
 
 
 @admin.register(ExportJob)
