@@ -25,6 +25,7 @@ from rest_framework import serializers
 from organisations.models import Membership, Organisation, Role
 
 from . import rules
+from . import anchors
 from .models import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
     PvPilote, Solution, State,
@@ -108,8 +109,10 @@ def append_history(dossier: Dossier, *, user: AbstractBaseUser | None, action: s
     entry.hash = entry.compute_hash()
     entry.save()
     dossier.history_seq, dossier.history_hash = entry.seq, entry.hash
+    dossier.history_anchor = anchors.anchor(dossier.pk, entry.seq, entry.hash)
     if save_head:
-        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash)
+        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash,
+                                                     history_anchor=dossier.history_anchor)
     return entry
 
 

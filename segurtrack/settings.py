@@ -246,3 +246,12 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
 }
+
+# History anchors (dossiers/anchors.py): the HMAC key of each dossier's history chain head. It must live outside
+# the database (environment, secret store): whoever can write the database but not read this key cannot forge a
+# rewritten history. Required in production, like DJANGO_SECRET_KEY.
+HISTORY_ANCHOR_KEY = os.environ.get("HISTORY_ANCHOR_KEY", "")
+if not HISTORY_ANCHOR_KEY:
+    if not DEBUG and env_bool("DJANGO_PRODUCTION", False):
+        raise ImproperlyConfigured("HISTORY_ANCHOR_KEY must be set in production.")
+    HISTORY_ANCHOR_KEY = "insecure-development-history-anchor-key"
