@@ -26,6 +26,7 @@ from organisations.models import Membership, Organisation, Role
 
 from . import rules
 from . import anchors
+from . import blocker_refresh
 from .models import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
     PvPilote, Solution, State,
@@ -342,7 +343,7 @@ def add_pv_pilote(solution: Solution, *, by: AbstractBaseUser, signed_on: date, 
     try:
         with transaction.atomic():
             pv.save()
-            refresh_blockers_of(solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
+            blocker_refresh.schedule("solution", solution.pk)
     except Exception:
         pv.file.delete(save=False)
         raise
@@ -428,7 +429,7 @@ def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
     _full_clean(client, exclude=["organisation"])
     with transaction.atomic():
         client.save()
-        refresh_blockers_of(client.dossiers.all())
+        blocker_refresh.schedule("client", client.pk)
     return client
 
 
@@ -448,7 +449,7 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
                 solution.save()
         except IntegrityError:
             raise InvalidInput({"name": [_("Cette solution existe déjà dans cette version pour ce dispositif.")]})
-        refresh_blockers_of(solution.dossiers.all())
+        blocker_refresh.schedule("solution", solution.pk)
     return solution
 
 
@@ -459,5 +460,5 @@ def set_pv_pilote_status(pv: PvPilote, *, by: AbstractBaseUser, status: str) -> 
     with transaction.atomic():
         pv.status = status
         pv.save(update_fields=["status"])
-        refresh_blockers_of(pv.solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
+        blocker_refresh.schedule("solution", pv.solution_id)
     return pv

@@ -48,6 +48,14 @@ def notify_history_entry(entry_id: int) -> int:
     return len(rows)
 
 
+@shared_task(base=OutboxTask, autoretry_for=DATABASE_ERRORS, **RETRY)
+def refresh_blockers(scope: str, object_id: int) -> int:
+    """Refresh the blockers of the open dossiers of a client, solution or dispositif, each under its row lock."""
+    from .blocker_refresh import refresh
+
+    return refresh(scope, object_id)
+
+
 # --- outbox, digests, reminders, exports -------------------------------------------------------------------------
 
 logger = logging.getLogger(__name__)

@@ -236,6 +236,8 @@ def test_a_notification_whose_database_connection_is_killed_inside_the_task_stil
 
 def blocked_backends(cursor) -> list[int]:
     """Server processes of this database waiting on a lock (the worker's), not the test's nor the locker's."""
+    # The locker is inside a transaction, where pg_stat_activity is a snapshot taken on first read: clear it.
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
     cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
                    " AND pid <> pg_backend_pid() AND pid <> %s", [connection.connection.info.backend_pid])
     return [pid for (pid,) in cursor.fetchall()]
