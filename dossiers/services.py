@@ -250,8 +250,9 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
             draft = SoldeDraft(data=changes["solde_draft"] or {}, dossier=dossier)
             if not draft.is_valid():
                 errors.update({f"solde_draft.{k}": [str(m) for m in v] for k, v in draft.errors.items()})
-            else:
-                dossier.solde_draft = json.loads(canonical_json(dict(draft.validated_data)))
+            elif (typed := json.loads(canonical_json(dict(draft.validated_data)))) != dossier.solde_draft:
+                # The same draft posted again is no change: no history row.
+                dossier.solde_draft = typed
                 append_history(dossier, user=by, action="change_solde_draft", from_state=dossier.state,
                                data=dossier.solde_draft)
         if errors:
@@ -423,13 +424,26 @@ def _full_clean(instance, exclude: list[str] | None = None) -> None:
         raise InvalidInput({field: [str(m) for m in messages] for field, messages in error.message_dict.items()})
 
 
+def _unchanged(instance: Client | Solution) -> bool:
+    """True when a stored instance holds exactly the stored values (a PATCH that changes nothing)."""
+    if instance.pk is None:
+        return False
+    names = [f.attname for f in type(instance)._meta.concrete_fields]
+    stored = type(instance).objects.filter(pk=instance.pk).values_list(*names).first()
+    return stored == tuple(getattr(instance, name) for name in names)
+
+
 def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
     """Create or update a client (identifiers validated and normalised); refresh its dossiers' blockers."""
     require_role(by, client.organisation_id)
     _full_clean(client, exclude=["organisation"])
+    if _unchanged(client):
+        return client  # nothing to save, nothing to refresh
     with transaction.atomic():
+        new = client.pk is None
         client.save()
-        blocker_refresh.schedule("client", client.pk)
+        if not new:
+            blocker_refresh.schedule("client", client.pk)
     return client
 
 
@@ -443,13 +457,17 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
         if before is not None and before != solution.dispositif_id and solution.dossiers.exists():
             raise InvalidInput({"dispositif": [_(
                 "Cette solution a déjà des dossiers : son dispositif ne peut plus changer. Créez une autre solution.")]})
+    if _unchanged(solution):
+        return solution  # nothing to save, nothing to refresh
     with transaction.atomic():
+        new = solution.pk is None
         try:
             with transaction.atomic():
                 solution.save()
         except IntegrityError:
             raise InvalidInput({"name": [_("Cette solution existe déjà dans cette version pour ce dispositif.")]})
-        blocker_refresh.schedule("solution", solution.pk)
+        if not new:
+            blocker_refresh.schedule("solution", solution.pk)
     return solution
 
 
