@@ -38,7 +38,7 @@ def test_a_nul_byte_escaped_in_a_json_body_is_a_400_and_nothing_is_saved(api, ma
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
     response = api.patch(url("dossier-detail", dossier.pk), {"solde_draft": {"invoice_number": "F\x00-1"}},
                          format="json")
-    assert response.status_code == 400 and response.json()["errors"] == {"non_field_errors": [NUL_MESSAGE]}
+    assert response.status_code == 400 and response.json()["errors"] == {"solde_draft.invoice_number": [NUL_MESSAGE]}
     dossier.refresh_from_db()
     assert dossier.solde_draft == {}
     accepted = api.patch(url("dossier-detail", dossier.pk), {"solde_draft": {"invoice_number": "F-1"}}, format="json")
