@@ -14,6 +14,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -23,7 +24,7 @@ from django.utils.translation import gettext_lazy as _l
 
 from faqref.links import guidance_for
 
-from . import rules, services
+from . import blocker_refresh, rules, services
 from .history import verify_chain
 from .models import AuditEntry
 from .models import (
@@ -146,7 +147,8 @@ class DispositifAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         if change and "requires_mss_deployment" in form.changed_data:
             # The deadline and the ceiling only block once a payload is typed; the MSS flag blocks a solde now.
-            services.refresh_blockers_of(Dossier.objects.filter(dispositif=obj, state__in=SOLDE_NEXT_STATES))
+            with transaction.atomic():  # in the background, each dossier under its row lock
+                blocker_refresh.schedule("dispositif", obj.pk)
 
 
 # --- solutions and PV pilotes ------------------------------------------------------------------------------------
@@ -238,7 +240,8 @@ class SolutionAdmin(ScopedFormAdmin):
                     solution, by=request.user, signed_on=data["signed_on"], status=data["status"],
                     upload=data["upload"])
         if formset.deleted_objects:
-            services.refresh_blockers_of(solution.dossiers.filter(state__in=SOLDE_NEXT_STATES))
+            with transaction.atomic():
+                blocker_refresh.schedule("solution", solution.pk)
 
 
 # --- clients ----------------------------------------------------------------------------------------------------
@@ -704,8 +707,8 @@ class SentAdmin(ReadOnlyAdmin):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ("task_name", "created_at", "sent_at", "attempts", "last_error")
-    list_filter = (("sent_at", admin.EmptyFieldListFilter),)
+    list_display = ("task_name", "created_at", "sent_at", "done_at", "attempts", "last_error")
+    list_filter = (("done_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter))
 
 
 @admin.register(ExportJob)

@@ -1,7 +1,11 @@
-"""CSV and XLSX exports of the pending-VA report and of the dossier list: French headers, money as numbers.
+"""CSV and XLSX exports of the pending-VA report and of the dossier list: data only, never a formula.
 
 CSV: UTF-8 with a BOM and `;` separators (what a French spreadsheet opens without a wizard), dates ISO 8601,
-money "1234.50". XLSX: real dates (DD/MM/YYYY) and numbers with two decimals. Rows are read in chunks.
+money with the French decimal comma ("1234,50") so French Excel and LibreOffice read it as a number. A text cell
+that a spreadsheet would evaluate (it starts with =, +, -, @, tab or CR) is prefixed with an apostrophe (OWASP
+"CSV injection"). XLSX: real dates (DD/MM/YYYY), numbers with two decimals, and every text as a string cell
+(openpyxl would store a string starting with "=" as a formula). Identifiers are text: leading zeros stay.
+Rows are read in chunks.
 """
 from __future__ import annotations
 
@@ -142,16 +146,45 @@ def source_for(job: ExportJob) -> Source:
 
 # --- writers -----------------------------------------------------------------------------------------------------------
 
+# What makes a spreadsheet read a cell as a formula (OWASP "CSV injection"), tab and CR included.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert_text(value: str) -> str:
+    """The text as a spreadsheet shows it without evaluating it: a leading apostrophe when it could be a formula."""
+    return "'" + value if value.startswith(FORMULA_TRIGGERS) else value
+
+
 def csv_cell(value: Any, kind: str) -> str:
     if value is None:
         return ""
     if kind == "money":
-        return f"{Decimal(value):.2f}"
+        return f"{Decimal(value):.2f}".replace(".", ",")
+    if kind == "int":
+        return str(int(value))
     if kind == "bool":
         return str(_("oui") if value else _("non"))
     if isinstance(value, (date, datetime)):
         return value.isoformat()
-    return str(value)
+    return inert_text(str(value))
+
+
+def xlsx_value(value: Any, kind: str) -> Any:
+    """The cell value and its openpyxl data type: numbers and dates typed, everything else a string cell."""
+    if value is None:
+        return None, None
+    if kind == "money":
+        return Decimal(value), "n"
+    if kind == "int":
+        return int(value), "n"
+    if kind == "date":
+        return value, "d"
+    if kind == "bool":
+        return str(_("oui") if value else _("non")), "s"
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    # Control characters are not allowed in an XLSX file (openpyxl refuses them): they are dropped.
+    return ILLEGAL_CHARACTERS_RE.sub("", str(value)), "s"
 
 
 def csv_lines(columns: list[Column], rows: Iterable[Any]) -> Iterator[str]:
@@ -194,11 +227,12 @@ def write_xlsx(columns: list[Column], rows: Iterable[Any], handle: IO[bytes], *,
     for row in rows:
         cells = []
         for column in columns:
-            value = column.get(row)
-            if column.kind == "bool":
-                value = str(_("oui") if value else _("non"))
+            value, data_type = xlsx_value(column.get(row), column.kind)
             cell = WriteOnlyCell(sheet, value=value)
-            if column.kind == "money" and value is not None:
+            if data_type == "s":
+                # Set after the value: openpyxl guesses "f" (formula) for any string starting with "=".
+                cell.data_type = "s"
+            elif column.kind == "money" and value is not None:
                 cell.number_format = MONEY_FORMAT
             elif column.kind == "date" and value is not None:
                 cell.number_format = DATE_FORMAT

@@ -217,6 +217,8 @@ class DocumentForm(ServiceErrorsMixin, forms.Form):
     file = forms.FileField(label=_("Fichier"), help_text=_("PDF pour les documents signés."))
 
     def __init__(self, *args, kinds: list[str] | None = None, **kwargs):
+        # `kinds` comes from the posted form: an unknown kind is ignored (the choice field then refuses it).
+        kinds = [k for k in kinds or [] if k in DocumentKind.values]
         if kinds:
             # Several single-kind forms share a page (the checklist): distinct ids, the same field names.
             kwargs.setdefault("auto_id", f"id_{'_'.join(kinds)}_%s")
@@ -247,6 +249,12 @@ class AmendmentStatusForm(ServiceErrorsMixin, forms.Form):
 
 class ScenarioForm(ServiceErrorsMixin, forms.Form):
     scenario = forms.CharField(label=_("Scénario d'installation"), max_length=100, required=False)
+
+    def clean(self):
+        # Empty erases the scenario; a form without the field at all is no request to erase it.
+        if self.is_bound and "scenario" not in self.data:
+            self.add_error("scenario", _("Indiquez le scénario (laissez le champ vide pour l'effacer)."))
+        return super().clean()
 
 
 class DossierSettingsForm(ServiceErrorsMixin, forms.Form):

@@ -1,4 +1,8 @@
-"""Verification of the dossiers' hash-chained history: one streamed pass over the rows, constant memory."""
+"""Verification of the dossiers' hash-chained history and its anchors: one streamed pass over the rows, constant memory.
+
+The hashes show a row edited alone; the anchor (an HMAC of the head with HISTORY_ANCHOR_KEY, see dossiers.anchors and
+docs/history.md) shows a history rewritten with every hash recomputed by someone who does not hold the key.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -9,11 +13,12 @@ from typing import Any, NamedTuple
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 
+from .anchors import anchor_holds
 from .models import Dossier, HistoryEntry
 
 # Columns read per row: the dossier's head (repeated on each of its rows by the join) and the row's content.
 _COLUMNS = (
-    "pk", "reference", "history_seq", "history_hash",
+    "pk", "reference", "history_seq", "history_hash", "history_anchor",
     "history__seq", "history__at", "history__username", "history__action", "history__from_state",
     "history__to_state", "history__data", "history__prev_hash", "history__hash",
 )
@@ -57,9 +62,9 @@ class ChainReport:
 class _Chain:
     """Checks one dossier's rows as they arrive in seq order, keeping only the previous row's hash."""
 
-    def __init__(self, dossier_id: int, reference: str, head_seq: int, head_hash: str):
+    def __init__(self, dossier_id: int, reference: str, head_seq: int, head_hash: str, head_anchor: str):
         self.report = ChainReport(dossier_id, reference)
-        self.head_seq, self.head_hash = head_seq, head_hash
+        self.head_seq, self.head_hash, self.head_anchor = head_seq, head_hash, head_anchor
         self.expected_seq = 1
         self.previous_hash = ""
         self.rows = 0
@@ -95,6 +100,10 @@ class _Chain:
             problems.append(_("La tête de chaîne du dossier (ligne %(head)d) ne correspond pas à la dernière ligne "
                               "de l'historique (ligne %(last)d).") % {"head": self.head_seq,
                                                                        "last": self.expected_seq - 1})
+        if not anchor_holds(self.report.dossier_id, self.head_seq, self.head_hash, self.head_anchor):
+            problems.append(_("L'ancre de la tête de chaîne (ligne %(seq)d) ne correspond pas : l'historique a été "
+                              "réécrit sans la clé d'ancrage, ou la clé HISTORY_ANCHOR_KEY a changé.") % {
+                                  "seq": self.head_seq})
         return self.report
 
 
@@ -108,12 +117,12 @@ def chain_reports(queryset: QuerySet[Dossier] | None = None, chunk: int = 2000) 
     queryset = Dossier.objects.all() if queryset is None else queryset
     rows = queryset.order_by("pk", "history__seq").values_list(*_COLUMNS).iterator(chunk_size=chunk)
     chain: _Chain | None = None
-    for (dossier_id, reference, head_seq, head_hash, seq, at, username, action, from_state, to_state, data,
+    for (dossier_id, reference, head_seq, head_hash, head_anchor, seq, at, username, action, from_state, to_state, data,
          prev_hash, stored_hash) in rows:
         if chain is None or chain.report.dossier_id != dossier_id:
             if chain is not None:
                 yield chain.finish()
-            chain = _Chain(dossier_id, reference, head_seq, head_hash)
+            chain = _Chain(dossier_id, reference, head_seq, head_hash, head_anchor)
         if seq is None:
             continue   # no history row at all (LEFT JOIN)
         chain.feed(Row(dossier_id, seq, at, username, action, from_state, to_state, data, prev_hash, stored_hash))

@@ -1,9 +1,17 @@
 """Transactional outbox: a task to run is written in the transaction that needs it, then published to the broker.
 
 `enqueue` stores an `OutboxMessage` row beside the change and asks to publish it right after the commit. When the
-broker does not answer (Redis down), the change still commits and the row stays unsent; `drain_outbox`, run every
-minute by beat, publishes what is left. A message may therefore be delivered twice (published, then the mark lost):
-consumers are idempotent. Without a broker (eager mode) the task runs in-process at publication.
+broker does not answer (Redis down), the change still commits and the row stays waiting; `drain_outbox`, run every
+minute by beat, publishes what is left (a message the broker refused again waits longer each time: backoff).
+
+Published is not done. A task declared with `base=OutboxTask` receives its message id and marks the message done
+only after its effect has committed; a task that died on the way (database dropped, worker killed, retries spent)
+leaves it waiting, and the drain publishes it again once `REDELIVER_AFTER` has passed. A message may therefore be
+delivered more than once: consumers are idempotent. A task without that base is done once published.
+
+For a new consumer (webhook deliveries, e-mails…): `@shared_task(base=OutboxTask, autoretry_for=...)` and
+`outbox.enqueue("app.tasks.name", [id])` inside the transaction that makes the work necessary.
+Without a broker (eager mode) the task runs in-process at publication.
 """
 from __future__ import annotations
 
@@ -14,8 +22,10 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
-from celery import current_app
+from celery import Task, current_app
 from django.db import connection as db_connection, transaction
+from datetime import timedelta
+
 from django.utils import timezone
 
 from .models import OutboxMessage
@@ -25,6 +35,44 @@ logger = logging.getLogger(__name__)
 # Seconds allowed to reach the broker: a transition's commit hook must not hang on a dead Redis.
 CONNECT_TIMEOUT = 2.0
 DRAIN_LIMIT = 500
+# A published message whose task has not reported done by then is published again. Longer than a task's own
+# retries (about four minutes of backoff), so a healthy retry is not doubled.
+REDELIVER_AFTER = timedelta(minutes=15)
+# After a refused publication, wait this long times 2^(attempts - 2) (the first retry is the next drain).
+BACKOFF_BASE = timedelta(seconds=30)
+BACKOFF_MAX = timedelta(minutes=15)
+# The keyword argument that carries the message id to an OutboxTask.
+MESSAGE_KWARG = "outbox_message"
+
+
+class OutboxTask(Task):
+    """A task that marks its outbox message done once it has returned, i.e. once its effect has committed.
+
+    An exception (including Celery's Retry) leaves the message waiting for the drain to publish it again.
+    """
+
+    # Celery checks call arguments against `run`'s signature at publication; the message id is an extra keyword
+    # that __call__ takes off before `run`.
+    typing = False
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        message_id = kwargs.pop(MESSAGE_KWARG, None)
+        # self.run, not super().__call__: the worker has already pushed the request (id, retries, delivery).
+        result = self.run(*args, **kwargs)
+        if message_id is not None:
+            mark_done(message_id)
+        return result
+
+
+def mark_done(message_id: int) -> None:
+    OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True).update(done_at=timezone.now(), last_error="")
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a message refused `attempts` times waits before the drain tries it again."""
+    if attempts <= 1:
+        return timedelta(0)
+    return min(BACKOFF_BASE * 2 ** min(attempts - 2, 16), BACKOFF_MAX)
 
 
 def enqueue(task_name: str, args: Sequence[Any] = ()) -> OutboxMessage:
@@ -54,19 +102,24 @@ def _task(name: str) -> Any:
     return getattr(import_module(module), attribute)
 
 
+def reports_done(task: Any) -> bool:
+    return isinstance(task, OutboxTask)
+
+
 def _send(message: OutboxMessage, conn: Any) -> None:
     task = _task(message.task_name)
+    kwargs = {MESSAGE_KWARG: message.pk} if reports_done(task) else {}
     if current_app.conf.task_always_eager:
-        task.apply_async(args=message.args)
+        task.apply_async(args=message.args, kwargs=kwargs)
     elif conn is not None:
-        task.apply_async(args=message.args, connection=conn, retry=False)
+        task.apply_async(args=message.args, kwargs=kwargs, connection=conn, retry=False)
     else:
         with broker_connection() as fresh:
-            task.apply_async(args=message.args, connection=fresh, retry=False)
+            task.apply_async(args=message.args, kwargs=kwargs, connection=fresh, retry=False)
 
 
 def _claim(message_id: int) -> OutboxMessage | None:
-    queryset = OutboxMessage.objects.filter(pk=message_id, sent_at__isnull=True)
+    queryset = OutboxMessage.objects.filter(pk=message_id, done_at__isnull=True, available_at__lte=timezone.now())
     if db_connection.features.has_select_for_update_skip_locked:
         # Another publisher holding the row is publishing it: skip it rather than wait and publish it twice.
         queryset = queryset.select_for_update(skip_locked=True)
@@ -86,18 +139,29 @@ def publish(message_id: int, *, conn: Any = None) -> bool:
                 _send(message, conn)
         except Exception as exc:  # any broker or task error: log it, keep the row for the drain
             message.last_error = f"{type(exc).__name__}: {exc}"[:2000]
-            message.save(update_fields=["attempts", "last_error"])
+            message.available_at = timezone.now() + backoff(message.attempts)
+            message.save(update_fields=["attempts", "last_error", "available_at"])
             logger.warning("Outbox message %s (%s) not published: %s", message.pk, message.task_name, exc)
             return False
-        message.sent_at = timezone.now()
-        message.last_error = ""
-        message.save(update_fields=["attempts", "last_error", "sent_at"])
+        now = timezone.now()
+        message.sent_at = now
+        message.available_at = now + REDELIVER_AFTER
+        fields = ["attempts", "sent_at", "available_at"]
+        if not reports_done(_task(message.task_name)):
+            message.done_at, message.last_error = now, ""
+            fields += ["done_at", "last_error"]
+        message.save(update_fields=fields)
         return True
 
 
+def waiting() -> Any:
+    """Messages not done whose time has come: never published, refused and backed off, or published and lost."""
+    return OutboxMessage.objects.filter(done_at__isnull=True, available_at__lte=timezone.now())
+
+
 def drain(limit: int = DRAIN_LIMIT) -> int:
-    """Publish unsent messages, oldest first, over one broker connection; stop at the first refusal."""
-    ids = list(OutboxMessage.objects.filter(sent_at__isnull=True).order_by("id").values_list("id", flat=True)[:limit])
+    """Publish waiting messages, oldest first, over one broker connection; stop at the first refusal."""
+    ids = list(waiting().order_by("id").values_list("id", flat=True)[:limit])
     if not ids:
         return 0
     sent = 0

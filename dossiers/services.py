@@ -25,6 +25,8 @@ from rest_framework import serializers
 from organisations.models import Membership, Organisation, Role
 
 from . import rules
+from . import anchors
+from . import blocker_refresh
 from . import events
 from .models import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
@@ -113,8 +115,10 @@ def append_history(dossier: Dossier, *, user: AbstractBaseUser | None, action: s
     entry.save()
     events.history_appended(entry)  # listeners (webhooks) write their rows in this transaction
     dossier.history_seq, dossier.history_hash = entry.seq, entry.hash
+    dossier.history_anchor = anchors.anchor(dossier.pk, entry.seq, entry.hash)
     if save_head:
-        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash)
+        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash,
+                                                     history_anchor=dossier.history_anchor)
     return entry
 
 
@@ -264,8 +268,9 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
             draft = SoldeDraft(data=changes["solde_draft"] or {}, dossier=dossier)
             if not draft.is_valid():
                 errors.update({f"solde_draft.{k}": [str(m) for m in v] for k, v in draft.errors.items()})
-            else:
-                dossier.solde_draft = json.loads(canonical_json(dict(draft.validated_data)))
+            elif (typed := json.loads(canonical_json(dict(draft.validated_data)))) != dossier.solde_draft:
+                # The same draft posted again is no change: no history row.
+                dossier.solde_draft = typed
                 append_history(dossier, user=by, action="change_solde_draft", from_state=dossier.state,
                                data=dossier.solde_draft)
         if errors:
@@ -358,7 +363,7 @@ def add_pv_pilote(solution: Solution, *, by: AbstractBaseUser, signed_on: date, 
         with transaction.atomic():
             pv.save()
             audit.record_pv_pilote(pv, by=by, before=None)
-            refresh_blockers_of(solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
+            blocker_refresh.schedule("solution", solution.pk)
     except Exception:
         pv.file.delete(save=False)
         raise
@@ -444,6 +449,15 @@ def _full_clean(instance, exclude: list[str] | None = None) -> None:
         raise InvalidInput({field: [str(m) for m in messages] for field, messages in error.message_dict.items()})
 
 
+def _unchanged(instance: Client | Solution) -> bool:
+    """True when a stored instance holds exactly the stored values (a PATCH that changes nothing)."""
+    if instance.pk is None:
+        return False
+    names = [f.attname for f in type(instance)._meta.concrete_fields]
+    stored = type(instance).objects.filter(pk=instance.pk).values_list(*names).first()
+    return stored == tuple(getattr(instance, name) for name in names)
+
+
 def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
     """Create or update a client (identifiers validated and normalised); refresh its dossiers' blockers."""
     require_role(by, client.organisation_id)
@@ -451,7 +465,10 @@ def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
     conflicts = site_conflicts(client)
     if conflicts:
         raise InvalidInput(conflicts)
+    if _unchanged(client):
+        return client  # nothing to save, nothing to audit or refresh
     with transaction.atomic():
+        new = client.pk is None
         before = audit.snapshot(Client, client.pk, lock=True)
         try:
             with transaction.atomic():
@@ -460,7 +477,8 @@ def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
             # A concurrent save took the same site first (the unique constraints decide): say which client.
             raise InvalidInput(site_conflicts(client) or {"finess_geo": [_("Ce site est déjà un client.")]})
         audit.record_change(client, by=by, before=before)
-        refresh_blockers_of(client.dossiers.all())
+        if not new:
+            blocker_refresh.schedule("client", client.pk)
     return client
 
 
@@ -474,7 +492,10 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
         if before is not None and before != solution.dispositif_id and solution.dossiers.exists():
             raise InvalidInput({"dispositif": [_(
                 "Cette solution a déjà des dossiers : son dispositif ne peut plus changer. Créez une autre solution.")]})
+    if _unchanged(solution):
+        return solution  # nothing to save, nothing to refresh
     with transaction.atomic():
+        new = solution.pk is None
         before = audit.snapshot(Solution, solution.pk, lock=True)
         try:
             with transaction.atomic():
@@ -482,7 +503,8 @@ def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:
         except IntegrityError:
             raise InvalidInput({"name": [_("Cette solution existe déjà dans cette version pour ce dispositif.")]})
         audit.record_change(solution, by=by, before=before)
-        refresh_blockers_of(solution.dossiers.all())
+        if not new:
+            blocker_refresh.schedule("solution", solution.pk)
     return solution
 
 
@@ -495,7 +517,7 @@ def set_pv_pilote_status(pv: PvPilote, *, by: AbstractBaseUser, status: str) -> 
         pv.status = status
         pv.save(update_fields=["status"])
         audit.record_pv_pilote(pv, by=by, before=before)
-        refresh_blockers_of(pv.solution.dossiers.filter(state__in=[State.VA_SIGNED, State.SOLDE_TO_FIX]))
+        blocker_refresh.schedule("solution", pv.solution_id)
     return pv
 
 

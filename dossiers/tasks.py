@@ -9,16 +9,24 @@ from smtplib import SMTPException
 from celery import shared_task
 from django.core.files import File
 from django.core.mail import send_mail
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, transaction
+from kombu.exceptions import OperationalError as BrokerError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from organisations.models import Membership
 
 from .models import HistoryEntry, Notification, State
+from .outbox import OutboxTask
+
+# A dropped or restarting database, and a concurrent run of the same task: retried with backoff (1 s, 2 s, 4 s…
+# about four minutes in all, under the outbox's REDELIVER_AFTER). The worker closes its connection after each try,
+# so a retry starts on a fresh one.
+DATABASE_ERRORS = (OperationalError, InterfaceError, IntegrityError)
+RETRY = {"retry_backoff": True, "retry_backoff_max": 120, "retry_jitter": True, "max_retries": 8}
 
 
-@shared_task(autoretry_for=(IntegrityError,), retry_backoff=True, max_retries=5)
+@shared_task(base=OutboxTask, autoretry_for=DATABASE_ERRORS, **RETRY)
 def notify_history_entry(entry_id: int) -> int:
     """Tell every member of the dossier's organisation, except its author, of a transition. Idempotent."""
     entry = HistoryEntry.objects.select_related("dossier").filter(pk=entry_id).first()
@@ -38,6 +46,14 @@ def notify_history_entry(entry_id: int) -> int:
     with transaction.atomic():
         Notification.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+@shared_task(base=OutboxTask, autoretry_for=DATABASE_ERRORS, **RETRY)
+def refresh_blockers(scope: str, object_id: int) -> int:
+    """Refresh the blockers of the open dossiers of a client, solution or dispositif, each under its row lock."""
+    from .blocker_refresh import refresh
+
+    return refresh(scope, object_id)
 
 
 # --- outbox, digests, reminders, exports -------------------------------------------------------------------------
@@ -62,7 +78,7 @@ def _memberships_to_tell() -> list[int]:
     return list(Membership.objects.filter(user__is_active=True).order_by("id").values_list("id", flat=True))
 
 
-@shared_task
+@shared_task(autoretry_for=(BrokerError, OperationalError, InterfaceError), **RETRY)
 def send_daily_digests(day: str | None = None) -> int:
     """Fan out: one `send_digest` per member of every organisation."""
     day = _day(day).isoformat()
@@ -91,7 +107,7 @@ def _send_once(record_model, membership: Membership, day: date, *, subject: str,
     return True
 
 
-@shared_task(autoretry_for=MAIL_ERRORS, retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=MAIL_ERRORS + DATABASE_ERRORS, **RETRY)
 def send_digest(membership_id: int, day: str) -> str:
     """E-mail one member the organisation's digest of the day, once; mirrored as an in-app notification."""
     from .digests import build_digest
@@ -113,7 +129,7 @@ def send_digest(membership_id: int, day: str) -> str:
     return "sent" if sent else "already sent"
 
 
-@shared_task
+@shared_task(autoretry_for=(BrokerError, OperationalError, InterfaceError), **RETRY)
 def send_deadline_reminders(day: str | None = None) -> int:
     """Fan out: one `send_deadline_reminder` per member (D-30/D-7/D-1 avance, weekly ESMS, …)."""
     from . import events
@@ -126,7 +142,7 @@ def send_deadline_reminders(day: str | None = None) -> int:
     return len(ids)
 
 
-@shared_task(autoretry_for=MAIL_ERRORS, retry_backoff=True, max_retries=5)
+@shared_task(autoretry_for=MAIL_ERRORS + DATABASE_ERRORS, **RETRY)
 def send_deadline_reminder(membership_id: int, day: str) -> str:
     """Remind one member of the deadlines whose reminder day it is: one e-mail, one notification each, once a day."""
     from .digests import build_reminders, describe
@@ -147,7 +163,7 @@ def send_deadline_reminder(membership_id: int, day: str) -> str:
     return "sent" if sent else "already sent"
 
 
-@shared_task
+@shared_task(base=OutboxTask)
 def run_export(job_id: int) -> str:
     """Write an export job's file in chunks, updating its progress; idempotent (only a queued job runs)."""
     from .exports import counting, source_for, write_csv, write_xlsx

@@ -60,7 +60,8 @@ def index(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def entry(request: HttpRequest, pk: int) -> HttpResponse:
     entry = get_object_or_404(entries_for_detail(), pk=pk)
-    form = VoteForm(request.POST or None)
+    # Bound on any POST, an empty one included: it is then refused (400), never taken for a plain visit.
+    form = VoteForm(request.POST if request.method == "POST" else None)
     membership = request.membership
     if request.method == "POST":
         if not membership:

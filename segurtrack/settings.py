@@ -74,6 +74,7 @@ MIDDLEWARE = [
     "organisations.middleware.CurrentOrganisationMiddleware",
     "organisations.middleware.PasswordChangeRequiredMiddleware",
     "csp.middleware.CSPMiddleware",
+    "segurtrack.middleware.RejectNulBytesMiddleware",
     # Last, as django-axes requires: it turns a locked-out sign-in into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -297,3 +298,11 @@ WEBHOOK_RETRY_BASE_SECONDS = float(os.environ.get("WEBHOOK_RETRY_BASE_SECONDS", 
 WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "6"))
 # Without a broker (the demo), attempts run on timer threads of the web process (tests switch this off).
 WEBHOOK_EAGER_THREADS = env_bool("WEBHOOK_EAGER_THREADS", True)
+# History anchors (dossiers/anchors.py): the HMAC key of each dossier's history chain head. It must live outside
+# the database (environment, secret store): whoever can write the database but not read this key cannot forge a
+# rewritten history. Required in production, like DJANGO_SECRET_KEY.
+HISTORY_ANCHOR_KEY = os.environ.get("HISTORY_ANCHOR_KEY", "")
+if not HISTORY_ANCHOR_KEY:
+    if not DEBUG and env_bool("DJANGO_PRODUCTION", False):
+        raise ImproperlyConfigured("HISTORY_ANCHOR_KEY must be set in production.")
+    HISTORY_ANCHOR_KEY = "insecure-development-history-anchor-key"

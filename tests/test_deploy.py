@@ -9,7 +9,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _check(env_extra):
-    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_DEBUG", "DJANGO_SECRET_KEY"}}
+    env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_DEBUG", "DJANGO_SECRET_KEY", "HISTORY_ANCHOR_KEY"}}
     env.update(env_extra)
     return subprocess.run([sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
@@ -17,7 +17,8 @@ def _check(env_extra):
 
 def test_check_deploy_is_clean_under_production_settings():
     result = _check({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
-                     "DJANGO_ALLOWED_HOSTS": "segurtrack.example.fr"})
+                     "DJANGO_ALLOWED_HOSTS": "segurtrack.example.fr",
+                     "HISTORY_ANCHOR_KEY": secrets.token_urlsafe(32)})
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
 
@@ -32,3 +33,10 @@ def test_development_defaults_fail_the_deploy_check():
     result = _check({"DJANGO_PRODUCTION": "0", "DJANGO_DEBUG": "1"})
     assert result.returncode != 0
     assert "security.W" in result.stdout + result.stderr
+
+
+def test_production_refuses_to_start_without_a_history_anchor_key():
+    result = _check({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                     "DJANGO_ALLOWED_HOSTS": "segurtrack.example.fr"})
+    assert result.returncode != 0
+    assert "HISTORY_ANCHOR_KEY" in result.stderr

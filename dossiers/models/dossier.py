@@ -182,6 +182,8 @@ class Dossier(FSMModelMixin, models.Model):
     # Head of the hash chain of the history, kept here so appending needs no extra read under the lock.
     history_seq = models.PositiveIntegerField(_("rang du dernier historique"), default=0)
     history_hash = models.CharField(_("empreinte du dernier historique"), max_length=64, blank=True, default="")
+    # HMAC of the head with HISTORY_ANCHOR_KEY (dossiers.anchors): recomputing every hash does not forge it.
+    history_anchor = models.CharField(_("ancre de l'historique"), max_length=64, blank=True, default="")
 
     created_at = models.DateTimeField(_("créé le"), auto_now_add=True)
     updated_at = models.DateTimeField(_("modifié le"), auto_now=True)

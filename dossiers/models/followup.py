@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from dateutil.relativedelta import relativedelta
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
@@ -108,22 +109,27 @@ class ReminderSent(models.Model):
 class OutboxMessage(models.Model):
     """A task to publish, written in the transaction that made it necessary (see `dossiers.outbox`).
 
-    Published right after the commit when the broker answers; otherwise `drain_outbox` publishes it later.
+    Published right after the commit when the broker answers (`sent_at`); marked done (`done_at`) only once the
+    task's effect has committed. Until then `drain_outbox` publishes it again when `available_at` has passed.
     """
 
     task_name = models.CharField(max_length=200)
     args = models.JSONField(default=list)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
+    done_at = models.DateTimeField(null=True, blank=True)
+    available_at = models.DateTimeField(default=timezone.now)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["id"]
-        indexes = [models.Index(fields=["id"], name="outbox_unsent", condition=models.Q(sent_at__isnull=True))]
+        indexes = [models.Index(fields=["available_at", "id"], name="outbox_waiting",
+                                condition=models.Q(done_at__isnull=True))]
 
     def __str__(self) -> str:
-        return f"{self.task_name}{tuple(self.args)} ({'envoyé' if self.sent_at else 'en attente'})"
+        status = "fait" if self.done_at else "publié" if self.sent_at else "en attente"
+        return f"{self.task_name}{tuple(self.args)} ({status})"
 
 
 def export_path(instance: "ExportJob", filename: str) -> str:

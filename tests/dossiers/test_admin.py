@@ -290,14 +290,15 @@ def test_a_pv_pilote_added_inline_goes_through_the_upload_checks(admin_client, m
     assert pv.status == "validated" and len(pv.sha256) == 64 and pv.size > 0
 
 
-def test_a_client_saved_in_the_admin_goes_through_the_service_and_refreshes_blockers(admin_client,
-                                                                                    manager_membership):
+def test_a_client_saved_in_the_admin_goes_through_the_service_and_refreshes_blockers(
+        admin_client, manager_membership, django_capture_on_commit_callbacks):
     client = ClientFactory(organisation=manager_membership.organisation, finess_geo="", siret="")
     dossier = walk_to(State.DRAFT, membership=manager_membership, client=client)
     assert "client.identified" in blockers(dossier)
     finess = next_finess()
     page = admin_client.get(change_url(client))
-    response = admin_client.post(change_url(client), post_data_from(page, finess_geo=f"{finess[:3]} {finess[3:]}"))
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change_url(client), post_data_from(page, finess_geo=f"{finess[:3]} {finess[3:]}"))
     assert response.status_code == 302
     client.refresh_from_db()
     assert client.finess_geo == finess
@@ -312,13 +313,15 @@ def test_a_client_with_an_invalid_finess_is_refused_with_the_reason(admin_client
     assert "clé de contrôle" in str(response.context["adminform"].form.errors["finess_geo"])
 
 
-def test_validating_a_pv_pilote_in_the_admin_unblocks_the_solde(admin_client, manager_membership):
+def test_validating_a_pv_pilote_in_the_admin_unblocks_the_solde(admin_client, manager_membership,
+                                                                 django_capture_on_commit_callbacks):
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
     pv = PvPiloteFactory(solution=dossier.solution, status=PvPilote.Status.PENDING)
     assert "solde.pv_pilote" in blockers(dossier)
     page = admin_client.get(change_url(dossier.solution))
     data = post_data_from(page, **{"pv_pilotes-0-status": "validated"})
-    response = admin_client.post(change_url(dossier.solution), data)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(change_url(dossier.solution), data)
     assert response.status_code == 302
     pv.refresh_from_db()
     assert pv.status == PvPilote.Status.VALIDATED

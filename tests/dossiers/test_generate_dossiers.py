@@ -13,6 +13,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from dossiers import rules, services
+from dossiers.anchors import anchor
 from dossiers.history import broken_dossiers
 from dossiers.identifiers import validate_finess, validate_siret
 from dossiers.models import (
@@ -25,7 +26,7 @@ MONEY = re.compile(r"^\d+\.\d{2}$")
 # Dossier fields a transition records: replaying the history through the model must give the stored values.
 # The amounts in force (declared_amount, avance_paid_total) also follow amendments: checked separately.
 NOT_REPLAYED = {"id", "organisation_id", "client_id", "solution_id", "dispositif_id", "reference", "state_changed_at",
-                "declared_amount", "avance_paid_total", "solde_draft", "history_seq", "history_hash", "created_at",
+                "declared_amount", "avance_paid_total", "solde_draft", "history_seq", "history_hash", "history_anchor", "created_at",
                 "updated_at"}
 STEP_FIELDS = [f.attname for f in Dossier._meta.concrete_fields if f.attname not in NOT_REPLAYED]
 
@@ -77,6 +78,9 @@ def test_every_history_chain_verifies(generated):
         assert timezone.is_aware(entry.at) and (before is None or entry.at > before.at)
         previous[entry.dossier_id] = entry
     assert {pk: (e.seq, e.hash) for pk, e in previous.items()} == {pk: (seqs[pk], heads[pk]) for pk in heads}
+    # The COPY path anchors each head with the key, as the service does.
+    stored = dict(Dossier.objects.values_list("pk", "history_anchor"))
+    assert stored == {pk: anchor(pk, seqs[pk], heads[pk]) for pk in heads}
 
 
 def test_history_is_a_create_row_then_one_row_per_transition_and_amendment_change(generated):

@@ -228,11 +228,13 @@ def test_blockers_follow_the_documents_of_the_next_step(manager_membership):
     assert _blockers(dossier) == []
 
 
-def test_blockers_of_a_solde_clear_when_a_pv_pilote_is_validated(manager_membership):
+def test_blockers_of_a_solde_clear_when_a_pv_pilote_is_validated(manager_membership,
+                                                                   django_capture_on_commit_callbacks):
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
     assert _blockers(dossier) == ["solde.invoice_document", "solde.pv_pilote"]
-    services.add_pv_pilote(dossier.solution, by=manager_membership.user, signed_on=date(2024, 6, 1),
-                           status="validated", upload=pdf_upload("pv.pdf"))
+    with django_capture_on_commit_callbacks(execute=True):  # the refresh runs after the commit
+        services.add_pv_pilote(dossier.solution, by=manager_membership.user, signed_on=date(2024, 6, 1),
+                               status="validated", upload=pdf_upload("pv.pdf"))
     assert _blockers(dossier) == ["solde.invoice_document"]
 
 
@@ -248,21 +250,24 @@ def test_states_waiting_on_the_agency_have_no_blockers(manager_membership):
     assert _blockers(walk_to(State.AVANCE_FILED, membership=manager_membership)) == []
 
 
-def test_saving_a_client_validates_identifiers_and_unblocks_its_dossiers(manager_membership):
+def test_saving_a_client_validates_identifiers_and_unblocks_its_dossiers(manager_membership,
+                                                                      django_capture_on_commit_callbacks):
     from dossiers.models import Client
 
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     attach(dossier, "bdc", manager_membership.user)
     client = Client.objects.get(pk=dossier.client_id)
     client.finess_geo, client.siret = "", ""
-    services.save_client(client, by=manager_membership.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_client(client, by=manager_membership.user)
     assert _blockers(dossier) == ["client.identified"]
     client.siret = "732 829 320 00075"
     with pytest.raises(services.InvalidInput) as invalid:
         services.save_client(client, by=manager_membership.user)
     assert "siret" in invalid.value.errors
     client.siret = "732 829 320 00074"
-    services.save_client(client, by=manager_membership.user)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.save_client(client, by=manager_membership.user)
     assert Client.objects.get(pk=client.pk).siret == "73282932000074"
     assert _blockers(dossier) == []
 
@@ -273,12 +278,15 @@ def test_a_viewer_cannot_save_a_client(manager_membership, viewer_membership):
         services.save_client(dossier.client, by=viewer_membership.user)
 
 
-def test_pv_pilote_status_change_refreshes_the_solution_dossiers(manager_membership):
+def test_pv_pilote_status_change_refreshes_the_solution_dossiers(manager_membership,
+                                                                 django_capture_on_commit_callbacks):
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
-    pv = services.add_pv_pilote(dossier.solution, by=manager_membership.user, signed_on=date(2024, 6, 1),
-                                status="pending", upload=pdf_upload("pv.pdf"))
+    with django_capture_on_commit_callbacks(execute=True):
+        pv = services.add_pv_pilote(dossier.solution, by=manager_membership.user, signed_on=date(2024, 6, 1),
+                                    status="pending", upload=pdf_upload("pv.pdf"))
     assert "solde.pv_pilote" in _blockers(dossier)
-    services.set_pv_pilote_status(pv, by=manager_membership.user, status="validated")
+    with django_capture_on_commit_callbacks(execute=True):
+        services.set_pv_pilote_status(pv, by=manager_membership.user, status="validated")
     assert "solde.pv_pilote" not in _blockers(dossier)
 
 

@@ -1,4 +1,5 @@
 """The history chain verification: sound chains pass, any edit, deletion or head mismatch is reported."""
+import json
 from datetime import timedelta
 from io import StringIO
 
@@ -7,6 +8,7 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F
 
+from dossiers.anchors import anchor
 from dossiers.history import broken_dossiers, verify_chain
 from dossiers.models import Dossier, HistoryEntry, State
 
@@ -154,3 +156,73 @@ def test_scanning_every_dossier_is_a_single_query(manager_membership, django_ass
         walk_to(state, membership=manager_membership)
     with django_assert_num_queries(1):
         assert list(broken_dossiers(chunk=5)) == []
+
+
+# --- anchors: the rewrite a database administrator could do -----------------------------------------------------------
+
+def rewrite_history(dossier: Dossier, seq: int, data: dict, *, anchor_key: str | None = None) -> None:
+    """What someone with write access to the database can do: change row `seq`, recompute every later hash (raw SQL,
+    as a DBA would) and move the dossier's head to the new last hash; with `anchor_key`, re-anchor the head too."""
+    previous = ""
+    with connection.cursor() as cursor:
+        for row in dossier.history.order_by("seq"):
+            if row.seq == seq:
+                row.data = data
+            row.prev_hash = previous
+            row.hash = row.compute_hash()
+            cursor.execute(f"UPDATE {HistoryEntry._meta.db_table} SET data = %s, prev_hash = %s, hash = %s "
+                           "WHERE id = %s", [json.dumps(row.data), row.prev_hash, row.hash, row.pk])
+            previous = row.hash
+        fields = "history_hash = %s"
+        values = [previous]
+        if anchor_key is not None:
+            fields += ", history_anchor = %s"
+            values.append(anchor(dossier.pk, dossier.history_seq, previous, key=anchor_key))
+        cursor.execute(f"UPDATE {Dossier._meta.db_table} SET {fields} WHERE id = %s", [*values, dossier.pk])
+
+
+def test_the_service_anchors_each_new_head(two_dossiers):
+    paid, _ = two_dossiers
+    paid.refresh_from_db()
+    assert paid.history_anchor == anchor(paid.pk, paid.history_seq, paid.history_hash) != ""
+
+
+def test_a_history_rewritten_with_every_hash_recomputed_fails_on_its_anchor(two_dossiers):
+    paid, deployed = two_dossiers
+    rewrite_history(paid, middle_row(paid).seq, {"on": "2020-01-01"})
+    problems = verify_chain(paid.pk)
+    assert len(problems) == 1 and "ancre" in problems[0]  # every hash and link verifies: only the anchor tells
+    out, error = run_verify()
+    assert error is not None and "1 historique(s) altéré(s)" in str(error)
+    assert f"{paid.pk}\t{paid.reference}\t" in out and "ancre" in out
+    assert deployed.reference not in out
+
+
+def test_the_rewrite_passes_only_for_whoever_holds_the_key(two_dossiers, settings):
+    paid, _ = two_dossiers
+    settings.HISTORY_ANCHOR_KEY = "la-vraie-clé-hors-de-la-base"
+    for dossier in two_dossiers:  # the chains as anchored by the production key
+        dossier.refresh_from_db()
+        Dossier.objects.filter(pk=dossier.pk).update(
+            history_anchor=anchor(dossier.pk, dossier.history_seq, dossier.history_hash))
+    assert run_verify()[1] is None
+
+    rewrite_history(paid, 2, {"on": "2020-01-01"}, anchor_key="insecure-development-history-anchor-key")
+    assert any("ancre" in p for p in verify_chain(paid.pk))  # anchored with a guessed key: caught
+
+    rewrite_history(paid, 2, {"on": "2020-01-01"}, anchor_key=settings.HISTORY_ANCHOR_KEY)
+    assert verify_chain(paid.pk) == []  # what the anchor cannot stop: the key's holder (see docs/history.md)
+
+
+def test_an_anchor_copied_from_another_dossier_does_not_hold(two_dossiers):
+    paid, deployed = two_dossiers
+    paid.refresh_from_db()
+    Dossier.objects.filter(pk=deployed.pk).update(history_seq=paid.history_seq, history_hash=paid.history_hash,
+                                                  history_anchor=paid.history_anchor)
+    assert any("ancre" in p for p in verify_chain(deployed.pk))
+
+
+def test_a_changed_key_reports_every_dossier(two_dossiers, settings):
+    settings.HISTORY_ANCHOR_KEY = "une-autre-clé"
+    out, error = run_verify()
+    assert error is not None and "2 historique(s) altéré(s)" in str(error) and "HISTORY_ANCHOR_KEY" in out

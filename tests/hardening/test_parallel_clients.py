@@ -1,8 +1,9 @@
 """Thirty-two API clients at once on four shared dossiers: no lost update, no duplicate history row, no 5xx.
 
 Each client is a thread with its own APIClient and its own database connection, doing a fixed mix of
-uploads, scenario and reference changes, reads, and "next step" transitions (with and without an
-Idempotency-Key shared by the clients that saw the same state). Afterwards each dossier's history is
+uploads, scenario and reference changes, reads, "next step" transitions (with and without an
+Idempotency-Key shared by the clients that saw the same state), and changes to the dossiers' clients and
+to their shared solution, whose blocker refresh runs while the transitions do. Afterwards each dossier's history is
 replayed from its creation row: every change must start from the value the previous one left, every
 transition from the state the previous one reached, and the replay must land on the dossier as stored.
 
@@ -47,8 +48,9 @@ MAIN_NEXT = {
 }
 # Transitions whose payload also sets the scenario.
 SETS_SCENARIO = {"file_avance", "refile_avance", "sign_va"}
-MIX = ["transition", "patch_scenario", "upload", "read", "transition_with_key", "patch_reference",
-       "transition", "upload", "patch_scenario", "transition_with_key"]
+# Ordered so that every dossier (position modulo DOSSIERS) sees transitions and the other operations.
+MIX = ["transition", "patch_scenario", "upload", "transition_with_key", "patch_client", "patch_reference",
+       "transition", "upload", "patch_scenario", "transition_with_key", "read", "patch_solution"]
 UPLOAD_KINDS = ["other", "bdc", "va", "invoice"]
 
 
@@ -64,6 +66,8 @@ class Log:
     scenarios_ok: list[tuple[int, int, str]] = field(default_factory=list)
     references_ok: list[tuple[int, int, str]] = field(default_factory=list)
     documents_ok: list[tuple[int, int]] = field(default_factory=list)
+    # (client or solution id, name) for each 200 to a PATCH of a client or of the solution
+    parties_ok: list[tuple[str, int, str]] = field(default_factory=list)
 
 
 @pytest.fixture
@@ -125,6 +129,16 @@ def run_clients(tokens: list[str], dossiers: list[Dossier]) -> Log:
                     response = send(client, "patch", detail, data={"reference": value}, format="json")
                     if response.status_code == 200:
                         log.references_ok.append((index, dossier_id, value))
+                elif operation in ("patch_client", "patch_solution"):
+                    # A harmless name change: the change itself is what refreshes every dossier's blockers.
+                    dossier = dossiers[(index + step) % len(dossiers)]
+                    kind, target = ("client", dossier.client_id) if operation == "patch_client" else (
+                        "solution", dossier.solution_id)
+                    value = f"{kind.capitalize()} {index}-{step}"
+                    response = send(client, "patch", url(f"{kind}-detail", target), data={"name": value},
+                                    format="json")
+                    if response.status_code == 200:
+                        log.parties_ok.append((kind, target, value))
                 elif operation == "upload":
                     kind = UPLOAD_KINDS[(index + step) % len(UPLOAD_KINDS)]
                     content = b"%PDF-1.4\n% client " + f"{index}-{step}".encode() + b"\n%%EOF\n"
@@ -200,6 +214,8 @@ def test_thirty_two_parallel_clients_lose_no_update_and_keep_every_history_chain
     statuses = Counter(status for _, _, status in log.statuses)
     assert all(200 <= status < 500 for status in statuses), statuses
     assert statuses[200] > 0 and len(log.statuses) >= CLIENTS * OPERATIONS_PER_CLIENT
+    patched = Counter(kind for kind, _, _ in log.parties_ok)
+    assert patched["client"] > 0 and patched["solution"] > 0, patched  # changed while the transitions ran
     for dossier in shared_dossiers:
         dossier.refresh_from_db()
         entries = list(HistoryEntry.objects.filter(dossier=dossier).order_by("seq"))

@@ -43,13 +43,14 @@ def test_an_invalid_siret_is_refused_in_french(as_manager):
     assert "Un SIRET compte 14 chiffres (4 reçus)." in text(response)
 
 
-def test_editing_a_client_refreshes_its_dossiers_blockers(dossier_at, as_manager):
+def test_editing_a_client_refreshes_its_dossiers_blockers(dossier_at, as_manager, django_capture_on_commit_callbacks):
     dossier = dossier_at(State.DRAFT)
     client = dossier.client
     Client.objects.filter(pk=client.pk).update(finess_geo="", siret="")
     refresh_blockers_of(Dossier.objects.filter(pk=dossier.pk))
     assert Blocker.objects.filter(dossier=dossier, rule="client.identified").exists()
-    as_manager.post(reverse("client-edit", args=[client.pk]), {**CLIENT, "name": client.name, "kind": client.kind})
+    with django_capture_on_commit_callbacks(execute=True):  # the refresh task runs after the commit
+        as_manager.post(reverse("client-edit", args=[client.pk]), {**CLIENT, "name": client.name, "kind": client.kind})
     assert not Blocker.objects.filter(dossier=dossier, rule="client.identified").exists()
 
 

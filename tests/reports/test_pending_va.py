@@ -136,7 +136,7 @@ def test_the_csv_export_has_the_same_rows_with_french_headers(api, pending):
     assert len(rows) == 9
     stake = rows[0].index("Montant en jeu (€)")
     assert rows[1][rows[0].index("Référence")] == pending[120].reference  # oldest first
-    assert sorted(row[stake] for row in rows[1:]) == ["7000.00"] * 7 + ["7500.00"]
+    assert sorted(row[stake] for row in rows[1:]) == ["7000,00"] * 7 + ["7500,00"]  # French decimal comma
     assert rows[1][rows[0].index("En retard")] == "oui"
 
 

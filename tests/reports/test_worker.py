@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.core import mail
-from django.db import connection
+from django.db import connection, connections
 
 from dossiers import services, tasks
 from dossiers.models import DigestSent, Notification, OutboxMessage, PortabilityRequest, State
@@ -202,3 +202,44 @@ def test_the_beat_schedule_holds_the_periodic_tasks():
     assert schedule["dossiers.tasks.send_deadline_reminders"].hour == {7}
     for name in schedule:
         assert name in app.tasks
+
+
+@pytest.mark.celery_worker
+@transactional
+def test_a_notification_whose_database_connection_is_killed_inside_the_task_still_arrives(worker, manager_membership):
+    """The lost-notification attack: the worker's database connection is terminated in the middle of the task."""
+    colleague = MembershipFactory(organisation=manager_membership.organisation, user__username="camille")
+    dossier = walk_to(State.DRAFT, membership=manager_membership)
+    attach(dossier, "bdc", manager_membership.user)
+    locker = connections.create_connection("default")
+    try:
+        with locker.cursor() as cursor:
+            # Hold the notification table: the task blocks on it, and is killed right there.
+            cursor.execute("BEGIN")
+            cursor.execute(f'LOCK TABLE "{Notification._meta.db_table}" IN ACCESS EXCLUSIVE MODE')
+            with worker.active():
+                outcome = services.run_transition(dossier.pk, "sign_bdc", by=manager_membership.user,
+                                                  data=valid_payload("sign_bdc"))
+                message = OutboxMessage.objects.get(args=[outcome.history.pk])
+                assert message.sent_at is not None and message.done_at is None
+                waiting = wait_for(lambda: blocked_backends(cursor), what="the task to wait on the lock")
+                cursor.execute("SELECT pg_terminate_backend(pid) FROM unnest(%s::int[]) AS pid", [waiting])
+                cursor.execute("ROLLBACK")
+                wait_for(lambda: Notification.objects.filter(history_entry=outcome.history).exists(),
+                         what="the retried task to notify")
+    finally:
+        locker.close()
+    assert "Retry in" in worker.text()  # the task met the dead connection and was retried with backoff
+    wait_for(lambda: OutboxMessage.objects.filter(pk=message.pk, done_at__isnull=False).exists(),
+             what="the message to be marked done")
+    assert list(Notification.objects.filter(history_entry=outcome.history).values_list("user_id", flat=True)) == [
+        colleague.user_id]
+
+
+def blocked_backends(cursor) -> list[int]:
+    """Server processes of this database waiting on a lock (the worker's), not the test's nor the locker's."""
+    # The locker is inside a transaction, where pg_stat_activity is a snapshot taken on first read: clear it.
+    cursor.execute("SELECT pg_stat_clear_snapshot()")
+    cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                   " AND pid <> pg_backend_pid() AND pid <> %s", [connection.connection.info.backend_pid])
+    return [pid for (pid,) in cursor.fetchall()]

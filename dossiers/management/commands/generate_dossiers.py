@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
+from dossiers.anchors import anchor
 from dossiers.bulk import Table, chain_hash, check_chain_hash, data_json, sink_for_connection
 from dossiers.business_days import correction_due_on
 from dossiers.models import (
@@ -629,7 +630,8 @@ class Generator:
             raise CommandError(f"SEG-{plan.id:06d}: {d['state']} instead of {plan.state} after {plan.steps}")
         if amendment:
             self.amendment_rows.append(tuple(amendment))
-        d.update(history_seq=seq, history_hash=prev, updated_at=plan.moments[-1], solde_draft="{}")
+        d.update(history_seq=seq, history_hash=prev, history_anchor=anchor(plan.id, seq, prev),
+                 updated_at=plan.moments[-1], solde_draft="{}")
         plan.row = dossier_row(d)
 
     def apply(self, plan: Plan, d: dict, step: str, on: date, amendment: list) -> tuple[str, dict]:
