@@ -6,6 +6,7 @@ import uuid
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 from django.utils import timezone
@@ -24,10 +25,20 @@ INLINE_MAX_BYTES = getattr(settings, "IMPORT_INLINE_MAX_BYTES", 256 * 1024)
 MAX_BYTES = getattr(settings, "IMPORT_MAX_BYTES", 100 * 1024 * 1024)
 
 
-def start_import(*, organisation: Organisation, by: AbstractBaseUser, upload: UploadedFile | None,
+def start_import(*, organisation: Organisation, by: AbstractBaseUser, upload: UploadedFile | File | None,
                  dry_run: bool = True, background: bool | None = None) -> ImportJob:
     """Store the file and create the job; run it now when small (or `background` is False), else enqueue it."""
     require_role(by, organisation.pk)
+    job = create_job(organisation=organisation, by=by, upload=upload, dry_run=dry_run, background=background)
+    if not job.background:
+        claim(job.pk)
+        return importer.execute(job.pk)
+    return job
+
+
+def create_job(*, organisation: Organisation, by: AbstractBaseUser | None, upload: UploadedFile | File | None,
+               dry_run: bool = True, background: bool | None = None) -> ImportJob:
+    """Check and store the upload, record the job; a background job's task is enqueued with it (outbox)."""
     if upload is None:
         raise InvalidInput({"file": [_("Joignez le fichier à importer (CSV ou XLSX).")]})
     size = upload.size or 0
@@ -58,9 +69,6 @@ def start_import(*, organisation: Organisation, by: AbstractBaseUser, upload: Up
     except Exception:
         job.file.delete(save=False)
         raise
-    if not background:
-        claim(job.pk)
-        return importer.execute(job.pk)
     job.refresh_from_db()
     return job
 
@@ -74,8 +82,6 @@ def confirm(job: ImportJob, *, by: AbstractBaseUser, background: bool | None = N
     """Run a dry-run job's file for real, as a new job (the dry run stays in the history as it was)."""
     require_role(by, job.organisation_id)
     with job.file.open("rb") as handle:
-        from django.core.files.uploadedfile import SimpleUploadedFile
-
-        upload = SimpleUploadedFile(job.filename, handle.read())
-    return start_import(organisation=job.organisation, by=by, upload=upload, dry_run=False,
-                        background=job.background if background is None else background)
+        # Streamed from storage to storage: the file is never held in memory whole.
+        return start_import(organisation=job.organisation, by=by, upload=File(handle, name=job.filename),
+                            dry_run=False, background=job.background if background is None else background)
