@@ -36,3 +36,14 @@ urlpatterns = [
     path("notifications/tout-lu/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
 ]
+
+# Bulk transitions from the dossier list (dossiers/views/bulk.py).
+from .views import bulk as bulk_views  # noqa: E402
+
+urlpatterns += [
+    path("dossiers/actions/", bulk_views.bulk_start, name="dossier-bulk"),
+    path("dossiers/actions/releve/", bulk_views.bulk_statement, name="dossier-bulk-statement"),
+    path("dossiers/actions/<str:token>/", bulk_views.bulk_form, name="dossier-bulk-form"),
+    path("dossiers/actions/<str:token>/simulation/<slug:name>/", bulk_views.bulk_dry_run, name="dossier-bulk-dry-run"),
+    path("dossiers/actions/<str:token>/appliquer/", bulk_views.bulk_apply, name="dossier-bulk-apply"),
+]
