@@ -83,7 +83,6 @@ def label(name: str) -> str:
 def parse(number: int, cells: dict[str, Any]) -> Row:
     """Type every cell; a cell that does not read is an error on its column."""
     row = Row(number, {name: c.text(value) for name, value in cells.items()})
-    choices = {name: c.choice_index(name) for name in ("state", "client_kind", "bdc_signature_type")}
     for name, value in cells.items():
         column = c.BY_NAME[name]
         try:
@@ -97,7 +96,7 @@ def parse(number: int, cells: dict[str, Any]) -> Row:
                 row.values[name] = _identifier(name, c.parse_identifier(name, value))
             elif column.kind == "choice":
                 raw = c.text(value)
-                code = choices[name].get(c.normalise_header(raw)) if raw else ""
+                code = c.choice_index(name).get(c.normalise_header(raw)) if raw else ""
                 if code is None:
                     raise ValidationError(_("Valeur inconnue : « %(v)s ».") % {"v": raw})
                 row.values[name] = code

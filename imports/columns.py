@@ -1,6 +1,7 @@
 """The import's columns: field names, the French headers the exports write, and how each cell is read."""
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -66,6 +67,7 @@ def normalise_header(text: Any) -> str:
     return re.sub(r"[\s_]+", " ", text).strip()
 
 
+@functools.cache
 def header_index() -> dict[str, str]:
     """Normalised header → field name, for the French headers and the field names."""
     index = {}
@@ -84,6 +86,7 @@ def _choices(choices: list[tuple[str, Any]]) -> dict[str, str]:
     return index
 
 
+@functools.cache
 def choice_index(name: str) -> dict[str, str]:
     return {"state": _choices(State.choices), "client_kind": _choices(Client.Kind.choices),
             "bdc_signature_type": _choices(SignatureType.choices)}[name]
