@@ -84,4 +84,4 @@ def confirm(job: ImportJob, *, by: AbstractBaseUser, background: bool | None = N
     with job.file.open("rb") as handle:
         # Streamed from storage to storage: the file is never held in memory whole.
         return start_import(organisation=job.organisation, by=by, upload=File(handle, name=job.filename),
-                            dry_run=False, background=job.background if background is None else background)
+                            dry_run=False, background=background)
