@@ -9,6 +9,8 @@ from typing import IO, Any
 
 from stdnum import luhn
 
+from dossiers.models import Client, SignatureType, State
+
 from . import checks
 from . import columns as c
 
@@ -102,13 +104,22 @@ def headers(kind: str = "french") -> list[str]:
     return [str(column.header) if kind == "french" else column.name for column in c.COLUMNS]
 
 
+def _labelled(row: dict[str, str]) -> dict[str, str]:
+    """State, client kind and signature type as the French labels an export writes (the import reads both)."""
+    labels = {"state": dict(State.choices), "client_kind": dict(Client.Kind.choices),
+              "bdc_signature_type": dict(SignatureType.choices)}
+    return {**row, **{name: str(labels[name].get(row[name], row[name])) for name in labels}}
+
+
 def write_csv(rows: Iterator[dict[str, str]], handle: IO[str], *, kind: str = "french", delimiter: str = ";",
               bom: bool = True) -> None:
+    """French headers come with French labels for the choices; field-name headers with the codes."""
     writer = csv.writer(handle, delimiter=delimiter, lineterminator="\r\n")
     if bom:
         handle.write("\ufeff")
     writer.writerow(headers(kind))
     for row in rows:
+        row = _labelled(row) if kind == "french" else row
         writer.writerow([row[column.name] for column in c.COLUMNS])
 
 
