@@ -31,6 +31,9 @@ from .reading import FileError, count_csv_rows, read_table
 
 logger = logging.getLogger(__name__)
 BATCH_SIZE = 500
+MAX_ERRORS = 10_000
+# Fields another release may add to the dossier; set when present (the VA fixes the scenario, DOMAIN.md §8).
+_DOSSIER_FIELD_NAMES = {f.name for f in Dossier._meta.concrete_fields}
 INACTIVE = (State.DRAFT, State.CANCELLED)
 # Dossier fields an import sets from its columns (column name → model field), compared on a re-import.
 DOSSIER_FIELDS = {
@@ -113,6 +116,7 @@ class Importer:
         self.today = today or timezone.localdate()
         self.on_progress = on_progress
         self.errors: list[dict[str, Any]] = []
+        self.error_count = 0
         self.rows = self.clients = self.solutions = self.dossiers = self.unchanged = 0
         self.dispositifs = {d.code.upper(): d for d in Dispositif.objects.select_related("couloir")}
         self.sink = sink_for_connection()
@@ -243,8 +247,7 @@ class Importer:
                                               "du fichier : un seul par site et dispositif.") % {
                         "n": batch_active[(id(client), dispositif.pk)]})
             if row.errors:
-                self.errors.extend({"row": row.number, "column": column, "message": message}
-                                   for column, message in row.errors)
+                self.report(row)
                 continue
             if row["reference"]:
                 batch_references[row["reference"]] = row.number
@@ -253,6 +256,13 @@ class Importer:
             plans.append((row, client, solution, dispositif))
         if plans:
             self.write(plans, of_client, batch_active)
+
+    def report(self, row: checks.Row) -> None:
+        """Keep the row's errors, up to MAX_ERRORS in all (then only counted): memory stays bounded."""
+        for column, message in row.errors:
+            self.error_count += 1
+            if len(self.errors) < MAX_ERRORS:
+                self.errors.append({"row": row.number, "column": column, "message": message})
 
     def client_for(self, row: checks.Row, by_finess: dict, by_siret: dict, new: dict) -> Client | None:
         finess, siret = row["finess_geo"], row["siret"]
@@ -362,6 +372,8 @@ class Importer:
             cancellation_from_state=checks.cancellation_from_state(row) if state == State.CANCELLATION_REQUESTED else "",
             **values,
         )
+        if "va_scenario" in _DOSSIER_FIELD_NAMES and row["va_signed_on"]:
+            dossier.va_scenario = row["scenario"] or ""
         return dossier
 
     @staticmethod
@@ -405,6 +417,10 @@ def execute(job_id: int, *, on_progress: Callable[[int, int], None] | None = Non
         status = ImportJob.Status.FAILED
     finally:
         writer.close()
+    if importer.error_count > len(importer.errors):
+        importer.errors.append({"row": 0, "column": "", "message": _(
+            "… et %(n)d autres erreurs non détaillées : corrigez les premières puis relancez.") % {
+            "n": importer.error_count - len(importer.errors)}})
     saved_nothing = bool(importer.errors) and not job.dry_run
     ImportJob.objects.filter(pk=job.pk).update(
         status=status, progress=100, rows=importer.rows, unchanged=importer.unchanged, errors=importer.errors,

@@ -199,3 +199,13 @@ def test_the_error_report_of_an_xlsx_is_an_xlsx(api):
     workbook = load_workbook(io.BytesIO(b"".join(answer.streaming_content)), read_only=True)
     rows_read = list(workbook.worksheets[0].iter_rows(values_only=True))
     assert rows_read[0][-1] == "problème" and "État" in rows_read[2][-1]
+
+
+def test_errors_beyond_the_cap_are_counted_not_kept(api, monkeypatch):
+    monkeypatch.setattr(importer, "MAX_ERRORS", 3)
+    sheet = rows(6)
+    for row in sheet:
+        row["state"] = "inconnu"
+    body = upload(api, csv_file(sheet)).json()
+    assert [(e["row"], e["column"]) for e in body["errors"]] == [(2, "state"), (3, "state"), (4, "state"), (0, "")]
+    assert "3 autres erreurs" in body["errors"][-1]["message"]
