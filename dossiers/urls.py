@@ -38,7 +38,7 @@ urlpatterns = [
 ]
 
 # Bulk transitions from the dossier list (dossiers/views/bulk.py).
-from .views import bulk as bulk_views  # noqa: E402
+from .views import bulk as bulk_views
 
 urlpatterns += [
     path("dossiers/actions/", bulk_views.bulk_start, name="dossier-bulk"),

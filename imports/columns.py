@@ -181,3 +181,39 @@ def parse_identifier(name: str, value: Any) -> str:
         width = IDENTIFIER_WIDTH.get(name, 2 if name == "department" else 0)
         return digits.zfill(width)
     return text(value)
+
+
+class HeaderError(Exception):
+    def __init__(self, errors: list[dict[str, Any]]):
+        super().__init__(errors)
+        self.errors = errors
+
+
+def map_header(header: list[Any]) -> list[tuple[int, str]]:
+    """(cell index, field name) per column; unknown, repeated or missing columns raise HeaderError."""
+    index = header_index()
+    mapping: list[tuple[int, str]] = []
+    errors: list[dict[str, Any]] = []
+    seen: dict[str, str] = {}
+    for position, cell in enumerate(header):
+        title = text(cell)
+        if not title:
+            continue
+        name = index.get(normalise_header(title))
+        if name is None:
+            errors.append({"row": 1, "column": title, "message": _(
+                "Colonne inconnue « %(title)s » : utilisez les en-têtes de l'export ou les noms de champs "
+                "(voir docs/exemple-import.csv).") % {"title": title}})
+        elif name in seen:
+            errors.append({"row": 1, "column": name, "message": _("Colonne « %(title)s » en double (déjà « %(first)s »).")
+                           % {"title": title, "first": seen[name]}})
+        else:
+            seen[name] = title
+            mapping.append((position, name))
+    for name in REQUIRED:
+        if name not in seen:
+            errors.append({"row": 1, "column": name, "message": _("Colonne obligatoire absente : « %(title)s ».") % {
+                "title": str(BY_NAME[name].header)}})
+    if errors:
+        raise HeaderError(errors)
+    return mapping

@@ -22,10 +22,20 @@ from django.utils.translation import gettext as _
 
 from dossiers import rules
 from dossiers.bulk import sink_for_connection
-from dossiers.models import Blocker, Client, Dispositif, Dossier, HistoryEntry, PvPilote, Solution, State
+from dossiers.models import (
+    Blocker,
+    Client,
+    Dispositif,
+    Dossier,
+    HistoryEntry,
+    PvPilote,
+    Solution,
+    State,
+)
 
 from . import checks
 from . import columns as c
+from .columns import HeaderError, map_header
 from .models import ImportedDossier, ImportJob
 from .reading import FileError, count_csv_rows, read_table
 
@@ -45,42 +55,6 @@ DOSSIER_FIELDS = {
     "solde_amount": "solde_amount", "solde_validated_on": "solde_validated_on", "solde_paid_on": "solde_paid_on",
     "solde_paid_amount": "solde_paid_amount",
 }
-
-
-class HeaderError(Exception):
-    def __init__(self, errors: list[dict[str, Any]]):
-        super().__init__(errors)
-        self.errors = errors
-
-
-def map_header(header: list[Any]) -> list[tuple[int, str]]:
-    """(cell index, field name) per column; unknown, repeated or missing columns raise HeaderError."""
-    index = c.header_index()
-    mapping: list[tuple[int, str]] = []
-    errors: list[dict[str, Any]] = []
-    seen: dict[str, str] = {}
-    for position, cell in enumerate(header):
-        title = c.text(cell)
-        if not title:
-            continue
-        name = index.get(c.normalise_header(title))
-        if name is None:
-            errors.append({"row": 1, "column": title, "message": _(
-                "Colonne inconnue « %(title)s » : utilisez les en-têtes de l'export ou les noms de champs "
-                "(voir docs/exemple-import.csv).") % {"title": title}})
-        elif name in seen:
-            errors.append({"row": 1, "column": name, "message": _("Colonne « %(title)s » en double (déjà « %(first)s »).")
-                           % {"title": title, "first": seen[name]}})
-        else:
-            seen[name] = title
-            mapping.append((position, name))
-    for name in c.REQUIRED:
-        if name not in seen:
-            errors.append({"row": 1, "column": name, "message": _("Colonne obligatoire absente : « %(title)s ».") % {
-                "title": checks.label(name)}})
-    if errors:
-        raise HeaderError(errors)
-    return mapping
 
 
 class ProgressWriter:

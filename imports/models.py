@@ -9,7 +9,7 @@ from dossiers.models import Dossier
 from organisations.models import Organisation
 
 
-def import_path(instance: "ImportJob", filename: str) -> str:
+def import_path(instance: ImportJob, filename: str) -> str:
     return f"imports/org{instance.organisation_id}/{filename}"
 
 

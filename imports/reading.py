@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from collections.abc import Iterator
 from typing import IO, Any
 
@@ -78,10 +79,11 @@ def count_csv_rows(handle: IO[bytes]) -> int:
 
 def read_xlsx(handle: IO[bytes]) -> Table:
     from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
 
     try:
         workbook = load_workbook(handle, read_only=True, data_only=True)
-    except Exception:
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError):
         raise FileError(_("Classeur XLSX illisible."))
     sheet = workbook.worksheets[0]
     iterator = sheet.iter_rows(values_only=True)

@@ -6,8 +6,8 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from dossiers import bulk_transitions
-from dossiers.models import Dossier, HistoryEntry, OutboxMessage, State
-from tests.factories import MembershipFactory, days_ago, walk_to
+from dossiers.models import HistoryEntry, OutboxMessage, State
+from tests.factories import days_ago, walk_to
 
 pytestmark = pytest.mark.django_db
 URL = "/api/v1/dossiers/bulk-transitions/"
@@ -51,7 +51,7 @@ def test_mixed_results_come_back_in_item_order_and_one_failure_undoes_nothing(
 
 
 def test_a_dry_run_evaluates_everything_and_saves_nothing(api, manager_membership, outsider_membership):
-    filed, also_filed, draft, foreign = _mixed(manager_membership, outsider_membership)
+    filed, _also_filed, draft, _foreign = _mixed(manager_membership, outsider_membership)
     history, outbox = HistoryEntry.objects.count(), OutboxMessage.objects.count()
     body = api.post(URL, {"transition": "validate_avance", "dry_run": True, "items": [
         {"dossier": filed.pk, "data": {"on": days_ago(1).isoformat()}},
@@ -64,8 +64,8 @@ def test_a_dry_run_evaluates_everything_and_saves_nothing(api, manager_membershi
 
 
 def test_a_409_carries_the_rules_and_their_warnings(api, manager_membership):
-    from tests.factories import ClientFactory, SolutionFactory
     from dossiers import services
+    from tests.factories import ClientFactory, SolutionFactory
 
     dossier = services.create_dossier(organisation=manager_membership.organisation, by=manager_membership.user,
                                       client=ClientFactory(organisation=manager_membership.organisation),

@@ -209,3 +209,8 @@ def test_errors_beyond_the_cap_are_counted_not_kept(api, monkeypatch):
     body = upload(api, csv_file(sheet)).json()
     assert [(e["row"], e["column"]) for e in body["errors"]] == [(2, "state"), (3, "state"), (4, "state"), (0, "")]
     assert "3 autres erreurs" in body["errors"][-1]["message"]
+
+
+def test_a_file_named_xlsx_that_is_not_a_workbook_fails_with_a_clear_message(api):
+    body = upload(api, SimpleUploadedFile("faux.xlsx", b"PK\x03\x04pas un classeur")).json()
+    assert body["status"] == "failed" and body["errors"][0]["message"] == "Classeur XLSX illisible."

@@ -8,11 +8,11 @@ as a dry run; the import for real; and the dry run again under tracemalloc for i
 from __future__ import annotations
 
 import csv
-import io
 import os
 import time
 import tracemalloc
-from datetime import datetime, timezone as dt_timezone
+from datetime import datetime
+from datetime import timezone as dt_timezone
 
 import pytest
 from django.core.files import File
@@ -56,7 +56,7 @@ def copy_floor(path: str, organisation_id: int, username: str, user_id: int) -> 
         reader = csv.reader(handle, delimiter=";")
         names = [index[c.normalise_header(h)] for h in next(reader)]
         while True:
-            batch = [dict(zip(names, cells)) for cells, _ in zip(reader, range(5000))]
+            batch = [dict(zip(names, cells)) for _, cells in zip(range(5000), reader)]
             if not batch:
                 break
             new_clients, dossier_rows, history_rows = [], [], []
