@@ -68,3 +68,43 @@ def test_the_job_is_listed_and_read_back(api):
     detail = api.get(reverse("imports_api:import-detail", args=[job_id])).json()
     assert detail["filename"] == "dossiers.csv" and len(detail["sha256"]) == 64
     assert ImportJob.objects.get().user.username == "manon"
+
+
+def test_known_clients_and_solutions_are_found_not_created(api, manager_membership):
+    from dossiers.models import Dispositif
+    from tests.factories import ClientFactory, SolutionFactory
+
+    sheet = rows(4)
+    organisation = manager_membership.organisation
+    known = ClientFactory(organisation=organisation, finess_geo=sheet[2]["finess_geo"], siret="")
+    SolutionFactory(organisation=organisation, name=sheet[2]["solution_name"], version="5.0",
+                    dispositif=Dispositif.objects.get(code=sheet[2]["dispositif"]))
+    body = upload(api, csv_file(sheet), dry_run=False).json()
+    assert body["errors"] == []
+    assert body["created"] == {"clients": 1, "solutions": 3, "dossiers": 4}
+    assert set(Dossier.objects.filter(client=known).values_list("reference", flat=True)) == {"IMP-000002", "IMP-000003"}
+
+
+def test_xlsx_identifiers_typed_as_numbers_get_their_leading_zeros_back(api):
+    sheet = rows(2)
+    for row in sheet:
+        row.update(finess_geo="010003820", siret="", department="01")
+    import io
+
+    from django.core.files.uploadedfile import SimpleUploadedFile
+    from openpyxl import Workbook
+
+    from imports import samples
+
+    # The identifiers stored as numbers, as a spreadsheet does when nobody formats the column as text.
+    workbook = Workbook(write_only=True)
+    sheet_out = workbook.create_sheet("Dossiers")
+    sheet_out.append(samples.headers("fields"))
+    for row in sheet:
+        sheet_out.append([int(row[n]) if n in ("finess_geo", "department") else (row[n] or None)
+                          for n in samples.headers("fields")])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    body = upload(api, SimpleUploadedFile("n.xlsx", buffer.getvalue()), dry_run=False).json()
+    assert body["errors"] == []
+    assert Client.objects.get().finess_geo == "010003820" and Client.objects.get().department == "01"

@@ -71,3 +71,24 @@ def test_a_real_worker_imports_a_large_file(import_worker, api, monkeypatch, set
         background.finished("imports.tasks.run_import", 1)
     assert (job.errors, job.created_dossiers, job.progress, job.rows) == ([], 600, 100, 600)
     assert Dossier.objects.filter(reference__startswith="BG-").count() == 600
+
+
+@transactional
+def test_progress_is_visible_while_the_run_is_still_open(organisation, manager, monkeypatch):
+    """The progress goes through a second connection: a reader sees it before the run's transaction ends."""
+    from django.core.files.base import ContentFile
+
+    from imports import importer
+
+    monkeypatch.setattr(importer, "BATCH_SIZE", 10)
+    job = ImportJob(organisation=organisation, user=manager, filename="f.csv", sha256="0" * 64, dry_run=True)
+    job.file.save("f.csv", ContentFile(csv_file(rows(30)).read()), save=False)
+    job.save()
+    seen = []
+
+    def progress(done: int, total: int) -> None:
+        if done < total:
+            seen.append(ImportJob.objects.values_list("progress", "rows").get(pk=job.pk))
+
+    importer.execute(job.pk, on_progress=progress)
+    assert seen == [(33, 10), (66, 20)]
