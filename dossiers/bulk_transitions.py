@@ -102,22 +102,30 @@ def _cell(value: str) -> str:
 def items_from_csv(handle: IO[bytes], *, transition: str = "") -> list[Item]:
     """Items from a CSV statement (UTF-8, `;` or `,`): `reference`, `transition` (or the default), payload columns.
 
-    Raises InvalidInput naming the file's problem (encoding, missing column, too many rows).
+    Raises InvalidInput naming the file's problem (encoding, missing column, unreadable CSV, too many rows).
     """
     try:
-        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="").read()
+        # NUL never belongs in a statement (and PostgreSQL refuses it in text): dropped.
+        text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="").read().replace("\x00", "")
     except UnicodeDecodeError:
         raise services.InvalidInput({"file": [_("Le fichier n'est pas en UTF-8 : enregistrez-le au format "
                                                 "« CSV UTF-8 ».")]})
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=";" if first.count(";") >= first.count(",") else ",")
+    try:
+        return _items(reader, transition)
+    except csv.Error as error:
+        raise services.InvalidInput({"file": [_("CSV illisible : %(e)s") % {"e": error}]})
+
+
+def _items(reader, transition: str) -> list[Item]:
     header = [h.strip().lower() for h in next(reader, [])]
     if "reference" not in header:
         raise services.InvalidInput({"file": [_("La colonne « reference » est obligatoire.")]})
     if "transition" not in header and not transition:
         raise services.InvalidInput({"file": [_("Indiquez la transition : une colonne « transition » ou le champ "
                                                 "transition.")]})
-    items = []
+    items: list[Item] = []
     for number, cells in enumerate(reader, start=2):
         if not any(cell.strip() for cell in cells):
             continue

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from typing import Any
 
 from django.http import FileResponse, Http404, StreamingHttpResponse
@@ -10,7 +11,7 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import generics, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -19,10 +20,12 @@ from rest_framework.views import APIView
 
 from dossiers.api.errors import field_errors
 from organisations.permissions import request_membership
-from segurtrack.api_schema import answers, page_answers
+from segurtrack.api_schema import DetailSerializer, answers, page_answers
 
 from . import report, services
 from .models import ImportJob
+from .reading import FileError
+
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -127,7 +130,10 @@ class ImportJobDetail(OrganisationJobs, generics.RetrieveAPIView):
 
 
 def report_response(job: ImportJob):
-    """The error report as a download (the caller has checked the organisation)."""
+    """The error report as a download (the caller has checked the organisation).
+
+    Raises FileError when the stored file cannot be read back (no header, not a workbook).
+    """
     filename = report.report_filename(job)
     try:
         if job.format == "xlsx":
@@ -136,7 +142,9 @@ def report_response(job: ImportJob):
             buffer.seek(0)
             response = FileResponse(buffer, as_attachment=True, filename=filename, content_type=XLSX)
         else:
-            response = StreamingHttpResponse(report.csv_lines(job), content_type="text/csv; charset=utf-8")
+            lines = report.csv_lines(job)
+            first = next(lines)     # the header, read now: an unreadable file is an answer, not a broken stream
+            response = StreamingHttpResponse(itertools.chain([first], lines), content_type="text/csv; charset=utf-8")
             response["Content-Disposition"] = f'attachment; filename="{filename}"'
     except FileNotFoundError:
         raise Http404
@@ -147,7 +155,11 @@ def report_response(job: ImportJob):
 class ImportJobReport(OrganisationJobs, APIView):
     @extend_schema(summary="Rapport d'erreurs : le fichier importé avec une colonne « problème »",
                    responses={(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX): OpenApiTypes.BINARY,
-                              **answers({}, not_found=True)})
+                              **answers({}, not_found=True),
+                              409: OpenApiResponse(DetailSerializer, description="Fichier illisible.")})
     def get(self, request: Request, import_id: int):
         job = get_object_or_404(self.get_queryset(), pk=import_id)
-        return report_response(job)
+        try:
+            return report_response(job)
+        except FileError as error:
+            return Response({"detail": str(error)}, status=status.HTTP_409_CONFLICT)

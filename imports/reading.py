@@ -34,13 +34,10 @@ class Table:
         self.header, self.rows, self.total, self.delimiter = header, rows, total, delimiter
 
 
-def _csv_text(handle: IO[bytes]) -> io.TextIOWrapper:
+def read_csv(handle: IO[bytes], *, errors: str = "strict") -> Table:
+    """`errors="replace"` reads an undecodable file anyway (the error report gives such a file back)."""
     # utf-8-sig drops the BOM French Excel writes; strict errors name an encoding problem instead of garbling.
-    return io.TextIOWrapper(handle, encoding="utf-8-sig", errors="strict", newline="")
-
-
-def read_csv(handle: IO[bytes]) -> Table:
-    text = _csv_text(handle)
+    text = io.TextIOWrapper(handle, encoding="utf-8-sig", errors=errors, newline="")
     try:
         first = text.readline()
     except UnicodeDecodeError:
@@ -105,5 +102,5 @@ def read_xlsx(handle: IO[bytes]) -> Table:
     return Table(header, rows(), total)
 
 
-def read_table(handle: IO[bytes], fmt: str) -> Table:
-    return read_xlsx(handle) if fmt == "xlsx" else read_csv(handle)
+def read_table(handle: IO[bytes], fmt: str, *, errors: str = "strict") -> Table:
+    return read_xlsx(handle) if fmt == "xlsx" else read_csv(handle, errors=errors)

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 
 from . import columns as c
 from .models import ImportJob
-from .reading import read_table
+from .reading import FileError, read_table
 
 PROBLEM = "problème"
 
@@ -31,10 +31,13 @@ def _header(header: list, problems: dict[int, str]) -> list:
 
 
 def csv_lines(job: ImportJob) -> Iterator[str]:
-    """The report as CSV text, streamed (same separator as the upload, a BOM for Excel)."""
+    """The report as CSV text, streamed (same separator as the upload, a BOM for Excel).
+
+    Raises FileError on the first line when the file has no header; an unreadable line later ends the report.
+    """
     problems = problems_by_row(job)
     with job.file.open("rb") as handle:
-        table = read_table(handle, "csv")
+        table = read_table(handle, "csv", errors="replace")
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=table.delimiter, lineterminator="\r\n")
 
@@ -47,9 +50,12 @@ def csv_lines(job: ImportJob) -> Iterator[str]:
         width = len(table.header)
         writer.writerow(_header(table.header, problems))
         yield "\ufeff" + flush()
-        for number, cells in table.rows:
-            writer.writerow([*cells[:width], *[""] * (width - len(cells)), problems.get(number, "")])
-            yield flush()
+        try:
+            for number, cells in table.rows:
+                writer.writerow([*cells[:width], *[""] * (width - len(cells)), problems.get(number, "")])
+                yield flush()
+        except FileError:
+            return
 
 
 def write_xlsx(job: ImportJob, handle: IO[bytes]) -> None:

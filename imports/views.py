@@ -17,6 +17,7 @@ from organisations.models import Role
 from . import api, services
 from . import columns as c
 from .models import ImportJob
+from .reading import FileError
 
 PAGE_SIZE = 20
 ERRORS_SHOWN = 500
@@ -92,4 +93,9 @@ def confirm(request: HttpRequest, pk: int) -> HttpResponse:
 @require_GET
 @member_required(role=Role.MANAGER)
 def error_report(request: HttpRequest, pk: int) -> HttpResponse:
-    return api.report_response(_job(request, pk))
+    job = _job(request, pk)
+    try:
+        return api.report_response(job)
+    except FileError as error:
+        messages.error(request, _("Le rapport ne peut pas être produit : %(e)s") % {"e": error})
+        return redirect("imports:detail", pk=job.pk)

@@ -22,7 +22,7 @@ from .views import ApiView
 
 
 class BulkItemSerializer(serializers.Serializer):
-    dossier = serializers.IntegerField(min_value=1)
+    dossier = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
     data = serializers.DictField(required=False, default=dict)
 
 

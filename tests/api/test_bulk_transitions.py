@@ -158,3 +158,14 @@ def test_a_statement_without_its_columns_is_a_400(api, text, field):
 def test_a_viewers_statement_is_refused(viewer_api):
     assert viewer_api.post(URL, {"file": _statement("reference;transition\nX;validate_avance\n")},
                            format="multipart").status_code == 403
+
+
+def test_a_statement_that_is_not_utf8_is_a_400(api):
+    answer = api.post(URL, {"file": SimpleUploadedFile("r.csv", "reference;transition\néé;x\n".encode("latin-1"))},
+                      format="multipart")
+    assert (answer.status_code, list(answer.json()["errors"])) == (400, ["file"])
+
+
+def test_a_dossier_id_beyond_any_id_is_a_400_not_a_500(api):
+    answer = api.post(URL, {"transition": "validate_avance", "items": [{"dossier": 2**70}]}, format="json")
+    assert (answer.status_code, list(answer.json()["errors"])) == (400, ["items.0.dossier"])

@@ -214,3 +214,9 @@ def test_errors_beyond_the_cap_are_counted_not_kept(api, monkeypatch):
 def test_a_file_named_xlsx_that_is_not_a_workbook_fails_with_a_clear_message(api):
     body = upload(api, SimpleUploadedFile("faux.xlsx", b"PK\x03\x04pas un classeur")).json()
     assert body["status"] == "failed" and body["errors"][0]["message"] == "Classeur XLSX illisible."
+
+
+def test_the_report_of_a_file_without_a_header_is_a_409_not_a_broken_download(api):
+    job_id = upload(api, _raw("\n\n", name="vide.csv")).json()["id"]
+    answer = api.get(f"/api/v1/imports/{job_id}/report/")
+    assert answer.status_code == 409 and answer.json()["detail"]
