@@ -108,7 +108,8 @@ def text(value: Any) -> str:
         value = value.date()
     if isinstance(value, date):
         return value.isoformat()
-    return str(value).strip()
+    # NUL has no meaning in a cell (PostgreSQL refuses it in text): dropped.
+    return str(value).replace("\x00", "").strip()
 
 
 def parse_date(value: Any) -> date | None:

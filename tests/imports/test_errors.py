@@ -220,3 +220,10 @@ def test_the_report_of_a_file_without_a_header_is_a_409_not_a_broken_download(ap
     job_id = upload(api, _raw("\n\n", name="vide.csv")).json()["id"]
     answer = api.get(f"/api/v1/imports/{job_id}/report/")
     assert answer.status_code == 409 and answer.json()["detail"]
+
+
+def test_nul_characters_in_cells_are_dropped(api):
+    sheet = rows(2)
+    sheet[0]["client_name"] = "Centre\x00 de santé"
+    body = upload(api, csv_file(sheet), dry_run=False).json()
+    assert (body["errors"], Client.objects.filter(name="Centre de santé").count()) == ([], 1)
