@@ -41,9 +41,8 @@ urlpatterns = [
 from .views import bulk as bulk_views
 
 urlpatterns += [
-    path("dossiers/actions/", bulk_views.bulk_start, name="dossier-bulk"),
+    path("dossiers/actions/", bulk_views.bulk_form, name="dossier-bulk"),
     path("dossiers/actions/releve/", bulk_views.bulk_statement, name="dossier-bulk-statement"),
-    path("dossiers/actions/<str:token>/", bulk_views.bulk_form, name="dossier-bulk-form"),
-    path("dossiers/actions/<str:token>/simulation/<slug:name>/", bulk_views.bulk_dry_run, name="dossier-bulk-dry-run"),
-    path("dossiers/actions/<str:token>/appliquer/", bulk_views.bulk_apply, name="dossier-bulk-apply"),
+    path("dossiers/actions/simulation/", bulk_views.bulk_dry_run, name="dossier-bulk-dry-run"),
+    path("dossiers/actions/application/", bulk_views.bulk_apply, name="dossier-bulk-apply"),
 ]

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -34,16 +35,15 @@ STATUS_LABELS = {200: gettext_lazy("Accepté"), 400: gettext_lazy("Données inva
 
 
 def _selection(request: HttpRequest, token: str) -> dict[str, Any]:
-    selection = request.session.get(SESSION_PREFIX + token)
+    selection = request.session.get(SESSION_PREFIX + token) if token else None
     if not selection or selection.get("organisation") != organisation_id(request):
         raise Http404
     return selection
 
 
-@require_GET
-@member_required(role=Role.MANAGER)
-def bulk_start(request: HttpRequest) -> HttpResponse:
-    """The list's selection (ticked dossiers, or every dossier the filters match) remembered under a token."""
+def _new_selection(request: HttpRequest) -> str | None:
+    """The list's selection (ticked dossiers, or every dossier the filters match) remembered under a new token;
+    None, with a message, when it is empty or too large."""
     org = organisation_id(request)
     if request.GET.get("all"):
         form = DossierFilterForm(request.GET, organisation_id=org)
@@ -53,31 +53,38 @@ def bulk_start(request: HttpRequest) -> HttpResponse:
         ids = list(Dossier.objects.filter(organisation_id=org, pk__in=wanted).values_list("pk", flat=True))
     if not ids:
         messages.error(request, _("Cochez au moins un dossier, ou « tous les dossiers filtrés »."))
-        return redirect("dossier-list")
+        return None
     if len(ids) > bulk.MAX_ITEMS:
         messages.error(request, _("%(max)d dossiers au plus à la fois : affinez les filtres.") % {"max": bulk.MAX_ITEMS})
-        return redirect("dossier-list")
+        return None
     token = secrets.token_urlsafe(9)
     request.session[SESSION_PREFIX + token] = {"organisation": org, "ids": ids}
-    return redirect("dossier-bulk-form", token=token)
+    return token
 
 
 class TransitionChoice(forms.Form):
     transition = forms.ChoiceField(label=gettext_lazy("Transition"), choices=list(TRANSITION_LABELS.items()))
 
 
+def _dry_run_url(token: str, name: str) -> str:
+    return f"{reverse('dossier-bulk-dry-run')}?{urlencode({'token': token, 'transition': name})}"
+
+
 @require_GET
 @member_required(role=Role.MANAGER)
-def bulk_form(request: HttpRequest, token: str) -> HttpResponse:
-    """Choose the transition, then fill its payload once for the whole selection."""
+def bulk_form(request: HttpRequest) -> HttpResponse:
+    """A new selection from the list, or the one a token names; then the transition, and its payload once."""
+    token = request.GET.get("token") or _new_selection(request)
+    if token is None:
+        return redirect("dossier-list")
     selection = _selection(request, token)
-    choice = TransitionChoice(request.GET or None)
+    choice = TransitionChoice(request.GET if "transition" in request.GET else None)
     name = choice.cleaned_data["transition"] if choice.is_valid() else ""
     payload_form = PayloadForm(name, initial=selection.get("payload") if selection.get("transition") == name else None) \
         if name else None
     return render(request, "dossiers/bulk_form.html", {
         "token": token, "count": len(selection["ids"]), "choice": choice, "transition": name,
-        "form": payload_form, "url": reverse("dossier-bulk-dry-run", args=[token, name]) if name else ""})
+        "form": payload_form, "url": _dry_run_url(token, name) if name else ""})
 
 
 def _rows(results: list[bulk.Result]) -> list[dict[str, Any]]:
@@ -119,8 +126,9 @@ def _results_page(request: HttpRequest, results: list[bulk.Result], *, dry_run: 
 
 @require_POST
 @member_required(role=Role.MANAGER)
-def bulk_dry_run(request: HttpRequest, token: str, name: str) -> HttpResponse:
+def bulk_dry_run(request: HttpRequest) -> HttpResponse:
     """The payload run on every dossier of the selection and rolled back: how many would pass, every refusal."""
+    token, name = request.GET.get("token", ""), request.GET.get("transition", "")
     selection = _selection(request, token)
     if name not in PAYLOADS:
         raise Http404
@@ -134,19 +142,20 @@ def bulk_dry_run(request: HttpRequest, token: str, name: str) -> HttpResponse:
         form.set_errors(invalid[0])
         return render(request, "dossiers/bulk_form.html", {
             "token": token, "count": len(selection["ids"]), "choice": TransitionChoice(initial={"transition": name}),
-            "transition": name, "form": form, "url": reverse("dossier-bulk-dry-run", args=[token, name])}, status=400)
+            "transition": name, "form": form, "url": _dry_run_url(token, name)}, status=400)
     request.session[SESSION_PREFIX + token] = {**selection, "transition": name, "payload": payload}
     return _results_page(request, results, dry_run=True, token=token, transition=name)
 
 
 @require_POST
 @member_required(role=Role.MANAGER)
-def bulk_apply(request: HttpRequest, token: str) -> HttpResponse:
+def bulk_apply(request: HttpRequest) -> HttpResponse:
     """Apply the simulated transition and payload: each dossier in its own transaction."""
+    token = request.POST.get("token", "")
     selection = _selection(request, token)
     if not selection.get("transition"):
         messages.error(request, _("Simulez d'abord l'action."))
-        return redirect("dossier-bulk-form", token=token)
+        return redirect(f"{reverse('dossier-bulk')}?{urlencode({'token': token})}")
     items = [bulk.Item(pk, selection["transition"], selection["payload"]) for pk in selection["ids"]]
     results = bulk.run_bulk(organisation_id=organisation_id(request), by=request.user, items=items, dry_run=False)
     request.session.pop(SESSION_PREFIX + token, None)

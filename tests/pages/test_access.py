@@ -48,6 +48,10 @@ POST_ONLY = {"dossier-transition", "dossier-document-upload", "dossier-amendment
 VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", "members"}
 # Forms a viewer does see, beside the sign-out one: the writes open to every role (route name, button labels).
 VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])]}
+# Bulk transitions (dossiers/views/bulk.py): the page opens on a selection; managers only; two POST-only steps.
+QUERY["dossier-bulk"] = "?all=1"
+POST_ONLY |= {"dossier-bulk-dry-run", "dossier-bulk-apply"}
+VIEWER_FORBIDDEN_PAGES |= {"dossier-bulk", "dossier-bulk-statement"}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:

@@ -14,6 +14,10 @@ from .conftest import signed_in
 pytestmark = pytest.mark.django_db
 
 
+def _dry_run(token: str, name: str) -> str:
+    return f"{reverse('dossier-bulk-dry-run')}?token={token}&transition={name}"
+
+
 def _start(client, *dossiers, follow: bool = False, **params):
     return client.get(reverse("dossier-bulk"), {"dossier": [d.pk for d in dossiers], **params}, follow=follow)
 
@@ -24,40 +28,36 @@ def test_select_choose_dry_run_then_apply(as_manager, manager_membership, guidan
     listing = as_manager.get(reverse("dossier-list")).content.decode()
     assert f'name="dossier" value="{filed.pk}"' in listing and 'form="bulk-form"' in listing
     answer = _start(as_manager, filed, draft)
-    assert answer.status_code == 302
-    form_url = answer["Location"]
-    page = as_manager.get(form_url, {"transition": "validate_avance"}).content.decode()
+    assert answer.status_code == 200
+    token = answer.context["token"]
+    page = as_manager.get(reverse("dossier-bulk"), {"token": token, "transition": "validate_avance"}).content.decode()
     assert "2 dossiers sélectionnés" in page and 'name="validate_avance-on"' in page
-    token = form_url.rstrip("/").rsplit("/", 1)[1]
-    dry = as_manager.post(reverse("dossier-bulk-dry-run", args=[token, "validate_avance"]),
-                          {"validate_avance-on": days_ago(1).isoformat()})
+    dry = as_manager.post(_dry_run(token, "validate_avance"), {"validate_avance-on": days_ago(1).isoformat()})
     text = dry.content.decode()
     assert dry.status_code == 200 and "1 dossier passerait" in text and "1 refus" in text
     assert "state.transition_not_allowed" in text and guidance.get_absolute_url() in text
     filed.refresh_from_db()
     assert filed.state == State.AVANCE_FILED
-    applied = as_manager.post(reverse("dossier-bulk-apply", args=[token])).content.decode()
+    applied = as_manager.post(reverse("dossier-bulk-apply"), {"token": token}).content.decode()
     assert "1 dossier mis à jour" in applied
     filed.refresh_from_db(), draft.refresh_from_db()
     assert (filed.state, draft.state) == (State.AVANCE_VALIDATED, State.DRAFT)
     assert HistoryEntry.objects.filter(dossier=filed, action="validate_avance").count() == 1
     # The token is spent once applied.
-    assert as_manager.post(reverse("dossier-bulk-apply", args=[token])).status_code == 404
+    assert as_manager.post(reverse("dossier-bulk-apply"), {"token": token}).status_code == 404
 
 
 def test_every_dossier_matching_the_filters(as_manager, manager_membership):
     filed = [walk_to("avance_filed", membership=manager_membership) for _ in range(2)]
     walk_to("draft", membership=manager_membership)
-    answer = as_manager.get(reverse("dossier-bulk"), {"all": "1", "state": "avance_filed"})
-    page = as_manager.get(answer["Location"]).content.decode()
+    page = as_manager.get(reverse("dossier-bulk"), {"all": "1", "state": "avance_filed"}).content.decode()
     assert "2 dossiers sélectionnés" in page and len(filed) == 2
 
 
 def test_a_malformed_payload_comes_back_on_the_form_in_french(as_manager, manager_membership):
     filed = walk_to("avance_filed", membership=manager_membership)
-    token = _start(as_manager, filed)["Location"].rstrip("/").rsplit("/", 1)[1]
-    answer = as_manager.post(reverse("dossier-bulk-dry-run", args=[token, "validate_avance"]),
-                             {"validate_avance-on": "hier"})
+    token = _start(as_manager, filed).context["token"]
+    answer = as_manager.post(_dry_run(token, "validate_avance"), {"validate_avance-on": "hier"})
     assert answer.status_code == 400 and "date" in answer.content.decode().lower()
 
 
@@ -74,10 +74,11 @@ def test_another_organisations_dossiers_are_never_selected(as_manager, outsider_
 
 def test_another_organisations_token_is_a_404(as_manager, manager_membership, outsider_membership):
     filed = walk_to("avance_filed", membership=manager_membership)
-    token = _start(as_manager, filed)["Location"].rstrip("/").rsplit("/", 1)[1]
+    token = _start(as_manager, filed).context["token"]
     outsider = signed_in(outsider_membership)
-    assert outsider.get(reverse("dossier-bulk-form", args=[token])).status_code == 404
-    assert outsider.post(reverse("dossier-bulk-apply", args=[token])).status_code == 404
+    assert outsider.get(reverse("dossier-bulk"), {"token": token}).status_code == 404
+    assert outsider.post(reverse("dossier-bulk-apply"), {"token": token}).status_code == 404
+    assert outsider.post(_dry_run(token, "validate_avance"), {}).status_code == 404
 
 
 def test_a_viewer_gets_403(as_viewer, manager_membership):
