@@ -44,3 +44,13 @@ urlpatterns = [
     path("echeances/agenda/", calendar_views.calendar_page, name="calendar"),
     path("echeances/agenda/revoquer/", calendar_views.calendar_revoke, name="calendar-revoke"),
 ]
+
+# Bulk transitions from the dossier list (dossiers/views/bulk.py).
+from .views import bulk as bulk_views
+
+urlpatterns += [
+    path("dossiers/actions/", bulk_views.bulk_form, name="dossier-bulk"),
+    path("dossiers/actions/releve/", bulk_views.bulk_statement, name="dossier-bulk-statement"),
+    path("dossiers/actions/simulation/", bulk_views.bulk_dry_run, name="dossier-bulk-dry-run"),
+    path("dossiers/actions/application/", bulk_views.bulk_apply, name="dossier-bulk-apply"),
+]

@@ -4,6 +4,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from . import views
 from . import followups
+from .bulk import BulkTransitions
 from .docs import api_docs
 from .errors import not_found
 
@@ -23,6 +24,7 @@ urlpatterns = [
     path("clients/", views.ClientList.as_view(), name="client-list"),
     path("clients/<int:client_id>/", views.ClientDetail.as_view(), name="client-detail"),
     path("dossiers/", views.DossierList.as_view(), name="dossier-list"),
+    path("dossiers/bulk-transitions/", BulkTransitions.as_view(), name="dossier-bulk-transitions"),
     path("dossiers/<int:dossier_id>/", views.DossierDetail.as_view(), name="dossier-detail"),
     path("dossiers/<int:dossier_id>/history/", views.DossierHistory.as_view(), name="dossier-history"),
     path("dossiers/<int:dossier_id>/documents/", views.DocumentList.as_view(), name="document-list"),

@@ -65,6 +65,10 @@ OBJECT_OF["token-revoke"] = "api_token"
 ANY_ROLE_POSTS |= {"tokens", "token-revoke", "calendar", "calendar-revoke"}
 POST_ONLY |= {"token-revoke", "calendar-revoke"}
 VIEWER_POST_FORMS |= {"tokens": [("tokens", ["Créer"])], "calendar": [("calendar", ["Créer mon adresse"])]}
+# Bulk transitions (dossiers/views/bulk.py): the page opens on a selection; managers only; two POST-only steps.
+QUERY["dossier-bulk"] = "?all=1"
+POST_ONLY |= {"dossier-bulk-dry-run", "dossier-bulk-apply"}
+VIEWER_FORBIDDEN_PAGES |= {"dossier-bulk", "dossier-bulk-statement"}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
