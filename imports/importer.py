@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dossiers import rules
+from dossiers import anchors, rules
 from dossiers.bulk import sink_for_connection
 from dossiers.models import (
     Blocker,
@@ -313,6 +313,7 @@ class Importer:
                                        "values": {k: v for k, v in row.raw.items() if v}}, prev_hash="")
             entry.hash = entry.compute_hash()
             dossier.history_seq, dossier.history_hash = 1, entry.hash
+            dossier.history_anchor = anchors.anchor(pk, 1, entry.hash)
             dossiers.append(dossier)
             entries.append(entry)
             links.append(ImportedDossier(job=self.job, dossier_id=pk, row=row.number))
