@@ -1,9 +1,9 @@
 """The Celery application (the standard Django recipe) and the beat schedule.
 
 Without CELERY_BROKER_URL the settings make tasks run in-process (eager), so the demo needs no Redis.
-In production `scripts/worker.sh` starts a worker and beat. The schedule lives here, in code, and beat runs
-with Celery's default file-backed scheduler: the schedule is reviewed, versioned and tested with the code, needs
-no table nor admin screen, and cannot drift between environments (see scripts/worker.sh).
+In production `scripts/worker.sh` starts a worker and beat. The schedule lives here, in code: it is reviewed,
+versioned and tested with the code, needs no table nor admin screen, and cannot drift between environments. With a
+broker, beat runs celery-redbeat's scheduler (settings): its Redis lock lets exactly one beat send, however many run.
 """
 import os
 
@@ -43,3 +43,11 @@ app.conf.beat_schedule["send-va-reminders"] = {
     "schedule": crontab(hour=8, minute=0),
     "options": {"expires": 6 * 3600},
 }
+# Test probe: SEGURTRACK_BEAT_PROBE_QUEUE names a queue that gets one message a second, so a test can count the
+# ticks several beats produce together (tests/test_beat.py). Unset in production.
+if os.environ.get("SEGURTRACK_BEAT_PROBE_QUEUE"):
+    app.conf.beat_schedule["beat-probe"] = {
+        "task": "segurtrack.beat_probe",
+        "schedule": 1.0,
+        "options": {"queue": os.environ["SEGURTRACK_BEAT_PROBE_QUEUE"]},
+    }

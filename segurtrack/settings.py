@@ -256,3 +256,14 @@ EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 # The queue tasks are published to when none is named (a test worker consumes a queue of its own).
 CELERY_TASK_DEFAULT_QUEUE = os.environ.get("CELERY_TASK_DEFAULT_QUEUE", "celery")
+# Exactly one effective beat (issue 17): with a broker, beat keeps its schedule state in Redis and holds a Redis
+# lock (celery-redbeat); a second beat waits for the lock and takes over only when the first stops renewing it.
+# The schedule itself stays in code (segurtrack/celery.py). Without a broker, Celery's default file scheduler.
+if CELERY_BROKER_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = os.environ.get("CELERY_REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = os.environ.get("CELERY_REDBEAT_KEY_PREFIX", "segurtrack:redbeat")
+    # The lock outlives a crashed beat by this many seconds; beat renews it at least every loop interval.
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("CELERY_REDBEAT_LOCK_TIMEOUT", "60"))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = min(int(os.environ.get("CELERY_BEAT_MAX_LOOP_INTERVAL", "10")),
+                                        max(CELERY_REDBEAT_LOCK_TIMEOUT // 3, 1))
