@@ -112,7 +112,8 @@ WSGI_APPLICATION = "segurtrack.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 
@@ -270,3 +271,8 @@ if CELERY_BROKER_URL:
 # The Redis `/health/` pings (segurtrack/health.py): REDIS_URL, else the broker's when the broker is Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+# Behind PgBouncer in transaction mode a cursor cannot outlive its transaction: DATABASE_DISABLE_SERVER_SIDE_CURSORS=1
+# makes .iterator() fetch in client-side chunks (exports, history checks). Persistent connections (above) and
+# Django's default of no server-side prepared statements (psycopg's prepare_threshold=None) already suit PgBouncer.
+if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
