@@ -5,10 +5,13 @@ In production `scripts/worker.sh` starts a worker and beat. The schedule lives h
 versioned and tested with the code, needs no table nor admin screen, and cannot drift between environments. With a
 broker, beat runs celery-redbeat's scheduler (settings): its Redis lock lets exactly one beat send, however many run.
 """
+import logging.config
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segurtrack.settings")
 
@@ -51,3 +54,17 @@ if os.environ.get("SEGURTRACK_BEAT_PROBE_QUEUE"):
         "schedule": 1.0,
         "options": {"queue": os.environ["SEGURTRACK_BEAT_PROBE_QUEUE"]},
     }
+
+
+# Workers and beat log through Django's LOGGING (JSON with LOG_FORMAT=json) at the level given on the command line;
+# django-structlog binds each task's log lines to the request_id of the request that enqueued it.
+@setup_logging.connect
+def use_django_logging(loglevel=None, **kwargs) -> None:
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
+app.steps["worker"].add(DjangoStructLogInitStep)

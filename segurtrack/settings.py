@@ -276,3 +276,45 @@ REDIS_URL = os.environ.get("REDIS_URL", "") or (
 # Django's default of no server-side prepared statements (psycopg's prepare_threshold=None) already suit PgBouncer.
 if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Structured logs (issue 17): each request's log lines carry its request_id (django-structlog), and so do the log
+# lines of every task it enqueues, in the worker. LOG_FORMAT=json: one JSON object a line, for a log collector;
+# otherwise readable lines. Request lines log at REQUEST_LOG_LEVEL (INFO); the rest at LOG_LEVEL (WARNING).
+# Error reporting (Sentry) is not wired: sentry-sdk is not a dependency yet (docs/deployment.md).
+import structlog  # noqa: E402
+
+INSTALLED_APPS.append("django_structlog")
+# After authentication (the lines name the user), before django-axes, which must stay last.
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_structlog.middlewares.RequestMiddleware")
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "console").strip().lower()
+_LOG_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": _LOG_CHAIN,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([structlog.processors.format_exc_info, structlog.processors.JSONRenderer()] if LOG_FORMAT == "json"
+                  else [structlog.dev.ConsoleRenderer(colors=False)]),
+            ],
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django_structlog": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")}},
+}
+structlog.configure(
+    processors=[*_LOG_CHAIN, structlog.stdlib.PositionalArgumentsFormatter(), structlog.processors.StackInfoRenderer(),
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)
