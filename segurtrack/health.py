@@ -16,7 +16,7 @@ from health_check.exceptions import ServiceUnavailable
 from kombu import Connection
 from redis.asyncio import Redis as RedisClient
 
-TIMEOUT_SECONDS = 3
+TIMEOUT_SECONDS = 5
 
 
 @dataclasses.dataclass

@@ -6,7 +6,7 @@ import pytest
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 CLOSED = "redis://:s3cret-password@127.0.0.1:1/0"  # nothing listens on port 1
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db
 
 
 def test_every_part_up_answers_200_without_signing_in(client, settings):
