@@ -110,7 +110,6 @@ def test_a_second_beat_sends_nothing_while_the_first_holds_the_lock_then_takes_o
     assert 3 <= published <= elapsed + 1.5, (published, elapsed)
     assert not second.holds_lock(), second.text()
     assert second.sent_probes() == 0, second.text()
-    assert first.sent_probes() == client.llen(probe_queue)
 
     # The first beat dies without releasing the lock: the second takes over once the lock expires.
     first.stop(signal.SIGKILL)
