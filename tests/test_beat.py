@@ -37,10 +37,10 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 40, what: str = "") 
 class Beat:
     """A `celery beat` subprocess; its log (debug level) tells whether it holds the lock and what it sent."""
 
-    def __init__(self, log: Path, env: dict[str, str]):
+    def __init__(self, log: Path, env: dict[str, str], *extra: str):
         self.log = log
         with open(log, "wb") as out:
-            self.process = subprocess.Popen([str(CELERY), "-A", "segurtrack", "beat", "-l", "info"],
+            self.process = subprocess.Popen([str(CELERY), "-A", "segurtrack", "beat", "-l", "info", *extra],
                                             cwd=settings.BASE_DIR, env=env, stdout=out, stderr=subprocess.STDOUT)
 
     def text(self) -> str:
@@ -63,7 +63,7 @@ class Beat:
 
 
 @pytest.fixture
-def beats(tmp_path: Path) -> Iterator[tuple[Callable[[str], Beat], redis.Redis, str]]:
+def beats(tmp_path: Path) -> Iterator[tuple[Callable[..., Beat], redis.Redis, str]]:
     tag = uuid.uuid4().hex[:10]
     probe_queue = f"segurtrack-test-beat-probe-{tag}"
     prefix = f"segurtrack-test-redbeat-{tag}"
@@ -76,8 +76,8 @@ def beats(tmp_path: Path) -> Iterator[tuple[Callable[[str], Beat], redis.Redis, 
     client = redis.Redis.from_url(REDIS_URL)
     started: list[Beat] = []
 
-    def start(name: str) -> Beat:
-        beat = Beat(tmp_path / f"{name}.log", env)
+    def start(name: str, *extra: str) -> Beat:
+        beat = Beat(tmp_path / f"{name}.log", env, *extra)
         started.append(beat)
         return beat
 
@@ -117,3 +117,16 @@ def test_a_second_beat_sends_nothing_while_the_first_holds_the_lock_then_takes_o
     resumed = client.llen(probe_queue)
     wait_for(lambda: client.llen(probe_queue) >= resumed + 2, timeout=20, what="probes from the second beat")
     assert second.sent_probes() >= 2
+
+
+def test_without_the_lock_two_beats_would_send_every_tick_twice(beats, tmp_path):
+    """The control: Celery's default file scheduler has no lock, and the count above would catch it."""
+    start, client, probe_queue = beats
+    started = [start(name, "--scheduler", "celery.beat:PersistentScheduler", "--schedule", str(tmp_path / name))
+               for name in ("lockless-a", "lockless-b")]
+    wait_for(lambda: all(beat.sent_probes() >= 1 for beat in started), what="both lockless beats to send")
+    time.sleep(1)
+    before, began = client.llen(probe_queue), time.monotonic()
+    time.sleep(6)
+    published, elapsed = client.llen(probe_queue) - before, time.monotonic() - began
+    assert published > elapsed + 1.5, (published, elapsed)
