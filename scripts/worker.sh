@@ -4,10 +4,11 @@
 #   CELERY_BROKER_URL=redis://127.0.0.1:6379/0 DATABASE_URL=postgres://… scripts/worker.sh [all|worker|beat]
 #
 # `all` (default) runs both and stops both when either exits (for a supervisor: systemd, a container). Run
-# `worker` and `beat` as two services instead to scale workers: exactly ONE beat must run per deployment.
-# Beat uses Celery's default file-backed scheduler with the schedule written in segurtrack/celery.py
-# (app.conf.beat_schedule): reviewed and tested with the code, no table to migrate or keep in sync. Tunables: CELERY_CONCURRENCY (default: CPUs), CELERY_LOGLEVEL (info),
-# CELERY_BEAT_SCHEDULE_FILE (var/celerybeat-schedule: last run times, safe to delete).
+# `worker` and `beat` as services of their own instead to scale workers. Beat runs celery-redbeat's scheduler
+# (segurtrack/settings.py): it holds a lock in Redis, so a second beat (another machine, a restart overlapping the
+# old one) waits and sends nothing until the first stops renewing the lock (CELERY_REDBEAT_LOCK_TIMEOUT, 60 s).
+# The schedule is written in segurtrack/celery.py (app.conf.beat_schedule): reviewed and tested with the code, no
+# table to migrate or keep in sync. Tunables: CELERY_CONCURRENCY (default: CPUs), CELERY_LOGLEVEL (info).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,13 +16,10 @@ cd "$(dirname "$0")/.."
 export CELERY_BROKER_URL
 mode=${1:-all}
 loglevel=${CELERY_LOGLEVEL:-info}
-schedule_file=${CELERY_BEAT_SCHEDULE_FILE:-var/celerybeat-schedule}
-mkdir -p "$(dirname "$schedule_file")"
 celery=.venv/bin/celery
 
 worker_cmd=("$celery" -A segurtrack worker --loglevel "$loglevel" ${CELERY_CONCURRENCY:+--concurrency "$CELERY_CONCURRENCY"})
-beat_cmd=("$celery" -A segurtrack beat --loglevel "$loglevel" --scheduler celery.beat:PersistentScheduler
-          --schedule "$schedule_file")
+beat_cmd=("$celery" -A segurtrack beat --loglevel "$loglevel")
 
 case "$mode" in
   worker) exec "${worker_cmd[@]}" ;;

@@ -1,14 +1,17 @@
 """The Celery application (the standard Django recipe) and the beat schedule.
 
 Without CELERY_BROKER_URL the settings make tasks run in-process (eager), so the demo needs no Redis.
-In production `scripts/worker.sh` starts a worker and beat. The schedule lives here, in code, and beat runs
-with Celery's default file-backed scheduler: the schedule is reviewed, versioned and tested with the code, needs
-no table nor admin screen, and cannot drift between environments (see scripts/worker.sh).
+In production `scripts/worker.sh` starts a worker and beat. The schedule lives here, in code: it is reviewed,
+versioned and tested with the code, needs no table nor admin screen, and cannot drift between environments. With a
+broker, beat runs celery-redbeat's scheduler (settings): its Redis lock lets exactly one beat send, however many run.
 """
+import logging.config
 import os
 
 from celery import Celery
 from celery.schedules import crontab
+from celery.signals import setup_logging
+from django_structlog.celery.steps import DjangoStructLogInitStep
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "segurtrack.settings")
 
@@ -50,3 +53,25 @@ app.conf.beat_schedule["deliver-due-webhooks"] = {
     "schedule": 60.0,
     "options": {"expires": 55},
 }
+# Test probe: SEGURTRACK_BEAT_PROBE_QUEUE names a queue that gets one message a second, so a test can count the
+# ticks several beats produce together (tests/test_beat.py). Unset in production.
+if os.environ.get("SEGURTRACK_BEAT_PROBE_QUEUE"):
+    app.conf.beat_schedule["beat-probe"] = {
+        "task": "segurtrack.beat_probe",
+        "schedule": 1.0,
+        "options": {"queue": os.environ["SEGURTRACK_BEAT_PROBE_QUEUE"]},
+    }
+
+
+# Workers and beat log through Django's LOGGING (JSON with LOG_FORMAT=json) at the level given on the command line;
+# django-structlog binds each task's log lines to the request_id of the request that enqueued it.
+@setup_logging.connect
+def use_django_logging(loglevel=None, **kwargs) -> None:
+    from django.conf import settings
+
+    logging.config.dictConfig(settings.LOGGING)
+    if loglevel:
+        logging.getLogger().setLevel(loglevel)
+
+
+app.steps["worker"].add(DjangoStructLogInitStep)

@@ -119,7 +119,8 @@ WSGI_APPLICATION = "segurtrack.wsgi.application"
 DATABASES = {
     "default": dj_database_url.config(
         default=f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
-        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "0")),
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
     )
 }
 
@@ -274,12 +275,7 @@ CSP_POLICY = {
 }
 CONTENT_SECURITY_POLICY = CSP_POLICY if env_bool("DJANGO_CSP", True) else None
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
-}
+# LOGGING is defined below, with the structured-log settings.
 
 # VA requests (varequests): days a signatory's link lives, upload attempts per link and hour, the public address
 # the e-mailed links start with, and the SMTP server when EMAIL_BACKEND is the SMTP one.
@@ -306,3 +302,64 @@ if not HISTORY_ANCHOR_KEY:
     if not DEBUG and env_bool("DJANGO_PRODUCTION", False):
         raise ImproperlyConfigured("HISTORY_ANCHOR_KEY must be set in production.")
     HISTORY_ANCHOR_KEY = "insecure-development-history-anchor-key"
+# Exactly one effective beat (issue 17): with a broker, beat keeps its schedule state in Redis and holds a Redis
+# lock (celery-redbeat); a second beat waits for the lock and takes over only when the first stops renewing it.
+# The schedule itself stays in code (segurtrack/celery.py). Without a broker, Celery's default file scheduler.
+if CELERY_BROKER_URL:
+    CELERY_BEAT_SCHEDULER = "redbeat.RedBeatScheduler"
+    CELERY_REDBEAT_REDIS_URL = os.environ.get("CELERY_REDBEAT_REDIS_URL", CELERY_BROKER_URL)
+    CELERY_REDBEAT_KEY_PREFIX = os.environ.get("CELERY_REDBEAT_KEY_PREFIX", "segurtrack:redbeat")
+    # The lock outlives a crashed beat by this many seconds; beat renews it at least every loop interval.
+    CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("CELERY_REDBEAT_LOCK_TIMEOUT", "60"))
+    CELERY_BEAT_MAX_LOOP_INTERVAL = min(int(os.environ.get("CELERY_BEAT_MAX_LOOP_INTERVAL", "10")),
+                                        max(CELERY_REDBEAT_LOCK_TIMEOUT // 3, 1))
+# The Redis `/health/` pings (segurtrack/health.py): REDIS_URL, else the broker's when the broker is Redis.
+REDIS_URL = os.environ.get("REDIS_URL", "") or (
+    CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
+# Behind PgBouncer in transaction mode a cursor cannot outlive its transaction: DATABASE_DISABLE_SERVER_SIDE_CURSORS=1
+# makes .iterator() fetch in client-side chunks (exports, history checks). Persistent connections (above) and
+# Django's default of no server-side prepared statements (psycopg's prepare_threshold=None) already suit PgBouncer.
+if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
+    DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# Structured logs (issue 17): each request's log lines carry its request_id (django-structlog), and so do the log
+# lines of every task it enqueues, in the worker. LOG_FORMAT=json: one JSON object a line, for a log collector;
+# otherwise readable lines. Request lines log at REQUEST_LOG_LEVEL (INFO); the rest at LOG_LEVEL (WARNING).
+# Error reporting (Sentry) is not wired: sentry-sdk is not a dependency yet (docs/deployment.md).
+import structlog  # noqa: E402
+
+INSTALLED_APPS.append("django_structlog")
+# After authentication (the lines name the user), before django-axes, which must stay last.
+MIDDLEWARE.insert(MIDDLEWARE.index("axes.middleware.AxesMiddleware"), "django_structlog.middlewares.RequestMiddleware")
+DJANGO_STRUCTLOG_CELERY_ENABLED = True
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "console").strip().lower()
+_LOG_CHAIN = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True),
+]
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "structured": {
+            "()": structlog.stdlib.ProcessorFormatter,
+            "foreign_pre_chain": _LOG_CHAIN,
+            "processors": [
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                *([structlog.processors.format_exc_info, structlog.processors.JSONRenderer()] if LOG_FORMAT == "json"
+                  else [structlog.dev.ConsoleRenderer(colors=False)]),
+            ],
+        },
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "structured"}},
+    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "WARNING")},
+    "loggers": {"django_structlog": {"level": os.environ.get("REQUEST_LOG_LEVEL", "INFO")}},
+}
+structlog.configure(
+    processors=[*_LOG_CHAIN, structlog.stdlib.PositionalArgumentsFormatter(), structlog.processors.StackInfoRenderer(),
+                structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+    logger_factory=structlog.stdlib.LoggerFactory(),
+    wrapper_class=structlog.stdlib.BoundLogger,
+    cache_logger_on_first_use=True,
+)

@@ -3,6 +3,8 @@ from django.contrib import admin
 from django.urls import include, path
 from django.utils.translation import gettext_lazy as _
 
+from segurtrack.health import HealthView
+
 admin.site.site_header = _("Administration de segurtrack")
 admin.site.site_title = _("segurtrack")
 admin.site.index_title = _("Données des dossiers Ségur")
@@ -24,3 +26,5 @@ urlpatterns = [
     path("", include("dossiers.urls")),
     path("", include("dossiers.feed_urls")),
 ]
+# Load balancers and operators: public, JSON, 503 naming the part that is down (segurtrack/health.py).
+urlpatterns.append(path("health/", HealthView.as_view(), name="health"))

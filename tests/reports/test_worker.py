@@ -200,6 +200,7 @@ def test_the_beat_schedule_holds_the_periodic_tasks():
     digest = schedule["dossiers.tasks.send_daily_digests"]
     assert digest.hour == {7} and digest.minute == {30}
     assert schedule["dossiers.tasks.send_deadline_reminders"].hour == {7}
+    app.loader.import_default_modules()  # the task autodiscovery a worker runs at start (else order-dependent)
     for name in schedule:
         assert name in app.tasks
 
