@@ -293,3 +293,26 @@ def test_the_import_takes_a_fixed_number_of_queries_for_unchanged_answers(corpus
 
     assert report.unchanged == corpus.answers[0]
 
+
+
+def test_the_demonstration_faq_is_imported_flagged_and_says_how_to_import_the_official_one():
+    out, _ = run_import(demo=True)
+
+    assert Entry.objects.count() == 22
+    assert not Entry.objects.filter(is_demo=False).exists()
+    assert "FAQ de démonstration importée" in out and "manage.py import_faq CHEMIN/DES/EXPORTS" in out
+    assert RuleLink.objects.exists()
+
+
+def test_or_demo_imports_the_demonstration_only_when_no_configured_source_exists(settings, tmp_path, write_export):
+    settings.FAQ_SOURCES = [str(tmp_path / "absent")]
+    out, err = run_import(or_demo=True)
+    assert Entry.objects.filter(is_demo=True).count() == 22
+    assert "FAQ de démonstration importée" in out and err == ""
+
+    settings.FAQ_SOURCES = [str(write_export("officielle.txt", "Une réponse officielle sur le solde."))]
+    out, _ = run_import(or_demo=True)
+
+    assert "FAQ de démonstration" not in out
+    # The official exports replace the demonstration entirely.
+    assert list(Entry.objects.values_list("text", "is_demo")) == [("Une réponse officielle sur le solde.", False)]

@@ -150,3 +150,21 @@ def test_the_entry_page_takes_a_fixed_number_of_queries(seeded, member, django_a
 
     with django_assert_max_num_queries(10):
         assert member.get(f"/faq/{entry.pk}/").status_code == 200
+
+
+def test_the_demonstration_faq_is_labelled_on_the_list_and_on_each_entry(db, member):
+    run_import(demo=True)
+    entry = Entry.objects.get(text__startswith="Chaque site géographique")
+
+    listing = member.get("/faq/").content.decode()
+    page = member.get(f"/faq/{entry.pk}/").content.decode()
+
+    assert 'class="notice notice--demo"' in listing and listing.count('<span class="badge">FAQ de démonstration') == 20
+    assert 'class="notice notice--demo"' in page
+
+
+def test_the_official_faq_carries_no_demonstration_label(seeded, member):
+    entry = Entry.objects.first()
+
+    assert "FAQ de démonstration" not in member.get("/faq/").content.decode()
+    assert "FAQ de démonstration" not in member.get(f"/faq/{entry.pk}/").content.decode()
