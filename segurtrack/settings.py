@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "imports",
     "webhooks",
     "varequests",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -212,6 +213,8 @@ SPECTACULAR_SETTINGS = {
         "ExportStatusEnum": "dossiers.models.ExportJob.Status",
     },
 }
+# API docs: Swagger UI's assets from drf-spectacular-sidecar (served as static files, no CDN).
+SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})
 
 # Celery: without a broker URL, tasks run in-process so the demo needs no Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
