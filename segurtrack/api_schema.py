@@ -81,7 +81,8 @@ def usable_by_generated_clients(result: dict[str, Any], generator: Any, request:
             if content:
                 responses.setdefault("415", _detail_answer(str(UNSUPPORTED_MEDIA.description)))
             for parameter in operation.get("parameters", []):
-                if parameter["in"] == "path" and parameter["schema"].get("type") == "integer":
+                paging = parameter["in"] == "query" and parameter["name"] in ("page", "page_size")
+                if (parameter["in"] == "path" or paging) and parameter["schema"].get("type") == "integer":
                     parameter["schema"]["minimum"] = 1
             for answer in responses.values():
                 csv = answer.get("content", {}).get("text/csv")

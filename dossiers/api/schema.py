@@ -98,7 +98,7 @@ def solde_request_schema(result: dict[str, Any], generator: Any, request: Any, p
     operation = result["paths"].get(SOLDE_JSON_PATH, {}).get("get")
     if operation is None:
         return result
-    shipped = solde_json.schema()
+    shipped = deepcopy(solde_json.schema())  # cached: never change it in place
     definitions = shipped.pop("$defs", {})
     names = {name: f"Solde{name[:1].upper()}{name[1:]}" for name in definitions}
 
