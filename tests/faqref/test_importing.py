@@ -316,3 +316,25 @@ def test_or_demo_imports_the_demonstration_only_when_no_configured_source_exists
     assert "FAQ de démonstration" not in out
     # The official exports replace the demonstration entirely.
     assert list(Entry.objects.values_list("text", "is_demo")) == [("Une réponse officielle sur le solde.", False)]
+
+
+def test_a_missing_path_alone_fails_before_anything_is_touched(tmp_path):
+    run_import(demo=True)
+    before = state()
+
+    with pytest.raises(CommandError) as refused:
+        run_import(tmp_path / "absent")
+
+    assert "absent : chemin introuvable" in str(refused.value)
+    assert state() == before and Entry.objects.filter(is_demo=True).count() == 22
+
+
+def test_a_refused_official_export_leaves_the_demonstration_in_place(tmp_path):
+    run_import(demo=True)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"")
+
+    with pytest.raises(CommandError):
+        run_import(bad)
+
+    assert Entry.objects.filter(is_demo=True).count() == 22

@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from faqref.importing import Outcome, export_files, import_files
+from faqref.links import refresh_links
 from faqref.models import Entry
 
 DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
@@ -55,6 +56,9 @@ class Command(BaseCommand):
         if not files and not problems:
             self.stdout.write(_("Aucun export à importer."))
             return
+        if not files:
+            raise CommandError(_("Exports refusés (rien n'en a été importé) :\n%(problems)s") % {
+                "problems": "\n".join(f"- {p}" for p in problems)})
 
         show = progress or self.stderr.isatty()
         bar = None
@@ -67,8 +71,6 @@ class Command(BaseCommand):
         def advance(outcome: Outcome) -> None:
             bar.update()
 
-        if not demo:
-            Entry.objects.filter(is_demo=True).delete()  # the official FAQ replaces the demonstration
         try:
             report = import_files(files, on_start=start, on_answer=advance)
         finally:
@@ -87,6 +89,8 @@ class Command(BaseCommand):
                 "created": report.total(Outcome.CREATED), "revised": report.total(Outcome.REVISED),
                 "unchanged": report.total(Outcome.UNCHANGED), "files": len(report.files),
                 "failed": len(report.errors) + len(problems)}))
+        if not demo and report.files and Entry.objects.filter(is_demo=True).delete()[0]:
+            report.links = refresh_links()  # the official FAQ replaces the demonstration, and its guidance
         linked = sum(1 for ids in report.links.values() if ids)
         self.stdout.write(_("Liens automatiques : %(linked)d règle(s) sur %(rules)d reliée(s) à la FAQ.") % {
             "linked": linked, "rules": len(report.links)})
