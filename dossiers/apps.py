@@ -8,8 +8,13 @@ class DossiersConfig(AppConfig):
     verbose_name = _("Dossiers Ségur")
 
     def ready(self) -> None:
+        from django.core import checks as system_checks
+
         from faqref.links import register_topics
 
         from . import rules
+        from .checks import check_payloads, check_rule_catalogue
 
         register_topics({code: r.faq_query for code, r in rules.CATALOGUE.items()})
+        system_checks.register(check_rule_catalogue)
+        system_checks.register(check_payloads)

@@ -184,9 +184,14 @@ def guidance(codes) -> dict[str, list[dict[str, Any]]]:
     """Each rule code's FAQ guidance with a short excerpt of the answer (two queries, one when none is linked)."""
     links = guidance_for(codes)
     ids = {ref["id"] for refs in links.values() for ref in refs}
-    texts = dict(Entry.objects.filter(pk__in=ids).values_list("id", "text")) if ids else {}
-    return {code: [{**ref, "excerpt": Truncator(" ".join(texts.get(ref["id"], "").split())).words(EXCERPT_WORDS)}
-                   for ref in refs]
+    rows = Entry.objects.filter(pk__in=ids).values_list("id", "text", "is_demo") if ids else []
+    entries = {pk: (text, is_demo) for pk, text, is_demo in rows}
+
+    def shown(ref: dict[str, Any]) -> dict[str, Any]:
+        text, is_demo = entries.get(ref["id"], ("", False))
+        return {**ref, "excerpt": Truncator(" ".join(text.split())).words(EXCERPT_WORDS), "is_demo": is_demo}
+
+    return {code: [shown(ref) for ref in refs]
             for code, refs in links.items()}
 
 

@@ -57,6 +57,8 @@ class Entry(models.Model):
     search_text = models.TextField(default="", blank=True, editable=False)
     # Title (weight A) and text (weight B) under the french_unaccent configuration, PostgreSQL only.
     search_vector = SearchVectorField(null=True, blank=True, editable=False)
+    # From the project's demonstration FAQ (faqref/demo), not the programme's: every page showing it says so.
+    is_demo = models.BooleanField(_("FAQ de démonstration"), default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -52,7 +52,7 @@ def index(request: HttpRequest) -> HttpResponse:
     query.pop("page", None)
     return render(request, "faqref/index.html", {
         "form": form, "page": page, "results": results, "query": query.urlencode(),
-        "searching": any(params.values()),
+        "searching": any(params.values()), "has_demo": any(result["entry"].is_demo for result in results),
     })
 
 

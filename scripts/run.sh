@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run segurtrack locally: SQLite, tasks in-process, demo data and the FAQ seeds, at http://127.0.0.1:8000
+# Run segurtrack locally: SQLite, tasks in-process, demo data and the FAQ, at http://127.0.0.1:8000
+# The FAQ: the official exports when FAQ_SOURCES (default ../shared/seeds) finds them, else our demonstration FAQ.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -7,6 +8,6 @@ export DJANGO_DEBUG=${DJANGO_DEBUG:-1}
 unset DATABASE_URL CELERY_BROKER_URL
 mkdir -p var
 .venv/bin/python manage.py migrate --no-input -v0
-.venv/bin/python manage.py import_faq || echo "FAQ import skipped (see above)."
+.venv/bin/python manage.py import_faq --or-demo
 .venv/bin/python manage.py seed_demo
 exec .venv/bin/python manage.py runserver 127.0.0.1:8000

@@ -26,6 +26,11 @@ fi
 export DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/segurtrack}
 export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379/15}
 export FAIL_ON_SKIP=1
+# The official FAQ exports are not in the repository. Beside a checkout that has them (CI: ../shared/seeds),
+# the FAQ tests also run on them; a plain clone runs them on the project's own exports (faqref/demo).
+if [ -z "${FAQ_SOURCES:-}" ] && [ -d ../shared/seeds ]; then
+  export FAQ_SOURCES=../shared/seeds
+fi
 dbname=${DATABASE_URL##*/}
 psql "${DATABASE_URL%/*}/postgres" -tAc "select 1 from pg_database where datname='${dbname}'" | grep -q 1 \
   || createdb -h 127.0.0.1 -U postgres "$dbname"

@@ -1,6 +1,7 @@
 """OpenAPI declarations of the error answers every app's API gives (the contract's shapes, shared/spec/API.md)."""
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from drf_spectacular.utils import OpenApiResponse
@@ -37,3 +38,72 @@ def answers(ok: dict[int | tuple[int, str], Any], *, bad_input: bool = False, no
 def page_answers(serializer: type[serializers.Serializer]) -> dict[int | tuple[int, str], Any]:
     """A paginated list: 400 for a malformed `page` or `page_size` (or filter), 404 past the last page."""
     return answers({200: serializer(many=True)}, bad_input=True, not_found=True)
+
+
+METHOD_NOT_ALLOWED = "Méthode non autorisée à cette adresse (l'en-tête Allow liste celles qui le sont)."
+_NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
+
+
+def _detail_answer(description: str) -> dict[str, Any]:
+    return {"description": description,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Detail"}}}}
+
+
+def _enum_names(values: list[Any]) -> list[str] | None:
+    """Identifier names for enum values that are not identifiers themselves ("90+", "0-30", ""), else None."""
+    if all(isinstance(value, str) and value.isidentifier() and value.isascii() for value in values):
+        return None
+    names = []
+    for value in values:
+        text = str(value).replace("+", "_plus")
+        name = _NOT_IDENTIFIER.sub("_", text).strip("_").upper() or "BLANK"
+        names.append(name if name[0].isalpha() else f"VALUE_{name}")
+    return names if len(set(names)) == len(names) else None
+
+
+def usable_by_generated_clients(result: dict[str, Any], generator: Any, request: Any, public: bool) -> dict[str, Any]:
+    """Postprocessing hook: the schema as client generators (openapi-python-client) need it.
+
+    ASCII identifiers for operation ids and enum members; one JSON body where several encodings are
+    accepted (a generator cannot tell identical bodies apart); the 405 and 415 answers; ids that start at 1;
+    CSV downloads as text; the `Token <key>` scheme described as the server reads it.
+    """
+    for path, item in result["paths"].items():
+        for method, operation in item.items():
+            if method not in ("get", "post", "put", "patch", "delete"):
+                continue
+            operation["operationId"] = _NOT_IDENTIFIER.sub("_", operation["operationId"]).strip("_")
+            responses = operation["responses"]
+            responses.setdefault("405", _detail_answer(METHOD_NOT_ALLOWED))
+            content = operation.get("requestBody", {}).get("content", {})
+            if "application/json" in content and len(content) > 1:
+                operation["requestBody"]["content"] = {"application/json": content["application/json"]}
+            if content:
+                responses.setdefault("415", _detail_answer(str(UNSUPPORTED_MEDIA.description)))
+            for parameter in operation.get("parameters", []):
+                paging = parameter["in"] == "query" and parameter["name"] in ("page", "page_size")
+                if (parameter["in"] == "path" or paging) and parameter["schema"].get("type") == "integer":
+                    parameter["schema"]["minimum"] = 1
+            for answer in responses.values():
+                csv = answer.get("content", {}).get("text/csv")
+                if csv is not None:
+                    csv["schema"] = {"type": "string", "description": "CSV (UTF-8, séparateur « ; »)"}
+
+    def name_enums(node: Any) -> None:
+        if isinstance(node, dict):
+            if isinstance(node.get("enum"), list) and "x-enum-varnames" not in node:
+                names = _enum_names([value for value in node["enum"] if value is not None])
+                if names:
+                    node["x-enum-varnames"] = names
+            for value in node.values():
+                name_enums(value)
+        elif isinstance(node, list):
+            for value in node:
+                name_enums(value)
+
+    name_enums(result.get("components", {}))
+    name_enums(result["paths"])
+    token = result.get("components", {}).get("securitySchemes", {}).get("tokenAuth")
+    if token is not None:
+        token["description"] = "Token <key>"
+    return result

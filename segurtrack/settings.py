@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "imports",
     "webhooks",
     "varequests",
+    "drf_spectacular_sidecar",
 ]
 
 MIDDLEWARE = [
@@ -229,6 +230,16 @@ SPECTACULAR_SETTINGS = {
         "ExportStatusEnum": "dossiers.models.ExportJob.Status",
     },
 }
+# API docs: Swagger UI's assets from drf-spectacular-sidecar (served as static files, no CDN).
+SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})
+# The schema as generated clients need it: a typed operation per transition, solde.json's JSON Schema, then
+# ASCII ids, one JSON body, the 405/415 answers (segurtrack/api_schema.py).
+SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
+    "drf_spectacular.hooks.postprocess_schema_enums",
+    "dossiers.api.schema.transition_operations",
+    "dossiers.api.schema.solde_request_schema",
+    "segurtrack.api_schema.usable_by_generated_clients",
+]
 
 # Celery: without a broker URL, tasks run in-process so the demo needs no Redis.
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")

@@ -11,11 +11,9 @@ from faqref.importing import Outcome, import_export, read_export
 from faqref.models import Entry, Facet, Revision, RuleLink, Source
 from faqref.parsing import SEPARATOR, fingerprint
 
-from .conftest import SEED_0, SEED_1, SEEDS, run_import
+from .conftest import DEMO_0, MS2, run_import
 
 pytestmark = pytest.mark.django_db
-
-MS2 = "Dossier Usager Informatisé (DUI) - PDE (MS2)"
 
 
 def state() -> dict:
@@ -37,57 +35,60 @@ def revision_sets() -> set[frozenset[str]]:
     return {frozenset(prints) for prints in grouped.values()}
 
 
-def test_both_seeds_import_as_33_entries_of_which_4_have_two_revisions():
-    out, _ = run_import(SEEDS)
+def test_both_exports_import_as_one_entry_per_answer_with_a_revision_per_rewording(corpus):
+    first, second = corpus.paths
+    out, _ = run_import(corpus.folder)
 
-    # SEED-0 holds 19 answers and SEED-1 20. Two answers are identical in both ("Oui, le bon de commande…",
-    # "Sauf cas d'exonération…") and four were reworded between the exports ("…changer le scénario…",
-    # "…marche à suivre… slide 2…", "La liste des éléments…", "Pour rappel…"): 19 + 20 - 2 - 4 = 33 entries,
-    # 4 of them with 2 revisions, so 33 + 4 = 37 revisions; every one of the 39 answers is a source.
-    assert Entry.objects.count() == 33
-    assert Revision.objects.count() == 37
+    # Answers found identical in both exports are one entry; a reworded answer is one entry with two
+    # revisions; every answer is a source. Official: 19 + 20 - 2 - 4 = 33 entries; ours: 12 + 15 - 2 - 3 = 22.
+    assert Entry.objects.count() == corpus.entries == sum(corpus.answers) - corpus.identical - corpus.reworded
+    assert Revision.objects.count() == corpus.revisions == corpus.entries + corpus.reworded
     revisions_per_entry = Entry.objects.annotate(n=Count("revisions")).values_list("n", flat=True)
-    assert sorted(revisions_per_entry, reverse=True)[:5] == [2, 2, 2, 2, 1]
-    assert Source.objects.count() == 39
-    assert "000_6587fc1f6cff108e.txt : 19 réponses — 19 créée(s), 0 révisée(s), 0 inchangée(s)" in out
-    assert "001_75987ac76936c33c.txt : 20 réponses — 14 créée(s), 4 révisée(s), 2 inchangée(s)" in out
-    assert "Total : 33 créée(s), 4 révisée(s), 2 inchangée(s)" in out
+    assert sorted(revisions_per_entry, reverse=True)[:corpus.reworded + 1] == [2] * corpus.reworded + [1]
+    assert Source.objects.count() == corpus.sources
+    n0, n1 = corpus.answers
+    created = n1 - corpus.identical - corpus.reworded
+    assert f"{first.name} : {n0} réponses — {n0} créée(s), 0 révisée(s), 0 inchangée(s)" in out
+    assert (f"{second.name} : {n1} réponses — {created} créée(s), {corpus.reworded} révisée(s), "
+            f"{corpus.identical} inchangée(s)") in out
+    assert f"Total : {corpus.entries} créée(s), {corpus.reworded} révisée(s), {corpus.identical} inchangée(s)" in out
 
 
-def test_reimporting_the_same_files_changes_nothing_and_reports_every_answer_unchanged():
-    run_import(SEEDS)
+def test_reimporting_the_same_files_changes_nothing_and_reports_every_answer_unchanged(corpus):
+    run_import(corpus.folder)
     before = state()
 
-    out, _ = run_import(SEED_1, SEED_0)
+    out, _ = run_import(*reversed(corpus.paths))
 
     assert state() == before
-    assert "Total : 0 créée(s), 0 révisée(s), 39 inchangée(s)" in out
+    assert f"Total : 0 créée(s), 0 révisée(s), {corpus.sources} inchangée(s)" in out
 
 
-def test_the_import_order_does_not_change_the_entries_only_which_text_came_first():
-    run_import(SEED_0)
-    run_import(SEED_1)
+def test_the_import_order_does_not_change_the_entries_only_which_text_came_first(corpus):
+    first, second = corpus.paths
+    run_import(first)
+    run_import(second)
     forward = revision_sets()
     Entry.objects.all().delete()
 
-    run_import(SEED_1)
-    out, _ = run_import(SEED_0)
+    run_import(second)
+    out, _ = run_import(first)
 
     assert revision_sets() == forward
-    assert Entry.objects.count() == 33
-    assert Revision.objects.count() == 37
-    assert "000_6587fc1f6cff108e.txt : 19 réponses — 13 créée(s), 4 révisée(s), 2 inchangée(s)" in out
+    assert (Entry.objects.count(), Revision.objects.count()) == (corpus.entries, corpus.revisions)
+    n0 = corpus.answers[0]
+    assert (f"{first.name} : {n0} réponses — {n0 - corpus.identical - corpus.reworded} créée(s), "
+            f"{corpus.reworded} révisée(s), {corpus.identical} inchangée(s)") in out
 
 
-def test_an_answer_found_in_two_exports_is_one_entry_with_both_sources():
-    run_import(SEEDS)
+def test_an_answer_found_in_two_exports_is_one_entry_with_both_sources(corpus):
+    run_import(corpus.folder)
 
-    entry = Entry.objects.get(text__startswith="Oui, le bon de commande")
+    entry = Entry.objects.get(text__startswith=corpus.shared_opening)
 
     assert entry.revisions.count() == 1
-    assert sorted(entry.sources.values_list("file", "position", "line")) == [
-        (SEED_0.name, 17, 87), (SEED_1.name, 0, 6)]
-    # Seen under SEED-0's dispositif filter and in SEED-1 unfiltered: it carries the filter's value.
+    assert sorted(entry.sources.values_list("file", "position", "line")) == list(corpus.shared_sources)
+    # Seen under the first export's dispositif filter and in the second unfiltered: it carries the filter's value.
     assert entry.facets == {"dispositif": [MS2]}
 
 
@@ -136,13 +137,13 @@ def test_an_entry_title_is_the_curated_question_else_the_answers_first_sentence(
     assert str(Entry.objects.get()) == "Faut-il signer le bon de commande ?"
 
 
-def test_the_entry_keeps_the_answers_blocks_for_display():
-    run_import(SEED_0)
+def test_the_entry_keeps_the_answers_blocks_for_display(corpus):
+    run_import(corpus.paths[0])
 
-    table = Entry.objects.get(text__startswith="La dernière version de ce document")
+    table = Entry.objects.get(text__startswith=corpus.table_opening)
     kinds = [block["kind"] for block in table.blocks]
     assert kinds == ["paragraph", "table"]
-    assert table.blocks[1]["rows"][:2] == [["Date", "Notes de mises à jour"], ["26/07/2024", "Version initiale"]]
+    assert table.blocks[1]["rows"][:2] == [list(row) for row in corpus.table_head]
 
 
 def test_a_file_imported_again_with_an_answer_less_keeps_the_entry_but_drops_that_source(write_export):
@@ -244,32 +245,32 @@ def test_a_directory_imports_its_txt_files_in_name_order(tmp_path, write_export)
 
 
 def test_without_paths_the_configured_sources_are_imported_and_missing_ones_skipped(settings, tmp_path):
-    settings.FAQ_SOURCES = [str(tmp_path / "absent"), str(SEED_0)]
+    settings.FAQ_SOURCES = [str(tmp_path / "absent"), str(DEMO_0)]
 
     out, err = run_import()
 
     assert f"{tmp_path / 'absent'} : chemin introuvable, ignoré" in err
-    assert Entry.objects.count() == 19
-    assert "Total : 19 créée(s)" in out
+    assert Entry.objects.count() == 12
+    assert "Total : 12 créée(s)" in out
 
 
 def test_a_missing_path_named_on_the_command_line_is_an_error_after_the_others_import(tmp_path):
     with pytest.raises(CommandError) as refused:
-        run_import(tmp_path / "absent.txt", SEED_0)
+        run_import(tmp_path / "absent.txt", DEMO_0)
 
     assert "absent.txt : chemin introuvable" in str(refused.value)
-    assert Entry.objects.count() == 19
+    assert Entry.objects.count() == 12
 
 
 def test_the_progress_bar_goes_to_stderr_only_when_asked_or_on_a_terminal():
-    _, quiet = run_import(SEED_0)
+    _, quiet = run_import(DEMO_0)
     Entry.objects.all().delete()
     Source.objects.all().delete()
 
-    _, shown = run_import(SEED_0, progress=True)
+    _, shown = run_import(DEMO_0, progress=True)
 
     assert quiet == ""
-    assert "19/19" in shown
+    assert "12/12" in shown
 
 
 def test_the_import_outcomes_are_reported_answer_by_answer(write_export):
@@ -283,12 +284,57 @@ def test_the_import_outcomes_are_reported_answer_by_answer(write_export):
     assert Source.objects.count() == 2
 
 
-def test_the_import_takes_a_fixed_number_of_queries_for_unchanged_answers(django_assert_max_num_queries):
-    run_import(SEEDS)
-    parsed = read_export(SEED_0)
+def test_the_import_takes_a_fixed_number_of_queries_for_unchanged_answers(corpus, django_assert_max_num_queries):
+    run_import(corpus.folder)
+    parsed = read_export(corpus.paths[0])
 
     with django_assert_max_num_queries(8):
         report = import_export(parsed)
 
-    assert report.unchanged == 19
+    assert report.unchanged == corpus.answers[0]
 
+
+
+def test_the_demonstration_faq_is_imported_flagged_and_says_how_to_import_the_official_one():
+    out, _ = run_import(demo=True)
+
+    assert Entry.objects.count() == 22
+    assert not Entry.objects.filter(is_demo=False).exists()
+    assert "FAQ de démonstration importée" in out and "manage.py import_faq CHEMIN/DES/EXPORTS" in out
+    assert RuleLink.objects.exists()
+
+
+def test_or_demo_imports_the_demonstration_only_when_no_configured_source_exists(settings, tmp_path, write_export):
+    settings.FAQ_SOURCES = [str(tmp_path / "absent")]
+    out, err = run_import(or_demo=True)
+    assert Entry.objects.filter(is_demo=True).count() == 22
+    assert "FAQ de démonstration importée" in out and err == ""
+
+    settings.FAQ_SOURCES = [str(write_export("officielle.txt", "Une réponse officielle sur le solde."))]
+    out, _ = run_import(or_demo=True)
+
+    assert "FAQ de démonstration" not in out
+    # The official exports replace the demonstration entirely.
+    assert list(Entry.objects.values_list("text", "is_demo")) == [("Une réponse officielle sur le solde.", False)]
+
+
+def test_a_missing_path_alone_fails_before_anything_is_touched(tmp_path):
+    run_import(demo=True)
+    before = state()
+
+    with pytest.raises(CommandError) as refused:
+        run_import(tmp_path / "absent")
+
+    assert "absent : chemin introuvable" in str(refused.value)
+    assert state() == before and Entry.objects.filter(is_demo=True).count() == 22
+
+
+def test_a_refused_official_export_leaves_the_demonstration_in_place(tmp_path):
+    run_import(demo=True)
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"")
+
+    with pytest.raises(CommandError):
+        run_import(bad)
+
+    assert Entry.objects.filter(is_demo=True).count() == 22

@@ -1,4 +1,5 @@
-"""Rule → FAQ links: each rule's cited seed answer comes first, curated links survive re-imports."""
+"""Rule → FAQ links: each rule's cited answer comes first (our exports, and the official ones in CI), curated
+links survive re-imports."""
 from io import StringIO
 
 import pytest
@@ -10,64 +11,42 @@ from faqref.models import Entry, RuleLink
 from faqref.parsing import fingerprint, parse_export
 from faqref.search import fallback_stems, word_coverage
 
-from .conftest import SEED_0, SEED_1, SEEDS, run_import
+from .conftest import DEMO, OURS, run_import
 
 pytestmark = pytest.mark.django_db
 
-# DOMAIN.md §5: the seed answer each rule cites in its "source" column, by its opening words ("same" rows
-# repeat the row above). solde.two_invoices_marked is the warn half of solde.two_invoices, same answer.
-CITED = {
-    "client.identified": "Un site géographique",
-    "bdc.document": "Oui, le bon de commande",
-    "bdc.signature_type": "Oui, le bon de commande",
-    "dispositif.single_active": "Pour rappel, l’établissement",
-    "avance.solution_referenced": "Non, ce programme ne finance pas",
-    "avance.deadline": "Pour rappel",
-    "va.document": "Une demande de solde comprend",
-    "va.esms_prerequisites": "En amont de la signature de la VA",
-    "solde.pv_pilote": "Une demande de solde comprend",
-    "solde.invoice_document": "Une demande de solde comprend",
-    "solde.invoice_matches_va_signer": "Il n’est pas indispensable",
-    "solde.amount_within_avance": "Le montant de la facture",
-    "solde.invoice_full_amount": "Le montant de la facture",
-    "solde.vat_exemption": "Sauf cas d'exonération",
-    "solde.vat_rate": "Sauf cas d'exonération",
-    "solde.two_invoices": "Il est demandé de présenter",
-    "solde.two_invoices_marked": "Il est demandé de présenter",
-    "solde.invoice_mentions": "La liste des éléments",
-    "cancel.honour_statement": "Pour annuler votre demande",
-    "cancel.client_renunciation": "Pour annuler votre demande",
-    # DOMAIN.md §8
-    "dates.chronology": "Pour rappel",
-    "solde.declared_finess": "Lorsqu’une structure s’authentifie",
-}
-
-
-def cited_fingerprints(opening: str) -> set[str]:
-    """The fingerprints of the seed answers (one per export holding it) that start with `opening`."""
-    answers = [a for path in (SEED_0, SEED_1) for a in parse_export(path.read_bytes(), path.name).answers
+def cited_fingerprints(corpus, opening: str) -> set[str]:
+    """The fingerprints of the corpus's answers (one per export holding it) that start with `opening`."""
+    answers = [a for path in corpus.paths for a in parse_export(path.read_bytes(), path.name).answers
                if a.text.startswith(opening)]
-    assert answers, f"no seed answer starts with {opening!r}"
+    assert answers, f"no {corpus.name} answer starts with {opening!r}"
     assert len({a.text[:80] for a in answers}) == 1, f"{opening!r} names several answers"
     return {fingerprint(a.text) for a in answers}
 
 
-def test_every_cited_rule_is_in_the_catalogue_with_faq_terms():
-    assert set(CITED) <= set(CATALOGUE)
-    assert all(TOPICS[code] == CATALOGUE[code].faq_query for code in CITED)
+def test_every_cited_rule_is_in_the_catalogue_with_faq_terms(corpus):
+    assert set(corpus.cited) <= set(CATALOGUE)
+    assert all(TOPICS[code] == CATALOGUE[code].faq_query for code in corpus.cited)
 
 
-@pytest.mark.parametrize("code", sorted(CITED))
-def test_the_first_link_of_each_rule_is_the_seed_answer_it_cites(code, seeded):
-    guidance = guidance_for([code])[code]
-
-    assert guidance, f"{code} has no FAQ link"
-    first = Entry.objects.get(pk=guidance[0]["id"])
-    texts = set(first.revisions.values_list("fingerprint", flat=True))
-    assert texts & cited_fingerprints(CITED[code]), f"{code} links first to: {first.text[:80]!r}"
+def test_our_exports_cite_an_answer_for_every_rule():
+    assert set(OURS.cited) == set(CATALOGUE) and not OURS.unlinked
 
 
-def test_each_rule_gets_at_most_three_automatic_links_holding_half_its_words_or_more(seeded):
+def test_every_rule_finds_guidance_and_the_first_link_is_the_answer_it_cites(corpus_imported):
+    corpus = corpus_imported
+    guidance = guidance_for(CATALOGUE)
+
+    assert {code for code, refs in guidance.items() if not refs} == corpus.unlinked
+    wrong = {}
+    for code, opening in corpus.cited.items():
+        first = Entry.objects.get(pk=guidance[code][0]["id"])
+        if not set(first.revisions.values_list("fingerprint", flat=True)) & cited_fingerprints(corpus, opening):
+            wrong[code] = first.text[:80]
+    assert wrong == {}, f"rules whose first link is not the answer they cite: {wrong}"
+
+
+def test_each_rule_gets_at_most_three_automatic_links_holding_half_its_words_or_more(corpus_imported):
     links = RuleLink.objects.filter(origin=RuleLink.Origin.AUTO).select_related("entry")
 
     per_rule: dict[str, int] = {}
@@ -75,7 +54,7 @@ def test_each_rule_gets_at_most_three_automatic_links_holding_half_its_words_or_
         per_rule[link.rule] = per_rule.get(link.rule, 0) + 1
         assert word_coverage(fallback_stems(TOPICS[link.rule]), link.entry.search_text) >= MIN_COVERAGE
     assert set(per_rule) <= set(CATALOGUE)
-    assert set(CITED) <= set(per_rule)
+    assert set(corpus_imported.cited) <= set(per_rule)
     assert max(per_rule.values()) <= MAX_LINKS_PER_RULE
 
 
@@ -99,14 +78,14 @@ def test_a_topic_no_answer_covers_gets_no_automatic_link_rather_than_the_least_b
 
 
 def test_pinned_and_removed_links_survive_a_reimport_and_a_removed_entry_is_not_linked_again(seeded):
-    code = "solde.pv_pilote"
+    code = "va.document"
     cited = guidance_for([code])[code][0]["id"]
-    pinned_entry = Entry.objects.get(text__startswith="Les dispositions de la maintenance")
+    pinned_entry = Entry.objects.get(text__startswith="Pièces à conserver")
     RuleLink.objects.filter(rule=code, entry_id=cited).update(origin=RuleLink.Origin.REMOVED)
     pinned = RuleLink.objects.update_or_create(rule=code, entry=pinned_entry,
                                                defaults={"origin": RuleLink.Origin.PINNED, "rank": 0})[0]
 
-    run_import(SEEDS)
+    run_import(DEMO)
 
     assert RuleLink.objects.get(rule=code, entry_id=cited).origin == RuleLink.Origin.REMOVED
     assert RuleLink.objects.get(pk=pinned.pk).origin == RuleLink.Origin.PINNED
@@ -127,7 +106,7 @@ def test_refreshing_the_links_twice_writes_nothing_the_second_time(seeded):
 
 def test_automatic_links_follow_the_entries_when_the_faq_changes(seeded):
     code = "client.identified"
-    Entry.objects.filter(text__startswith="Un site géographique").delete()
+    Entry.objects.filter(text__startswith="Chaque site géographique").delete()
     new = Entry(slug="site", derived_title="Site géographique", text="Un site géographique identifié par son "
                 "numéro FINESS géographique ou son SIRET.", fingerprint="1" * 64)
     new.save()

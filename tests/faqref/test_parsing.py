@@ -1,7 +1,6 @@
 """Tests for faqref.parsing: the French FAQ export parser, fingerprints, similarity and word diffs."""
 
 import hashlib
-from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
@@ -20,6 +19,8 @@ from faqref.parsing import (
     similarity,
 )
 
+from .conftest import OURS
+
 PROMPTS = (
     "Votre question concerne quel type d'offre ?",
     "Votre question concerne quel couloir Ségur ?",
@@ -27,10 +28,6 @@ PROMPTS = (
     "Votre question concerne quel produit ou service produit?",
     "Votre question concerne quelle thématique ?",
 )
-SEED_0 = "000_6587fc1f6cff108e.txt"
-SEED_1 = "001_75987ac76936c33c.txt"
-
-
 def export(*lines: str, header: bool = True, newline: str = "\n") -> bytes:
     """An export in the seeds' layout: the facet prompts, then the given lines."""
     return newline.join((*PROMPTS, *lines) if header else lines).encode("utf-8")
@@ -42,16 +39,8 @@ def refusal(data: bytes, source: str = "faq.txt") -> ExportError:
     return raised.value
 
 
-def seeds_dir() -> Path:
-    """The shared seeds: `../shared/seeds` beside the checkout (<checkout>/tests/faqref/this file)."""
-    for folder in Path(__file__).resolve().parents:
-        if (folder / "shared" / "seeds" / SEED_0).is_file():
-            return folder / "shared" / "seeds"
-    pytest.skip("the seed exports (../shared/seeds beside the checkout) are not available")
-
-
-def seed(name: str) -> parsing.ParsedExport:
-    return parse_export((seeds_dir() / name).read_bytes(), name)
+def parsed_exports(corpus) -> tuple[parsing.ParsedExport, parsing.ParsedExport]:
+    return tuple(parse_export(path.read_bytes(), path.name) for path in corpus.paths)
 
 
 def answer_opening(parsed: parsing.ParsedExport, opening: str) -> parsing.ParsedAnswer:
@@ -413,88 +402,87 @@ def test_diff_words_always_rebuilds_the_new_text(old, new):
     assert 0.0 <= similarity(old, new) <= 1.0
 
 
-# --- the seed exports ----------------------------------------------------------------------------------
-
-# Answers found on both seeds with the same fingerprint, by their opening words (SEED-1, SEED-0).
-IDENTICAL_IN_SEEDS = {
-    ("Oui, le bon de commande", "Oui, le bon de commande"),
-    ("Sauf cas d'exonération", "Sauf cas d'exonération"),
-}
-# One answer rewritten between the exports (SEED-1 opening, SEED-0 opening) and why we pair them.
-REWORDED_IN_SEEDS = {
-    # "Oui, " dropped and the condition changed ("à la demande du client" -> "après avoir déposé...").
-    ("Il est possible de changer", "Oui, il est possible de changer"),
-    # The same sentence, SEED-1 adds the link to the PDF that SEED-0 only announces ("en cliquant ici").
-    ("La liste des éléments", "La liste des éléments"),
-    # "un nouveau" -> "le nouveau", plus a closing sentence pointing to the FAQ's "Problèmes SONS" section.
-    ("Pour rappel", "Pour rappel"),
-    # Both send to slide 2 "Déclinaison du plan d'action selon les cas de figure" for "la marche à suivre";
-    # SEED-1 names the case (version naming rules) instead of opening with "Oui.". The weakest rewording.
-    ("La marche à suivre", "Oui. Pour connaître la marche"),
-}
+# --- whole exports: ours (faqref/demo) and, when FAQ_SOURCES names them, the official ones --------------
 
 
-def test_the_seed_exports_have_the_five_prompts_and_their_answer_counts():
-    seed_0, seed_1 = seed(SEED_0), seed(SEED_1)
-    # SEED-0: 19 answers (one holds the version table, one only announces slides that were not
-    # exported); all under the one selected facet, dispositif "DUI - PDE (MS2)".
-    # SEED-1: 20 answers, exported without any facet selected.
-    assert (len(seed_0.answers), len(seed_1.answers)) == (19, 20)
-    assert seed_0.facet_prompts == seed_1.facet_prompts == PROMPTS
-    assert {tuple(a.facets.items()) for a in seed_0.answers} == {
+def test_the_exports_have_the_five_prompts_their_answer_counts_and_one_table(corpus):
+    first, second = parsed_exports(corpus)
+    # The first export holds one table and one answer that only announces slides that were not exported;
+    # all its answers are under its one selected facet. The second was exported without any facet selected.
+    assert (len(first.answers), len(second.answers)) == corpus.answers
+    assert first.facet_prompts == second.facet_prompts == PROMPTS
+    assert {tuple(a.facets.items()) for a in first.answers} == {
         (("dispositif", ("Dossier Usager Informatisé (DUI) - PDE (MS2)",)),)
     }
-    assert all(a.facets == {} for a in seed_1.answers)
-    tables = [b for a in seed_0.answers for b in a.blocks if b.kind == "table"]
-    assert [len(t.rows) for t in tables] == [5]
+    assert all(a.facets == {} for a in second.answers)
+    tables = [b for a in first.answers for b in a.blocks if b.kind == "table"]
+    assert [len(t.rows) for t in tables] == [5 if corpus.name == "official" else 4]
     assert all(len(row) == 2 for row in tables[0].rows)
+    assert tables[0].rows[:2] == corpus.table_head
 
 
-def test_the_seeds_share_two_identical_answers_by_fingerprint():
-    seed_0, seed_1 = seed(SEED_0), seed(SEED_1)
-    # 2 identical pairs: the BDC signature answer and the VAT answer are byte-for-byte the same.
+def test_our_exports_hold_every_kind_of_block_the_official_layout_has():
+    first, second = parsed_exports(OURS)
+    kinds = {block.kind for parsed in (first, second) for answer in parsed.answers for block in answer.blocks}
+    assert kinds == {"paragraph", "list", "quote", "table"}
+    items = [item for parsed in (first, second) for answer in parsed.answers for block in answer.blocks
+             if block.kind == "list" for item in block.lines]
+    # "-item" without a space, roman and "1)" numbering, "•" bullets, ">" bullets announced by a colon.
+    assert {"Commander les certificats logiciels (selon ce que la solution sait utiliser)",
+            "une attestation sur l’honneur signée et motivée, quand l'annulation vient de vous seul ;",
+            "la signature du bon de commande", "le bon de commande signé",
+            "les réunir dans un document PDF unique"} <= set(items)
+    multiline = [cell for a in first.answers for b in a.blocks for row in b.rows for cell in row if "\n" in cell]
+    assert multiline and all("|" not in cell for cell in multiline)
+    # An answer that held nothing (an image) is skipped; one that ends in blank lines is trimmed.
+    assert parse_export(OURS.paths[1].read_bytes(), "x").answers[6].text.startswith("Un principe")
+    assert not any(answer.text.endswith("\n") for answer in first.answers)
+
+
+def test_the_exports_share_their_identical_answers_by_fingerprint(corpus):
+    first, second = parsed_exports(corpus)
     shared = {
         (a1.position, a0.position)
-        for a1 in seed_1.answers
-        for a0 in seed_0.answers
+        for a1 in second.answers
+        for a0 in first.answers
         if fingerprint(a1.text) == fingerprint(a0.text)
     }
     expected = {
-        (answer_opening(seed_1, o1).position, answer_opening(seed_0, o0).position) for o1, o0 in IDENTICAL_IN_SEEDS
+        (answer_opening(second, o1).position, answer_opening(first, o0).position) for o1, o0 in corpus.identical_pairs
     }
-    assert shared == expected and len(shared) == 2
+    assert shared == expected and len(shared) == corpus.identical
 
 
-def test_rewordings_across_the_seeds_score_above_the_threshold_and_no_unrelated_pair_does():
-    seed_0, seed_1 = seed(SEED_0), seed(SEED_1)
+def test_rewordings_across_the_exports_score_above_the_threshold_and_no_unrelated_pair_does(corpus):
+    first, second = parsed_exports(corpus)
     identical, reworded = (
-        {(answer_opening(seed_1, o1).position, answer_opening(seed_0, o0).position) for o1, o0 in pairs}
-        for pairs in (IDENTICAL_IN_SEEDS, REWORDED_IN_SEEDS)
+        {(answer_opening(second, o1).position, answer_opening(first, o0).position) for o1, o0 in pairs}
+        for pairs in (corpus.identical_pairs, corpus.reworded_pairs)
     )
 
     scores = {
-        (a1.position, a0.position): similarity(a1.text, a0.text) for a1 in seed_1.answers for a0 in seed_0.answers
+        (a1.position, a0.position): similarity(a1.text, a0.text) for a1 in second.answers for a0 in first.answers
     }
-    print(f"\nbest SEED-0 match of each SEED-1 answer (REWORD_THRESHOLD = {REWORD_THRESHOLD}):")
-    for a1 in seed_1.answers:
-        best = max(seed_0.answers, key=lambda a0: scores[a1.position, a0.position])
+    print(f"\nbest match in {first.source} of each {second.source} answer (REWORD_THRESHOLD = {REWORD_THRESHOLD}):")
+    for a1 in second.answers:
+        best = max(first.answers, key=lambda a0: scores[a1.position, a0.position])
         pair = (a1.position, best.position)
         kind = "identical" if pair in identical else "reworded" if pair in reworded else "unrelated"
         print(f"  #{a1.position:2} -> #{best.position:2}  {scores[pair]:.3f}  {kind:9}  {derive_title(a1.text, 60)}")
 
-    # 4 rewordings, from 0.605 ("La marche à suivre") to 0.955 ("La liste des éléments"); the closest
-    # unrelated pair is 0.381 (two "see the slides below" answers on different slides).
+    # Official: 4 rewordings, from 0.605 to 0.955; the closest unrelated pair is 0.381 (two "see the slides
+    # below" answers on different slides). Ours: 3 rewordings, 0.88 to 0.99; unrelated pairs at most 0.15.
     assert all(scores[pair] == 1.0 for pair in identical)
     assert all(0.6 <= scores[pair] < 1.0 for pair in reworded)
     unrelated = [score for pair, score in scores.items() if pair not in identical | reworded]
     assert max(unrelated) < REWORD_THRESHOLD - 0.1
     above = {pair for pair, score in scores.items() if score >= REWORD_THRESHOLD}
     assert above == identical | reworded
-    assert (len(identical), len(reworded)) == (2, 4)
+    assert (len(identical), len(reworded)) == (corpus.identical, corpus.reworded)
 
 
-def test_no_two_answers_of_one_seed_look_like_rewordings_of_each_other():
-    for parsed in (seed(SEED_0), seed(SEED_1)):
+def test_no_two_answers_of_one_export_look_like_rewordings_of_each_other(corpus):
+    for parsed in parsed_exports(corpus):
         answers = parsed.answers
         closest = max(similarity(a.text, b.text) for i, a in enumerate(answers) for b in answers[i + 1:])
         assert closest < REWORD_THRESHOLD - 0.1

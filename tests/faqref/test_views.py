@@ -7,11 +7,9 @@ from faqref.links import guidance_for
 from faqref.models import Entry, Vote
 
 from ..factories import OrganisationFactory
-from .conftest import run_import
+from .conftest import MS2, run_import
 
 pytestmark = pytest.mark.django_db
-
-MS2 = "Dossier Usager Informatisé (DUI) - PDE (MS2)"
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def test_the_faq_page_lists_every_entry_with_the_facet_selects(seeded, member):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "33 réponses" in html
+    assert "22 réponses" in html
     assert '<select name="dispositif"' in html and f'<option value="{MS2}">' in html
     assert '<select name="couloir"' in html and '<select name="theme"' in html
     assert 'name="q"' in html
@@ -68,41 +66,41 @@ def test_an_unknown_facet_value_is_ignored_with_an_error_not_a_crash(seeded, mem
 
     assert response.status_code == 200
     assert response.context["form"].errors["couloir"]
-    assert response.context["page"].paginator.count == 33
+    assert response.context["page"].paginator.count == 22
 
 
 def test_the_faq_page_paginates_and_keeps_the_search_in_the_links(seeded, member):
     response = member.get("/faq/", {"dispositif": MS2})
 
     html = response.content.decode()
-    assert len(response.context["results"]) == 19
+    assert len(response.context["results"]) == 12
     assert "Page" not in html
 
     second = member.get("/faq/", {"q": "", "page": 2})
     assert second.status_code == 200
-    assert len(second.context["results"]) == 13
+    assert len(second.context["results"]) == 2
     assert 'href="?q=&amp;page=1"' in second.content.decode()
 
 
 def test_an_entry_page_renders_its_blocks_lists_and_tables(seeded, member):
-    table = Entry.objects.get(text__startswith="La dernière version de ce document")
-    listing = Entry.objects.get(text__startswith="Un site géographique")
+    table = Entry.objects.get(text__startswith="La version en vigueur")
+    listing = Entry.objects.get(text__startswith="Chaque site géographique")
 
     table_html = member.get(f"/faq/{table.pk}/").content.decode()
     list_html = member.get(f"/faq/{listing.pk}/").content.decode()
 
-    assert '<th scope="col">Date</th>' in table_html and "<td>26/07/2024</td>" in table_html
-    assert "<ul><li>Soit par son numéro FINESS géographique</li><li>Soit par son SIRET</li></ul>" in list_html
+    assert '<th scope="col">Version</th>' in table_html and "<td>1.0</td>" in table_html
+    assert "<ul><li>par son numéro FINESS géographique</li><li>par son SIRET</li></ul>" in list_html
 
 
 def test_an_entry_page_shows_the_word_diff_between_revisions_and_its_sources(seeded, member):
-    entry = Entry.objects.get(text__startswith="Il est possible de changer le scénario")
+    entry = Entry.objects.get(text__startswith="Le client peut demander un autre scénario")
 
     html = member.get(f"/faq/{entry.pk}/").content.decode()
 
-    assert "<del>Oui, il </del><ins>Il </ins>" in html
+    assert "<del>Oui, le </del><ins>Le </ins>" in html
     assert "Révision 2" in html
-    assert "001_75987ac76936c33c.txt, réponse 2 (ligne 8), révision 2" in html
+    assert "001_demonstration.txt, réponse 2 (ligne 8), révision 2" in html
 
 
 def test_an_entry_page_lists_the_rules_that_cite_it(seeded, member):
@@ -149,7 +147,7 @@ def test_an_unknown_entry_page_is_a_404(member):
 
 
 def test_the_entry_page_takes_a_fixed_number_of_queries(seeded, member, django_assert_max_num_queries):
-    entry = Entry.objects.get(text__startswith="Il est possible de changer le scénario")
+    entry = Entry.objects.get(text__startswith="Le client peut demander un autre scénario")
 
     with django_assert_max_num_queries(10):
         assert member.get(f"/faq/{entry.pk}/").status_code == 200
@@ -175,3 +173,19 @@ def test_a_user_of_no_organisation_neither_votes_nor_sees_counts(seeded, django_
     assert page.status_code == 200 and "(votre organisation)" not in page.content.decode()
     assert loner.post(f"/faq/{entry.pk}/", {"useful": "yes"}).status_code == 403
     assert Vote.objects.count() == 1
+def test_the_demonstration_faq_is_labelled_on_the_list_and_on_each_entry(db, member):
+    run_import(demo=True)
+    entry = Entry.objects.get(text__startswith="Chaque site géographique")
+
+    listing = member.get("/faq/").content.decode()
+    page = member.get(f"/faq/{entry.pk}/").content.decode()
+
+    assert 'class="notice notice--demo"' in listing and listing.count('<span class="badge">FAQ de démonstration') == 20
+    assert 'class="notice notice--demo"' in page
+
+
+def test_the_official_faq_carries_no_demonstration_label(seeded, member):
+    entry = Entry.objects.first()
+
+    assert "FAQ de démonstration" not in member.get("/faq/").content.decode()
+    assert "FAQ de démonstration" not in member.get(f"/faq/{entry.pk}/").content.decode()

@@ -330,3 +330,15 @@ def test_the_dossier_page_shows_steps_documents_history_and_blockers(dossier_at,
     assert "Avance déposée → Avance validée" in page
     assert "Bloque « Enregistrer la signature de la VA »" in page and "va.document" in page
     assert 'role="img"' in page
+
+
+def test_guidance_from_the_demonstration_faq_is_labelled_as_such_on_a_refusal(dossier_at, as_manager, faq_entry):
+    dossier = dossier_at(State.DRAFT)
+    data = {"sign_bdc-signed_on": "2024-04-01", "sign_bdc-signer_name": "Paul Durand", "sign_bdc-signature_type": "fax"}
+    official = text(as_manager.post(transition_url(dossier, "sign_bdc"), data))
+    Entry.objects.filter(pk=faq_entry.pk).update(is_demo=True)
+
+    demo = text(as_manager.post(transition_url(dossier, "sign_bdc"), data))
+
+    assert "Le bon de commande signé par le client" in official and "FAQ de démonstration" not in official
+    assert "Le bon de commande signé par le client" in demo and "FAQ de démonstration" in demo

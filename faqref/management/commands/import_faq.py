@@ -1,4 +1,9 @@
-"""`import_faq [PATH …]`: import FAQ exports (files, or directories of .txt), then refresh the rule links."""
+"""`import_faq [PATH …]`: import FAQ exports (files, or directories of .txt), then refresh the rule links.
+
+`--demo` imports the project's own demonstration FAQ (faqref/demo) instead, its entries flagged so every page
+says so; `--or-demo` does that only when none of the configured sources exists. Importing real exports
+removes the demonstration entries first.
+"""
 from pathlib import Path
 
 from django.conf import settings
@@ -8,6 +13,10 @@ from django.utils.translation import gettext_lazy, ngettext
 from tqdm import tqdm
 
 from faqref.importing import Outcome, export_files, import_files
+from faqref.links import refresh_links
+from faqref.models import Entry
+
+DEMO_DIR = Path(__file__).resolve().parents[2] / "demo"
 
 
 class Command(BaseCommand):
@@ -18,8 +27,18 @@ class Command(BaseCommand):
         parser.add_argument("paths", nargs="*", help=gettext_lazy("fichiers ou dossiers d'exports"))
         parser.add_argument("--progress", action="store_true",
                             help=gettext_lazy("affiche la barre de progression même hors d'un terminal"))
+        parser.add_argument("--demo", action="store_true",
+                            help=gettext_lazy("importe la FAQ de démonstration du projet (pas la FAQ officielle)"))
+        parser.add_argument("--or-demo", action="store_true",
+                            help=gettext_lazy("sans chemin : la FAQ de démonstration si aucune source configurée "
+                                              "n'existe"))
 
-    def handle(self, *args, paths: list[str], progress: bool, **options) -> None:
+    def handle(self, *args, paths: list[str], progress: bool, demo: bool = False, or_demo: bool = False,
+               **options) -> None:
+        if or_demo and not paths and not any(Path(raw).exists() for raw in settings.FAQ_SOURCES):
+            demo = True
+        if demo:
+            paths = [str(DEMO_DIR)]
         # Paths named on the command line must exist; the configured defaults may be absent (skipped).
         explicit = bool(paths)
         problems: list[str] = []
@@ -37,6 +56,9 @@ class Command(BaseCommand):
         if not files and not problems:
             self.stdout.write(_("Aucun export à importer."))
             return
+        if not files:
+            raise CommandError(_("Exports refusés (rien n'en a été importé) :\n%(problems)s") % {
+                "problems": "\n".join(f"- {p}" for p in problems)})
 
         show = progress or self.stderr.isatty()
         bar = None
@@ -67,9 +89,16 @@ class Command(BaseCommand):
                 "created": report.total(Outcome.CREATED), "revised": report.total(Outcome.REVISED),
                 "unchanged": report.total(Outcome.UNCHANGED), "files": len(report.files),
                 "failed": len(report.errors) + len(problems)}))
+        if not demo and report.files and Entry.objects.filter(is_demo=True).delete()[0]:
+            report.links = refresh_links()  # the official FAQ replaces the demonstration, and its guidance
         linked = sum(1 for ids in report.links.values() if ids)
         self.stdout.write(_("Liens automatiques : %(linked)d règle(s) sur %(rules)d reliée(s) à la FAQ.") % {
             "linked": linked, "rules": len(report.links)})
+        if demo:
+            Entry.objects.filter(sources__file__in=[file.name for file in files]).update(is_demo=True)
+            self.stdout.write(_("FAQ de démonstration importée (la FAQ officielle n'est pas livrée avec le projet) ; "
+                                "pour importer les exports officiels : .venv/bin/python manage.py import_faq "
+                                "CHEMIN/DES/EXPORTS"))
         problems.extend(str(error) for error in report.errors)
         if problems:
             raise CommandError(_("Exports refusés (rien n'en a été importé) :\n%(problems)s") % {
