@@ -8,7 +8,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dossiers.api.serializers import StrictMixin
+from segurtrack.serializers import StrictMixin
 from segurtrack.api_schema import answers, page_answers
 
 from . import tokens

@@ -12,7 +12,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from dossiers.api.schema import answers, page_answers
-from dossiers.api.serializers import StrictMixin
+from segurtrack.serializers import StrictMixin
 from dossiers.api.views import ApiView, DossierMixin
 
 from . import services

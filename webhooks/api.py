@@ -9,7 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dossiers.api.serializers import StrictMixin
+from segurtrack.serializers import StrictMixin
 from organisations.models import Role
 from organisations.permissions import IsOrganisationMember, request_membership
 from segurtrack.api_schema import answers, page_answers

@@ -15,7 +15,7 @@ from rest_framework.response import Response
 from .. import audit, followups
 from ..models import AuditEntry, Client, PortabilityRequest, Solution, SolutionChange
 from .schema import answers, page_answers
-from .serializers import StrictMixin
+from segurtrack.serializers import StrictMixin
 from .views import ApiView
 
 

@@ -35,7 +35,7 @@ from ..models import Dossier, ExportJob, State
 from .errors import field_errors
 from .pagination import Pagination
 from .schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, answers
-from .serializers import StrictMixin
+from segurtrack.serializers import StrictMixin
 
 
 def bad_input(errors: Any) -> Response:

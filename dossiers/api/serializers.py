@@ -1,18 +1,17 @@
 """API representations and inputs. Writes to dossiers go through `dossiers.services`; these only shape data."""
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
 from django.core.validators import ProhibitNullCharactersValidator
-from django.http import QueryDict
 from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organisations.permissions import request_membership
+from segurtrack.serializers import StrictMixin
 
 from ..models import (
     Amendment, CancellationReason, Client, DeclaredFiness, Dispositif, Document, DocumentKind, Dossier, HistoryEntry, MssDeployment,
@@ -22,59 +21,6 @@ from ..payloads import TRANSITIONS, SoldeDraft
 from ..rules import Severity
 
 
-# JSON types the fields of this API take; DRF would also coerce 12 into "12" or "true" into True.
-JSON_TYPES: tuple[tuple[tuple[type[serializers.Field], ...], type, Any], ...] = (
-    ((serializers.BooleanField,), bool, _("un booléen")),
-    ((serializers.IntegerField, serializers.PrimaryKeyRelatedField), int, _("un entier")),
-    ((serializers.DictField,), dict, _("un objet")),
-    # Amounts: the contract's strings ("1234.50"), and JSON numbers, which integrations commonly send; the field
-    # still refuses more than two decimals, so nothing is rounded silently.
-    ((serializers.DecimalField,), (str, int, float), _("une chaîne (montant) ou un nombre")),
-    ((serializers.CharField, serializers.ChoiceField, serializers.DateField, serializers.DateTimeField,
-      serializers.SlugRelatedField), str, _("une chaîne")),
-)
-
-
-def json_type_error(field: serializers.Field, value: Any) -> str | None:
-    """Why a JSON value has the wrong type for the field, or None (null is the field's own business)."""
-    if value is None:
-        return None
-    for field_classes, json_type, name in JSON_TYPES:
-        if isinstance(field, field_classes):
-            # JSON true/false are Python ints too: only a boolean field takes them.
-            accepted = json_type is bool if isinstance(value, bool) else isinstance(value, json_type)
-            if accepted:
-                return None
-            return _("Type incorrect : %(expected)s est attendu.") % {"expected": name}
-    return None
-
-
-class StrictMixin:
-    """Refuse fields the serializer does not take (unknown or read-only) and, in JSON, values of the wrong type:
-    a typo or a coercion is never silently accepted."""
-
-    def to_internal_value(self, data: Any) -> Any:
-        errors = self.strict_errors(data) if isinstance(data, Mapping) else {}
-        try:
-            value = super().to_internal_value(data)
-        except serializers.ValidationError as refused:
-            if not errors:
-                raise
-            raise serializers.ValidationError({**refused.detail, **errors})
-        if errors:
-            raise serializers.ValidationError(errors)
-        return value
-
-    def strict_errors(self, data: Mapping) -> dict[str, list[str]]:
-        writable = {name: field for name, field in self.fields.items() if not field.read_only}
-        errors = {name: [_("Champ inconnu ou en lecture seule.")] for name in sorted(set(data) - set(writable))}
-        if isinstance(data, QueryDict):  # a form or multipart body may repeat a field: never pick one silently
-            errors.update({name: [_("Ce champ est donné plusieurs fois ; une seule valeur est attendue.")]
-                           for name in data if name in writable and len(data.getlist(name)) > 1})
-        if not isinstance(data, QueryDict):  # form values are all text: the fields parse them
-            errors.update({name: [message] for name, field in writable.items()
-                           if name in data and (message := json_type_error(field, data[name])) is not None})
-        return errors
 
 
 class OrganisationObjectField(serializers.PrimaryKeyRelatedField):

@@ -32,7 +32,7 @@ def test_the_list_is_paginated_with_id_title_excerpt_facets_and_url(seeded_api):
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"count", "next", "previous", "results"}
-    assert body["count"] == 22 and len(body["results"]) == 10
+    assert body["count"] == 23 and len(body["results"]) == 10
     assert body["previous"] is None and "page=2" in body["next"]
     first = body["results"][0]
     assert set(first) == {"id", "title", "excerpt", "facets", "url"}

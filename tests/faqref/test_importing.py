@@ -40,7 +40,7 @@ def test_both_exports_import_as_one_entry_per_answer_with_a_revision_per_rewordi
     out, _ = run_import(corpus.folder)
 
     # Answers found identical in both exports are one entry; a reworded answer is one entry with two
-    # revisions; every answer is a source. Official: 19 + 20 - 2 - 4 = 33 entries; ours: 12 + 15 - 2 - 3 = 22.
+    # revisions; every answer is a source. Official: 19 + 20 - 2 - 4 = 33 entries; ours: 12 + 16 - 2 - 3 = 23.
     assert Entry.objects.count() == corpus.entries == sum(corpus.answers) - corpus.identical - corpus.reworded
     assert Revision.objects.count() == corpus.revisions == corpus.entries + corpus.reworded
     revisions_per_entry = Entry.objects.annotate(n=Count("revisions")).values_list("n", flat=True)
@@ -298,7 +298,7 @@ def test_the_import_takes_a_fixed_number_of_queries_for_unchanged_answers(corpus
 def test_the_demonstration_faq_is_imported_flagged_and_says_how_to_import_the_official_one():
     out, _ = run_import(demo=True)
 
-    assert Entry.objects.count() == 22
+    assert Entry.objects.count() == 23
     assert not Entry.objects.filter(is_demo=False).exists()
     assert "FAQ de démonstration importée" in out and "manage.py import_faq CHEMIN/DES/EXPORTS" in out
     assert RuleLink.objects.exists()
@@ -307,7 +307,7 @@ def test_the_demonstration_faq_is_imported_flagged_and_says_how_to_import_the_of
 def test_or_demo_imports_the_demonstration_only_when_no_configured_source_exists(settings, tmp_path, write_export):
     settings.FAQ_SOURCES = [str(tmp_path / "absent")]
     out, err = run_import(or_demo=True)
-    assert Entry.objects.filter(is_demo=True).count() == 22
+    assert Entry.objects.filter(is_demo=True).count() == 23
     assert "FAQ de démonstration importée" in out and err == ""
 
     settings.FAQ_SOURCES = [str(write_export("officielle.txt", "Une réponse officielle sur le solde."))]
@@ -326,7 +326,7 @@ def test_a_missing_path_alone_fails_before_anything_is_touched(tmp_path):
         run_import(tmp_path / "absent")
 
     assert "absent : chemin introuvable" in str(refused.value)
-    assert state() == before and Entry.objects.filter(is_demo=True).count() == 22
+    assert state() == before and Entry.objects.filter(is_demo=True).count() == 23
 
 
 def test_a_refused_official_export_leaves_the_demonstration_in_place(tmp_path):
@@ -337,4 +337,4 @@ def test_a_refused_official_export_leaves_the_demonstration_in_place(tmp_path):
     with pytest.raises(CommandError):
         run_import(bad)
 
-    assert Entry.objects.filter(is_demo=True).count() == 22
+    assert Entry.objects.filter(is_demo=True).count() == 23

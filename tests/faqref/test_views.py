@@ -35,7 +35,7 @@ def test_the_faq_page_lists_every_entry_with_the_facet_selects(seeded, member):
 
     assert response.status_code == 200
     html = response.content.decode()
-    assert "22 réponses" in html
+    assert "23 réponses" in html
     assert '<select name="dispositif"' in html and f'<option value="{MS2}">' in html
     assert '<select name="couloir"' in html and '<select name="theme"' in html
     assert 'name="q"' in html
@@ -66,7 +66,7 @@ def test_an_unknown_facet_value_is_ignored_with_an_error_not_a_crash(seeded, mem
 
     assert response.status_code == 200
     assert response.context["form"].errors["couloir"]
-    assert response.context["page"].paginator.count == 22
+    assert response.context["page"].paginator.count == 23
 
 
 def test_the_faq_page_paginates_and_keeps_the_search_in_the_links(seeded, member):
@@ -78,7 +78,7 @@ def test_the_faq_page_paginates_and_keeps_the_search_in_the_links(seeded, member
 
     second = member.get("/faq/", {"q": "", "page": 2})
     assert second.status_code == 200
-    assert len(second.context["results"]) == 2
+    assert len(second.context["results"]) == 3
     assert 'href="?q=&amp;page=1"' in second.content.decode()
 
 
