@@ -26,6 +26,7 @@ print(json.dumps({"status": response.status_code, "headers": dict(response.heade
 def production_sign_in_page(tmp_path) -> dict:
     env = {k: v for k, v in os.environ.items() if k not in {"DJANGO_DEBUG", "DJANGO_CSP"}}
     env.update({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+                "HISTORY_ANCHOR_KEY": secrets.token_urlsafe(32),
                 "DJANGO_ALLOWED_HOSTS": "segurtrack.example.fr", "DJANGO_STATIC_ROOT": str(tmp_path / "static"),
                 "DJANGO_SETTINGS_MODULE": "segurtrack.settings", "PYTHONPATH": str(ROOT)})
     result = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, env=env, capture_output=True, text=True,

@@ -48,6 +48,8 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     return render(request, "dossiers/list.html", {
         "form": form, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         "sort": params.get("sort", selectors.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
+        # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).
+        "filter_fields": [(key, value) for key, values in sort_query.lists() for value in values],
     })
 
 

@@ -44,8 +44,9 @@ BAD = {
     "overlong": "9" * 5000,
 }
 INPUTS = [*BAD, "empty"]
-# Signing out is no data change, whatever the input.
-NOT_SAVED_CHECK_EXEMPT = {"logout"}
+# Signing out is no data change, whatever the input; a member's calendar address is made or revoked by a bare POST
+# (there is no input to refuse).
+NOT_SAVED_CHECK_EXEMPT = {"logout", "calendar", "calendar-revoke"}
 # Input that is valid there, so saved: "bogus" is a possible scenario (free text); an export request needs no field.
 VALID_THERE = {("dossier-scenario", "unknown choice"), ("report-export-create", "empty")}
 # Models whose rows a request may legitimately touch whatever its input (audit of sign-in attempts, sessions).
@@ -109,7 +110,7 @@ def world(manager_membership, viewer_membership) -> dict[str, Any]:
 def snapshot() -> dict[str, list[tuple]]:
     """Every row of the application's own tables, volatile timestamps aside."""
     state = {}
-    for label in ("dossiers", "organisations", "faqref"):
+    for label in ("dossiers", "organisations", "faqref", "imports", "webhooks", "varequests"):
         for model in apps.get_app_config(label).get_models():
             names = [f.attname for f in model._meta.concrete_fields if f.attname not in VOLATILE_FIELDS]
             state[model.__name__] = list(model.objects.order_by("pk").values_list(*names))

@@ -31,10 +31,10 @@ def test_the_csv_has_one_row_per_state_and_a_total(api, manager_membership, outs
     rows = csv_rows(api.get(CSV))
     assert rows[0] == ["État", "Dossiers", "Montant déclaré (€)", "Avance payée (€)", "Solde payé (€)"]
     by_label = {row[0]: row[1:] for row in rows[1:]}
-    assert by_label[str(State.DEPLOYED.label)] == ["2", "20000.00", "6000.00", "0.00"]
+    assert by_label[str(State.DEPLOYED.label)] == ["2", "20000,00", "6000,00", "0,00"]
     assert by_label[str(State.VA_SIGNED.label)][0] == "1"
     assert by_label[str(State.DRAFT.label)][0] == "0"
-    assert rows[-1] == ["Total", "3", "30000.00", "9000.00", "0.00"]
+    assert rows[-1] == ["Total", "3", "30000,00", "9000,00", "0,00"]
     assert len(rows) == 1 + len(State) + 1
 
 
