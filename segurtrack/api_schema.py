@@ -65,7 +65,7 @@ def usable_by_generated_clients(result: dict[str, Any], generator: Any, request:
     """Postprocessing hook: the schema as client generators (openapi-python-client) need it.
 
     ASCII identifiers for operation ids and enum members; one JSON body where several encodings are
-    accepted (a generator cannot tell identical bodies apart); the 405 and 415 answers; ids that start at 1;
+    accepted (a generator cannot tell identical bodies apart); the 400, 405 and 415 answers; ids that start at 1;
     CSV downloads as text; the `Token <key>` scheme described as the server reads it.
     """
     for path, item in result["paths"].items():
@@ -75,6 +75,10 @@ def usable_by_generated_clients(result: dict[str, Any], generator: Any, request:
             operation["operationId"] = _NOT_IDENTIFIER.sub("_", operation["operationId"]).strip("_")
             responses = operation["responses"]
             responses.setdefault("405", _detail_answer(METHOD_NOT_ALLOWED))
+            # A NUL byte in any query parameter or body is refused before the view (segurtrack/middleware.py).
+            responses.setdefault("400", {
+                "description": str(BAD_INPUT.description),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationError"}}}})
             content = operation.get("requestBody", {}).get("content", {})
             if "application/json" in content and len(content) > 1:
                 operation["requestBody"]["content"] = {"application/json": content["application/json"]}
