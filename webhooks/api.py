@@ -132,6 +132,7 @@ class EndpointRotateSecret(WebhookView):
 
 
 class DeliveryList(WebhookView):
+    pagination_class = None  # a plain list, newest first (API.md), capped at DELIVERY_LOG_LIMIT
     @extend_schema(summary="Journal des livraisons, de la plus récente à la plus ancienne",
                    responses=answers({200: DeliverySerializer(many=True)}, not_found=True))
     def get(self, request: Request, webhook_id: int) -> Response:

@@ -115,3 +115,31 @@ def test_a_generated_client_walks_a_dossier_to_solde_paid_and_downloads_exports(
                 "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
             sheet = load_workbook(io.BytesIO(download.content)).active
             assert final.reference in [cell.value for cell in sheet["A"]]
+
+
+def test_a_generated_client_registers_a_webhook_rotates_its_secret_and_reads_its_deliveries(
+        generated, live_server, settings):
+    settings.WEBHOOK_EAGER_THREADS = False  # the delivery row is what this test reads, not an attempt
+    models = importlib.import_module(f"{PACKAGE}.models")
+    admin = MembershipFactory(role=Role.ADMIN)
+    api = generated.AuthenticatedClient(base_url=live_server.url, token=token_for(admin), prefix="Token")
+
+    created = api_module(generated, "webhooks", "webhooks_create").sync_detailed(
+        client=api, body=models.EndpointInputRequest(url="https://crm.example.org/segur", events=["*"]))
+    assert created.status_code == 201, created.content
+    endpoint = created.parsed
+    assert isinstance(endpoint, models.EndpointWithSecret) and endpoint.secret.startswith("whsec_")
+
+    listed = api_module(generated, "webhooks", "webhooks_list").sync(client=api)
+    assert [item.id for item in listed.results] == [endpoint.id]
+    rotated = api_module(generated, "webhooks", "webhooks_rotate_secret_create").sync_detailed(endpoint.id, client=api)
+    assert rotated.status_code == 200, rotated.content
+    assert rotated.parsed.secret.startswith("whsec_") and rotated.parsed.secret != endpoint.secret
+
+    solution = SolutionFactory(organisation=admin.organisation)
+    client_row = ClientFactory(organisation=admin.organisation)
+    dossier = api_module(generated, "dossiers", "dossiers_create").sync_detailed(
+        client=api, body=models.DossierCreateRequest(client=client_row.pk, solution=solution.pk))
+    assert dossier.status_code == 201, dossier.content
+    deliveries = api_module(generated, "webhooks", "webhooks_deliveries_list").sync(endpoint.id, client=api)
+    assert [(item.event, item.status) for item in deliveries] == [("dossier.created", "pending")]
