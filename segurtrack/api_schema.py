@@ -41,6 +41,7 @@ def page_answers(serializer: type[serializers.Serializer]) -> dict[int | tuple[i
 
 
 METHOD_NOT_ALLOWED = "Méthode non autorisée à cette adresse (l'en-tête Allow liste celles qui le sont)."
+TOO_MANY_REQUESTS = "Trop de requêtes pour ce jeton : réessayez après le délai de l'en-tête Retry-After."
 _NOT_IDENTIFIER = re.compile(r"[^A-Za-z0-9_]+")
 
 
@@ -65,7 +66,7 @@ def usable_by_generated_clients(result: dict[str, Any], generator: Any, request:
     """Postprocessing hook: the schema as client generators (openapi-python-client) need it.
 
     ASCII identifiers for operation ids and enum members; one JSON body where several encodings are
-    accepted (a generator cannot tell identical bodies apart); the 400, 405 and 415 answers; ids that start at 1;
+    accepted (a generator cannot tell identical bodies apart); the 400, 405, 415 and 429 answers; ids that start at 1;
     CSV downloads as text; the `Token <key>` scheme described as the server reads it.
     """
     for path, item in result["paths"].items():
@@ -75,6 +76,7 @@ def usable_by_generated_clients(result: dict[str, Any], generator: Any, request:
             operation["operationId"] = _NOT_IDENTIFIER.sub("_", operation["operationId"]).strip("_")
             responses = operation["responses"]
             responses.setdefault("405", _detail_answer(METHOD_NOT_ALLOWED))
+            responses.setdefault("429", _detail_answer(TOO_MANY_REQUESTS))
             # A NUL byte in any query parameter or body is refused before the view (segurtrack/middleware.py).
             responses.setdefault("400", {
                 "description": str(BAD_INPUT.description),

@@ -1,9 +1,10 @@
 """In a real browser at 390 px (a phone in a hospital corridor): the signatory follows the link of the e-mail a real
 SMTP server received, sees what is asked, downloads the unsigned VA, returns the signed one with the ESMS
-prerequisites; no horizontal scroll, large touch targets, labelled fields, no axe violation. Saves the README's
-screenshot `docs/screenshots/10-va-signataire.png`."""
+prerequisites; no horizontal scroll, large touch targets, labelled fields, no axe violation. With UPDATE_SCREENSHOTS=1
+it saves the README's screenshot `docs/screenshots/10-va-signataire.png`."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -21,6 +22,7 @@ from ..varequests.conftest import link_in, smtp_server  # noqa: F401 (the real S
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
+# The README's picture is refreshed only when asked (UPDATE_SCREENSHOTS=1), so a test run leaves the tree clean.
 SCREENSHOT = Path(django_settings.BASE_DIR) / "docs" / "screenshots" / "10-va-signataire.png"
 PHONE = {"width": 390, "height": 844}
 
@@ -74,8 +76,10 @@ def test_the_signatory_returns_the_signed_va_from_a_phone(browser, live_server, 
         violations = Axe().run(page)
         assert violations.violations_count == 0, violations.generate_report()
         page.evaluate("() => document.activeElement.blur()")
-        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SCREENSHOT), full_page=True)
+        picture = page.screenshot(full_page=True)
+        assert picture.startswith(b"\x89PNG")
+        if os.environ.get("UPDATE_SCREENSHOTS") == "1":
+            SCREENSHOT.write_bytes(picture)
 
         page.get_by_role("button", name="Envoyer la VA signée").click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Merci, la VA signée est transmise")

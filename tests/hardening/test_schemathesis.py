@@ -47,6 +47,12 @@ CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
 EXCLUDED: dict[str, str] = {}
 
 
+@pytest.fixture(autouse=True)
+def budget_the_fuzzer_cannot_exhaust(settings):
+    """Thousands of requests a minute from one token: the throttle (tests/api/test_throttling.py) would answer 429."""
+    settings.API_THROTTLE_RATES = {"token": "1000000/minute"}
+
+
 @pytest.fixture
 def populated_organisation(keep_connection_open_across_requests):
     """A manager of an organisation with clients, solutions, PV pilotes, FAQ guidance and dossiers at many states;
