@@ -206,7 +206,9 @@ REST_FRAMEWORK = {
 }
 # Requests per API token (or per signed-in user of the browser session); 429 beyond. Requests without valid
 # credentials are answered 401 before any throttle (keys are 160 random bits: guessing one is not a rate problem).
-API_THROTTLE_RATES = {"token": os.environ.get("API_THROTTLE_RATE", "3000/minute")}
+# A one-second window: it bounds a runaway script at once, while a busy integration (or a fuzzing run) stays well
+# below it, and DRF keeps at most that many timestamps per token in the cache.
+API_THROTTLE_RATES = {"token": os.environ.get("API_THROTTLE_RATE", "200/second")}
 # The cache (API throttle counts): Redis when REDIS_URL or CACHE_URL is set (production), else this process's memory.
 _CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 CACHES = {"default": (
