@@ -42,7 +42,7 @@ def test_a_signed_in_browser_has_its_users_budget(low_rates, manager_membership)
     assert [browser.get(url("client-list")).status_code for _ in range(4)] == [200, 200, 200, 429]
 
 
-def test_the_default_rates_leave_ordinary_use_alone(manager_membership, settings):
+def test_the_default_rates_leave_ordinary_use_alone(manager_membership):
     cache.clear()
     client = with_token(token_for(manager_membership))
     assert {client.get(url("client-list")).status_code for _ in range(50)} == {200}
