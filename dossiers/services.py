@@ -329,27 +329,36 @@ def add_document(dossier_id: int, *, by: AbstractBaseUser, kind: str, upload: Up
 
     if kind not in DocumentKind.values:
         raise InvalidInput({"kind": [_("Type de document inconnu : %(kind)s.") % {"kind": kind}]})
+    document, _entry = _attach_document(dossier_id, by=by, kind=kind, upload=upload, action="add_document")
+    return document
+
+
+def _attach_document(dossier_id: int, *, by: AbstractBaseUser | None, kind: str, upload: UploadedFile, action: str,
+                     data: dict[str, Any] | None = None) -> tuple[Document, HistoryEntry]:
+    """Check the upload, store the file, add the row and its history row; `by` None: someone without an account."""
     name, sha256, size = check_upload(upload, kind)
     document = None
     # The file is written before the row; whatever fails afterwards, the commit included, removes it again.
     try:
         with transaction.atomic():
             dossier = _lock(dossier_id)
-            require_role(by, dossier.organisation_id)
+            if by is not None:
+                require_role(by, dossier.organisation_id)
             pdf = name.lower().endswith(".pdf")
             document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
                                 size=size, sha256=sha256, uploaded_by=by,
                                 content_type="application/pdf" if pdf else "application/octet-stream")
             document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
             document.save()
-            append_history(dossier, user=by, action="add_document", from_state=dossier.state,
-                           data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256})
+            entry = append_history(dossier, user=by, action=action, from_state=dossier.state,
+                                   data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256,
+                                         **(data or {})})
             refresh_blockers(dossier)
     except Exception:
         if document is not None and document.file.name:
             document.file.delete(save=False)
         raise
-    return document
+    return document, entry
 
 
 def add_pv_pilote(solution: Solution, *, by: AbstractBaseUser, signed_on: date, status: str,
@@ -531,23 +540,5 @@ def add_returned_document(dossier_id: int, *, kind: str, upload: UploadedFile, r
     The file is written before the row and removed again if this fails; a caller that fails after this returned,
     in the same transaction, removes `document.file` itself.
     """
-    name, sha256, size = check_upload(upload, kind)
-    document = None
-    try:
-        with transaction.atomic():
-            dossier = _lock(dossier_id)
-            pdf = name.lower().endswith(".pdf")
-            document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
-                                size=size, sha256=sha256, uploaded_by=None,
-                                content_type="application/pdf" if pdf else "application/octet-stream")
-            document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
-            document.save()
-            entry = append_history(dossier, user=None, action="document_returned", from_state=dossier.state,
-                                   data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256,
-                                         "returned_by": returned_by, **(data or {})})
-            refresh_blockers(dossier)
-    except Exception:
-        if document is not None and document.file.name:
-            document.file.delete(save=False)
-        raise
-    return document, entry
+    return _attach_document(dossier_id, by=None, kind=kind, upload=upload, action="document_returned",
+                            data={"returned_by": returned_by, **(data or {})})
