@@ -22,6 +22,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
+from segurtrack import errors
 from faqref.links import guidance_for
 
 from . import blocker_refresh, rules, services
@@ -100,7 +101,7 @@ class OrganisationScopedForm(forms.ModelForm):
         if organisation is not None:
             try:
                 services.require_role(self.request.user, organisation.pk)
-            except services.NotPermitted as refused:
+            except errors.NotPermitted as refused:
                 raise ValidationError(str(refused))
         return cleaned
 
@@ -180,7 +181,7 @@ class PvPiloteForm(forms.ModelForm):
         else:
             try:
                 services.check_upload(upload, "pv_pilote")
-            except services.InvalidInput as error:
+            except errors.InvalidInput as error:
                 self.add_error("upload", [str(m) for messages_ in error.errors.values() for m in messages_])
         return cleaned
 
@@ -560,11 +561,11 @@ class DossierAdmin(ScopedFormAdmin):
                 messages.error(request, _("%(ref)s : %(action)s refusée — %(failures)s") % {
                     "ref": reference, "action": label,
                     "failures": " ; ".join(f"[{f.rule}] {f.message}" for f in refused.failures)})
-            except services.InvalidInput as invalid:
+            except errors.InvalidInput as invalid:
                 messages.error(request, _("%(ref)s : %(action)s refusée — %(errors)s") % {
                     "ref": reference, "action": label,
                     "errors": " ; ".join(f"{k} : {' '.join(v)}" for k, v in invalid.errors.items())})
-            except services.NotPermitted as refused:
+            except errors.NotPermitted as refused:
                 messages.error(request, _("%(ref)s : %(action)s refusée — %(reason)s") % {
                     "ref": reference, "action": label, "reason": refused})
             else:

@@ -16,6 +16,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils.translation import gettext as _
 
+from segurtrack import errors
 from . import services
 from .models import Dossier
 
@@ -52,7 +53,7 @@ def run_bulk(*, organisation_id: int, by: AbstractBaseUser, items: list[Item], d
     """Every item's result, in item order. Raises NotPermitted (viewer) and InvalidInput (over MAX_ITEMS)."""
     services.require_role(by, organisation_id)
     if len(items) > MAX_ITEMS:
-        raise services.InvalidInput({"items": [_("%(max)d éléments au plus par appel (%(n)d reçus).") % {
+        raise errors.InvalidInput({"items": [_("%(max)d éléments au plus par appel (%(n)d reçus).") % {
             "max": MAX_ITEMS, "n": len(items)}]})
     references = {item.reference for item in items if item.dossier is None and item.reference}
     by_reference = dict(Dossier.objects.filter(organisation_id=organisation_id, reference__in=references).values_list(
@@ -76,7 +77,7 @@ def _run_one(item: Item, by: AbstractBaseUser, dry_run: bool) -> Result:
         return Result(item, 200, outcome=rolled_back.outcome)
     except services.RulesFailed as refused:
         return Result(item, 409, refused=refused)
-    except services.InvalidInput as invalid:
+    except errors.InvalidInput as invalid:
         return Result(item, 400, invalid=invalid.errors)
     return Result(item, 200, outcome=outcome)
 
@@ -108,22 +109,22 @@ def items_from_csv(handle: IO[bytes], *, transition: str = "") -> list[Item]:
         # NUL never belongs in a statement (and PostgreSQL refuses it in text): dropped.
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="").read().replace("\x00", "")
     except UnicodeDecodeError:
-        raise services.InvalidInput({"file": [_("Le fichier n'est pas en UTF-8 : enregistrez-le au format "
+        raise errors.InvalidInput({"file": [_("Le fichier n'est pas en UTF-8 : enregistrez-le au format "
                                                 "« CSV UTF-8 ».")]})
     first = text.split("\n", 1)[0]
     reader = csv.reader(io.StringIO(text), delimiter=";" if first.count(";") >= first.count(",") else ",")
     try:
         return _items(reader, transition)
     except csv.Error as error:
-        raise services.InvalidInput({"file": [_("CSV illisible : %(e)s") % {"e": error}]})
+        raise errors.InvalidInput({"file": [_("CSV illisible : %(e)s") % {"e": error}]})
 
 
 def _items(reader, transition: str) -> list[Item]:
     header = [h.strip().lower() for h in next(reader, [])]
     if "reference" not in header:
-        raise services.InvalidInput({"file": [_("La colonne « reference » est obligatoire.")]})
+        raise errors.InvalidInput({"file": [_("La colonne « reference » est obligatoire.")]})
     if "transition" not in header and not transition:
-        raise services.InvalidInput({"file": [_("Indiquez la transition : une colonne « transition » ou le champ "
+        raise errors.InvalidInput({"file": [_("Indiquez la transition : une colonne « transition » ou le champ "
                                                 "transition.")]})
     items: list[Item] = []
     for number, cells in enumerate(reader, start=2):
@@ -135,5 +136,5 @@ def _items(reader, transition: str) -> list[Item]:
         data = {key: _cell(value) for key, value in values.items() if key and value.strip()}
         items.append(Item(None, name, data, row=number, reference=reference))
         if len(items) > MAX_ITEMS:
-            raise services.InvalidInput({"file": [_("%(max)d lignes au plus par relevé.") % {"max": MAX_ITEMS}]})
+            raise errors.InvalidInput({"file": [_("%(max)d lignes au plus par relevé.") % {"max": MAX_ITEMS}]})
     return items

@@ -10,7 +10,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _
 
 from .models import Client, PortabilityRequest, Solution, SolutionChange
-from .services import InvalidInput, require_role
+from .services import require_role
+from segurtrack.errors import InvalidInput
 
 PORTABILITY_FIELDS = ("requested_on", "channel", "fulfilled_on", "notes")
 CHANGE_FIELDS = ("changed_on", "description", "affects_conformity", "ans_notified_on", "rereferencing_requested_on",

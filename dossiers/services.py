@@ -23,6 +23,7 @@ from django_fsm import can_proceed
 from rest_framework import serializers
 
 from organisations.models import Membership, Organisation, Role
+from segurtrack.errors import InvalidInput, NotPermitted, ServiceError
 
 from . import rules
 from . import anchors
@@ -39,22 +40,6 @@ from . import audit
 from .sites import site_conflicts
 
 SELECT_RELATED = ("client", "solution", "dispositif", "dispositif__couloir")
-
-
-class ServiceError(Exception):
-    pass
-
-
-class NotPermitted(ServiceError):
-    """The user may read this organisation's data but not change it."""
-
-
-class InvalidInput(ServiceError):
-    """Bad input: `errors` maps each field to its messages (the API's 400 body)."""
-
-    def __init__(self, errors: dict[str, list[str]]):
-        super().__init__(errors)
-        self.errors = errors
 
 
 class RulesFailed(ServiceError):

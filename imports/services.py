@@ -13,7 +13,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import outbox
-from dossiers.services import InvalidInput, require_role, sanitise_filename
+from dossiers.services import require_role, sanitise_filename
+from segurtrack.errors import InvalidInput
 from organisations.models import Organisation
 
 from . import importer

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from dossiers.services import InvalidInput
+from segurtrack.errors import InvalidInput
 from dossiers.views.common import member_required, organisation_id
 from organisations.models import Role
 

@@ -15,7 +15,8 @@ from django.utils.translation import gettext as _
 
 from dossiers import outbox, rules, services as dossier_services
 from dossiers.models import Client, DocumentKind, Dossier, State
-from dossiers.services import InvalidInput, NotPermitted, RulesFailed, ServiceError
+from dossiers.services import RulesFailed
+from segurtrack.errors import InvalidInput, NotPermitted, ServiceError
 
 from .models import VaRequest
 

@@ -16,7 +16,8 @@ from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from dossiers.models import Dossier
-from dossiers.services import InvalidInput, RulesFailed
+from dossiers.services import RulesFailed
+from segurtrack.errors import InvalidInput
 from dossiers.views.common import member_required, organisation_id
 from dossiers.views.dossier_pages import render_detail
 from dossiers.views.downloads import _file_response

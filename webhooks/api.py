@@ -9,6 +9,7 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from segurtrack import errors
 from segurtrack.serializers import StrictMixin
 from organisations.models import Role
 from organisations.permissions import IsOrganisationMember, request_membership
@@ -57,7 +58,7 @@ class EndpointInputSerializer(StrictMixin, serializers.Serializer):
         # One message list under `events` (not `events.0`), the same the pages show.
         try:
             return services.clean_events(events)
-        except services.InvalidInput as refused:
+        except errors.InvalidInput as refused:
             raise serializers.ValidationError(refused.errors["events"])
 
 

@@ -13,7 +13,8 @@ from dossiers import outbox
 from dossiers.deadlines import INFORMATION_KINDS, deadlines_for
 from dossiers.models import HistoryEntry
 from dossiers.payloads import TRANSITIONS
-from dossiers.services import InvalidInput, require_role
+from dossiers.services import require_role
+from segurtrack.errors import InvalidInput
 from organisations.models import Organisation, Role
 
 from .models import ALL_EVENTS, DeadlineAnnounced, Delivery, Endpoint, Event, new_secret

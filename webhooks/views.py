@@ -8,7 +8,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _lazy
 from django.views.decorators.http import require_http_methods, require_POST
 
-from dossiers.services import InvalidInput
+from segurtrack.errors import InvalidInput
 from organisations.decorators import member_required
 from organisations.models import Role
 

@@ -14,7 +14,8 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..services import InvalidInput, NotPermitted, RulesFailed
+from ..services import RulesFailed
+from segurtrack.errors import InvalidInput, NotPermitted
 from .guidance import rules_failed_body
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY

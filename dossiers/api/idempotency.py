@@ -12,7 +12,7 @@ from organisations.models import Organisation
 
 from ..models import Dossier, IdempotencyRecord
 from ..models.records import canonical_json
-from ..services import InvalidInput
+from segurtrack.errors import InvalidInput
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = IdempotencyRecord._meta.get_field("key").max_length

@@ -26,7 +26,7 @@ from .. import rules, selectors
 from ..forms import TRANSITION_LABELS, DossierFilterForm, PayloadForm
 from ..models import Dossier
 from ..payloads import PAYLOADS
-from ..services import InvalidInput
+from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id
 
 SESSION_PREFIX = "bulk-"

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from organisations.decorators import member_required as guard
 from organisations.models import Role
 
-from ..services import NotPermitted
+from segurtrack.errors import NotPermitted
 
 
 def member_required(view: Callable | None = None, *, role: str = Role.VIEWER):

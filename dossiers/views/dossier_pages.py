@@ -24,7 +24,8 @@ from ..models import (
 )
 from ..payloads import PAYLOADS
 from ..rules import money
-from ..services import InvalidInput, RulesFailed
+from ..services import RulesFailed
+from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id, safe_next
 
 PAGE_SIZE = 25

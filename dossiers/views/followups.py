@@ -15,7 +15,7 @@ from organisations.models import Role
 from .. import audit, followups
 from ..followup_forms import PortabilityRequestForm, SolutionChangeForm, edit_forms
 from ..models import AuditEntry, Client, PortabilityRequest, Solution, SolutionChange
-from ..services import InvalidInput
+from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id
 
 

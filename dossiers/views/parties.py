@@ -16,7 +16,7 @@ from .. import selectors, services
 from ..forms import IDENTIFIER_FIELDS, ClientForm, PvPiloteForm, SolutionForm
 from ..identifiers import validate_finess, validate_siret
 from ..models import Client, PvPilote, Solution
-from ..services import InvalidInput
+from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id, require_can_act
 from .followups import client_followup_context, solution_followup_context
 

@@ -18,7 +18,8 @@ from .. import selectors, services, solde_json
 from ..forms import DocumentForm, SoldeDraftForm, SoldeFilingForm
 from ..models import DocumentKind, Dossier
 from ..rules import Severity
-from ..services import InvalidInput, RulesFailed
+from ..services import RulesFailed
+from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id, require_can_act
 from .dossier_pages import _announce, _own_dossier
 

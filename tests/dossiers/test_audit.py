@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from dossiers import audit, services
 from dossiers.models import AuditEntry, Client, PvPilote
-from dossiers.services import InvalidInput, NotPermitted
+from segurtrack.errors import InvalidInput, NotPermitted
 
 from ..factories import ClientFactory, EsmsClientFactory, PvPiloteFactory, SolutionFactory, pdf_upload
 from ..pages.conftest import signed_in

@@ -7,6 +7,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
+from segurtrack import errors
 from dossiers import deadlines as dl, rules, services, solde_json
 from dossiers.models import Client, Dispositif, Dossier, State
 
@@ -37,7 +38,7 @@ def test_the_scenario_changes_until_the_va_which_records_it(manager_membership):
     dossier.refresh_from_db()
     assert (dossier.scenario, dossier.va_scenario) == ("Scénario 3 (installé)", "Scénario 3 (installé)")
     history = dossier.history.count()
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.update_dossier(dossier.pk, by=m.user, changes={"scenario": "Scénario 4"})
     assert list(refused.value.errors) == ["scenario"]
     dossier.refresh_from_db()
@@ -116,7 +117,7 @@ def test_the_avance_to_repay_includes_the_paid_amendments(manager_membership):
 def test_a_repayment_above_what_is_owed_or_of_nothing_is_refused(amount, manager_membership):
     dossier = walk_to(State.RECOVERY_ISSUED, membership=manager_membership)
     history = dossier.history.count()
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         run(dossier, "record_recovery", manager_membership, amount=amount)
     assert list(refused.value.errors) == ["amount"]
     dossier.refresh_from_db()
@@ -328,7 +329,7 @@ def test_client_department_975_is_accepted(manager_membership):
 def test_an_unknown_declared_finess_is_refused_by_the_service_and_nothing_is_logged(manager_membership):
     dossier = walk_to(State.VA_SIGNED, membership=manager_membership)
     history = dossier.history.count()
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.update_dossier(dossier.pk, by=manager_membership.user, changes={"declared_finess": "siret"})
     assert list(refused.value.errors) == ["declared_finess"]
     dossier.refresh_from_db()

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from dossiers import deadlines as dl, followups
 from dossiers.models import Dispositif, PortabilityRequest, SolutionChange, State
-from dossiers.services import InvalidInput, NotPermitted
+from segurtrack.errors import InvalidInput, NotPermitted
 
 from ..factories import ClientFactory, SolutionFactory, walk_to
 

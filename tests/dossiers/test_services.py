@@ -7,6 +7,7 @@ from django.utils import timezone
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError
 
+from segurtrack import errors
 from dossiers import services
 from dossiers.models import AppendOnlyError, Document, Dossier, HistoryEntry, Notification, State
 from organisations.models import Role
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 def test_a_viewer_cannot_run_a_transition(manager_membership, viewer_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     attach(dossier, "bdc", manager_membership.user)
-    with pytest.raises(services.NotPermitted):
+    with pytest.raises(errors.NotPermitted):
         services.run_transition(dossier.pk, "sign_bdc", by=viewer_membership.user, data=valid_payload("sign_bdc"))
     dossier.refresh_from_db()
     assert dossier.state == State.DRAFT
@@ -27,7 +28,7 @@ def test_a_viewer_cannot_run_a_transition(manager_membership, viewer_membership)
 
 def test_a_member_of_another_organisation_cannot_act(manager_membership, outsider_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
-    with pytest.raises(services.NotPermitted):
+    with pytest.raises(errors.NotPermitted):
         services.add_document(dossier.pk, by=outsider_membership.user, kind="bdc", upload=pdf_upload())
     assert not Document.objects.exists()
 
@@ -41,7 +42,7 @@ def test_transition_from_a_wrong_state_is_refused_with_the_state_rule(manager_me
 
 def test_bad_payload_is_invalid_input_and_nothing_changes(manager_membership):
     dossier = walk_to(State.BDC_SIGNED, membership=manager_membership)
-    with pytest.raises(services.InvalidInput) as invalid:
+    with pytest.raises(errors.InvalidInput) as invalid:
         services.run_transition(dossier.pk, "file_avance", by=manager_membership.user,
                                 data={"filed_on": "hier", "declared_amount": "-3.001", "colour": "blue"})
     assert set(invalid.value.errors) == {"filed_on", "declared_amount"}
@@ -76,7 +77,7 @@ def test_scenario_changes_are_logged_until_the_solde_is_filed(manager_membership
     entry = dossier.history.get(action="change_scenario")
     assert entry.data == {"from": "Scénario 1", "to": "Scénario 2"}
     filed = walk_to(State.SOLDE_FILED, membership=manager_membership)
-    with pytest.raises(services.InvalidInput) as invalid:
+    with pytest.raises(errors.InvalidInput) as invalid:
         services.update_dossier(filed.pk, by=manager_membership.user, changes={"scenario": "Scénario 3"})
     assert "scenario" in invalid.value.errors
     filed.refresh_from_db()
@@ -129,7 +130,7 @@ def test_amendments_are_refused_once_the_solde_is_filed_or_before_the_avance(man
 def test_signed_documents_must_be_pdf_by_content_not_by_name(manager_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     fake = SimpleUploadedFile("bdc.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
-    with pytest.raises(services.InvalidInput) as invalid:
+    with pytest.raises(errors.InvalidInput) as invalid:
         services.add_document(dossier.pk, by=manager_membership.user, kind="bdc", upload=fake)
     assert "PDF" in invalid.value.errors["file"][0]
     other = services.add_document(dossier.pk, by=manager_membership.user, kind="other",
@@ -142,7 +143,7 @@ def test_oversized_and_empty_uploads_are_refused_and_nothing_is_stored(manager_m
     settings.DOCUMENT_MAX_BYTES = 100
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     for upload in (pdf_upload(content=PDF + b"x" * 200), SimpleUploadedFile("empty.pdf", b"")):
-        with pytest.raises(services.InvalidInput):
+        with pytest.raises(errors.InvalidInput):
             services.add_document(dossier.pk, by=manager_membership.user, kind="bdc", upload=upload)
     assert not Document.objects.exists()
     stored = tmp_path / "documents"
@@ -262,7 +263,7 @@ def test_saving_a_client_validates_identifiers_and_unblocks_its_dossiers(manager
         services.save_client(client, by=manager_membership.user)
     assert _blockers(dossier) == ["client.identified"]
     client.siret = "732 829 320 00075"
-    with pytest.raises(services.InvalidInput) as invalid:
+    with pytest.raises(errors.InvalidInput) as invalid:
         services.save_client(client, by=manager_membership.user)
     assert "siret" in invalid.value.errors
     client.siret = "732 829 320 00074"
@@ -274,7 +275,7 @@ def test_saving_a_client_validates_identifiers_and_unblocks_its_dossiers(manager
 
 def test_a_viewer_cannot_save_a_client(manager_membership, viewer_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
-    with pytest.raises(services.NotPermitted):
+    with pytest.raises(errors.NotPermitted):
         services.save_client(dossier.client, by=viewer_membership.user)
 
 
@@ -296,7 +297,7 @@ def test_a_solution_with_dossiers_keeps_its_dispositif(manager_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     solution = dossier.solution
     solution.dispositif = Dispositif.objects.get(code="OFF-LGO-VA1")
-    with pytest.raises(services.InvalidInput) as invalid:
+    with pytest.raises(errors.InvalidInput) as invalid:
         services.save_solution(solution, by=manager_membership.user)
     assert "dispositif" in invalid.value.errors
     solution.refresh_from_db()

@@ -11,7 +11,7 @@ from rest_framework.test import APIClient
 
 from dossiers import services
 from dossiers.models import Client
-from dossiers.services import InvalidInput
+from segurtrack.errors import InvalidInput
 from dossiers.sites import duplicate_sites, refuse_duplicate_sites
 
 from ..factories import ClientFactory, next_finess, next_siret, token_for

@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import InMemoryUploadedFile, SimpleUploadedF
 from django.urls import reverse
 from rest_framework.test import APIClient
 
+from segurtrack import errors
 from dossiers import services
 from dossiers.models import SIGNED_KINDS, Document, DocumentKind, Dossier, HistoryEntry, PvPilote, State
 
@@ -132,7 +133,7 @@ def test_a_non_pdf_named_pdf_is_refused_for_every_signed_kind_through_the_api(ap
 @pytest.mark.parametrize("kind", sorted(SIGNED_KINDS))
 def test_a_non_pdf_named_pdf_is_refused_for_every_signed_kind_by_the_service(manager, dossier, kind):
     footprint = Footprint(dossier)
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.add_document(dossier.pk, by=manager, kind=kind, upload=upload("facture.pdf", NOT_A_PDF))
     assert list(refused.value.errors) == ["file"]
     footprint.unchanged()
@@ -143,7 +144,7 @@ def test_a_pdf_whose_magic_bytes_come_only_after_the_first_kilobyte_is_refused(a
     response = api.post(url("document-list", dossier.pk), {"kind": "invoice", "file": SimpleUploadedFile(
         "facture.pdf", PDF_AFTER_1KB)}, format="multipart")
     assert_contract_400(response, "file")
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.add_document(dossier.pk, by=manager, kind="invoice", upload=upload("facture.pdf", PDF_AFTER_1KB))
     footprint.unchanged()
 
@@ -206,7 +207,7 @@ def test_an_oversized_temporary_upload_is_refused_by_the_service(manager, dossie
     temporary = TemporaryUploadedFile("facture.pdf", "application/pdf", 8192, None)
     temporary.write(padded_pdf(8192))
     temporary.seek(0)
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.add_document(dossier.pk, by=manager, kind="invoice", upload=temporary)
     assert list(refused.value.errors) == ["file"]
     temporary.close()
@@ -229,7 +230,7 @@ def test_an_empty_file_is_refused_through_the_api_and_by_the_service(api, manage
     footprint = Footprint(dossier)
     response = post_raw(api, dossier, [("kind", "other")], [("file", "vide.pdf", b"")])
     assert_contract_400(response, "file")
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.add_document(dossier.pk, by=manager, kind="other", upload=upload("vide.pdf", b""))
     assert list(refused.value.errors) == ["file"]
     footprint.unchanged()
@@ -296,7 +297,7 @@ def test_a_malformed_multipart_upload_is_refused_with_the_contracts_400_and_stor
 
 def test_an_unknown_kind_is_refused_by_the_service(manager, dossier):
     footprint = Footprint(dossier)
-    with pytest.raises(services.InvalidInput) as refused:
+    with pytest.raises(errors.InvalidInput) as refused:
         services.add_document(dossier.pk, by=manager, kind="../../etc", upload=upload("a.pdf", PDF))
     assert list(refused.value.errors) == ["kind"] and "../../etc" not in DocumentKind.values
     footprint.unchanged()

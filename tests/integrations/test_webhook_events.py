@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from segurtrack import errors
 from dossiers import services
 from dossiers.models import Dossier, State
 from webhooks import sending
@@ -54,7 +55,7 @@ def test_each_history_row_emits_its_event(endpoint, manager_membership):
 def test_a_change_rolled_back_leaves_no_delivery(endpoint, manager_membership):
     dossier = walk_to(State.DRAFT, membership=manager_membership)
     before = Delivery.objects.count()
-    with pytest.raises(services.InvalidInput):
+    with pytest.raises(errors.InvalidInput):
         services.update_dossier(dossier.pk, by=manager_membership.user,
                                 changes={"scenario": "Autre", "solde_draft": {"invoice_total": "pas un montant"}})
     assert Delivery.objects.count() == before

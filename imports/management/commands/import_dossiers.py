@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
 from tqdm import tqdm
 
-from dossiers.services import InvalidInput
+from segurtrack.errors import InvalidInput
 from imports import importer, services
 from organisations.models import Organisation
 
