@@ -10,11 +10,18 @@ class DossiersConfig(AppConfig):
     def ready(self) -> None:
         from django.core import checks as system_checks
 
+        from rest_framework import status
+
         from faqref.links import register_topics
+        from segurtrack.api.errors import register_error
 
         from . import rules
+        from .api.guidance import rules_failed_body
         from .checks import check_payloads, check_rule_catalogue
+        from .services import RulesFailed
 
         register_topics({code: r.faq_query for code, r in rules.CATALOGUE.items()})
+        # The contract's 409 (API.md): the refused rules and warnings, each with its FAQ guidance.
+        register_error(RulesFailed, status.HTTP_409_CONFLICT, rules_failed_body)
         system_checks.register(check_rule_catalogue)
         system_checks.register(check_payloads)

@@ -9,7 +9,7 @@ from rest_framework.views import APIView
 
 from organisations.models import Role
 from organisations.permissions import request_membership
-from segurtrack.api_schema import UNSUPPORTED_MEDIA, answers, page_answers
+from segurtrack.api.schema import UNSUPPORTED_MEDIA, answers, page_answers
 
 from .models import Entry
 from .queries import entries_for_detail, linked_rules, revisions_with_changes, sources_of

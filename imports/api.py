@@ -18,9 +18,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from dossiers.api.errors import field_errors
+from segurtrack.api.errors import field_errors
 from organisations.permissions import request_membership
-from segurtrack.api_schema import DetailSerializer, answers, page_answers
+from segurtrack.api.schema import DetailSerializer, answers, page_answers
 
 from . import report, services
 from .models import ImportJob

@@ -8,8 +8,8 @@ from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from segurtrack.serializers import StrictMixin
-from segurtrack.api_schema import answers, page_answers
+from segurtrack.api.serializers import StrictMixin
+from segurtrack.api.schema import answers, page_answers
 
 from . import tokens
 from .models import ApiToken, Role

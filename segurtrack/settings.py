@@ -194,10 +194,10 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["organisations.permissions.IsOrganisationMember"],
-    "DEFAULT_PAGINATION_CLASS": "dossiers.api.pagination.Pagination",
+    "DEFAULT_PAGINATION_CLASS": "segurtrack.api.pagination.Pagination",
     "PAGE_SIZE": 50,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "dossiers.api.errors.exception_handler",
+    "EXCEPTION_HANDLER": "segurtrack.api.errors.exception_handler",
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "COERCE_DECIMAL_TO_STRING": True,
     "DATETIME_FORMAT": "iso-8601",
@@ -235,12 +235,12 @@ SPECTACULAR_SETTINGS = {
 # API docs: Swagger UI's assets from drf-spectacular-sidecar (served as static files, no CDN).
 SPECTACULAR_SETTINGS.update({"SWAGGER_UI_DIST": "SIDECAR", "SWAGGER_UI_FAVICON_HREF": "SIDECAR", "REDOC_DIST": "SIDECAR"})
 # The schema as generated clients need it: a typed operation per transition, solde.json's JSON Schema, then
-# ASCII ids, one JSON body, the 405/415 answers (segurtrack/api_schema.py).
+# ASCII ids, one JSON body, the 405/415 answers (segurtrack/api/schema.py).
 SPECTACULAR_SETTINGS["POSTPROCESSING_HOOKS"] = [
     "drf_spectacular.hooks.postprocess_schema_enums",
     "dossiers.api.schema.transition_operations",
     "dossiers.api.schema.solde_request_schema",
-    "segurtrack.api_schema.usable_by_generated_clients",
+    "segurtrack.api.schema.usable_by_generated_clients",
 ]
 
 # Celery: without a broker URL, tasks run in-process so the demo needs no Redis.

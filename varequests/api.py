@@ -11,8 +11,9 @@ from rest_framework import generics, serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from dossiers.api.schema import answers, page_answers
-from segurtrack.serializers import StrictMixin
+from dossiers.api.schema import answers
+from segurtrack.api.schema import page_answers
+from segurtrack.api.serializers import StrictMixin
 from dossiers.api.views import ApiView, DossierMixin
 
 from . import services

@@ -10,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from segurtrack import errors
-from segurtrack.serializers import StrictMixin
+from segurtrack.api.serializers import StrictMixin
 from organisations.models import Role
 from organisations.permissions import IsOrganisationMember, request_membership
-from segurtrack.api_schema import answers, page_answers
+from segurtrack.api.schema import answers, page_answers
 
 from . import services
 from .models import ALL_EVENTS, Delivery, Endpoint, Event

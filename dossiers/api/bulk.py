@@ -15,7 +15,7 @@ from organisations.permissions import request_membership
 
 from .. import bulk_transitions as bulk
 from ..payloads import TRANSITIONS
-from .errors import field_errors
+from segurtrack.api.errors import field_errors
 from .guidance import rules_failed_body, with_faq
 from .schema import answers
 from .views import ApiView

@@ -14,8 +14,9 @@ from rest_framework.response import Response
 
 from .. import audit, followups
 from ..models import AuditEntry, Client, PortabilityRequest, Solution, SolutionChange
-from .schema import answers, page_answers
-from segurtrack.serializers import StrictMixin
+from segurtrack.api.schema import page_answers
+from .schema import answers
+from segurtrack.api.serializers import StrictMixin
 from .views import ApiView
 
 

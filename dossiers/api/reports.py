@@ -28,14 +28,14 @@ from rest_framework.views import APIView
 
 from organisations.models import Organisation, Role
 from organisations.permissions import token_allows, IsOrganisationMember, request_membership
-from segurtrack.api_schema import DetailSerializer
+from segurtrack.api.schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, DetailSerializer
 
 from .. import deadlines as dl, exports, outbox, queries
 from ..models import Dossier, ExportJob, State
-from .errors import field_errors
-from .pagination import Pagination
-from .schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, answers
-from segurtrack.serializers import StrictMixin
+from segurtrack.api.errors import field_errors
+from segurtrack.api.pagination import Pagination
+from .schema import answers
+from segurtrack.api.serializers import StrictMixin
 
 
 def bad_input(errors: Any) -> Response:

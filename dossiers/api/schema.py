@@ -1,43 +1,17 @@
-"""OpenAPI details shared by the views: closed request bodies and the documented error answers."""
+"""The dossier API's OpenAPI: the 409 of the rules, a typed operation per transition, solde.json's JSON Schema.
+
+The answers every app shares, the schema class and the generic hook live in `segurtrack.api.schema`.
+"""
 from __future__ import annotations
 
 from copy import deepcopy
 from typing import Any
 
-from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
-from rest_framework import serializers
 
-from segurtrack.api_schema import BAD_INPUT, FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, page_answers
-from segurtrack.api_schema import answers as shared_answers
+from segurtrack.api.schema import answers as shared_answers
 
 from .serializers import RulesFailedSerializer
-
-__all__ = ["BAD_INPUT", "FORBIDDEN", "NOT_FOUND", "UNAUTHENTICATED", "ApiSchema", "answers", "page_answers"]
-
-
-class ApiSchema(AutoSchema):
-    """Request bodies are closed (`additionalProperties: false`): the API refuses fields it does not take.
-
-    Descriptions come from `extend_schema` only: class docstrings speak to developers, not API clients.
-    """
-
-    def get_description(self) -> str:
-        return ""
-
-    def _map_serializer_field(self, field, direction, bypass_extensions=False):
-        schema = super()._map_serializer_field(field, direction, bypass_extensions)
-        if direction == "request" and isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
-            schema["pattern"] = decimal_pattern(field)  # what the field takes: no sign when it refuses negatives
-        return schema
-
-    def _map_basic_serializer(self, serializer, direction):
-        schema = super()._map_basic_serializer(serializer, direction)
-        schema.pop("description", None)
-        if direction == "request":
-            schema["additionalProperties"] = False
-        return schema
-
 
 RULES_FAILED = OpenApiResponse(RulesFailedSerializer, description="Refusé par les règles ou par l'état du dossier.")
 
@@ -47,14 +21,6 @@ def answers(ok: dict[int | tuple[int, str], Any], *, bad_input: bool = False, no
     """The shared error answers, plus 409 where prerequisite rules or the dossier's state may refuse."""
     return shared_answers(ok, bad_input=bad_input, not_found=not_found,
                           **({"status_409": RULES_FAILED} if rules_failed else {}))
-
-
-def decimal_pattern(field: serializers.DecimalField) -> str:
-    """The strings a DecimalField takes: its integer and decimal digits, a sign only when negatives are allowed."""
-    whole = (field.max_digits or 30) - (field.decimal_places or 0)
-    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
-    decimals = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
-    return rf"^{sign}\d{{1,{whole}}}{decimals}$"
 
 
 TRANSITION_PATH = "/api/v1/dossiers/{dossier_id}/transitions/{name}/"

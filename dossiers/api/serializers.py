@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organisations.permissions import request_membership
-from segurtrack.serializers import StrictMixin
+from segurtrack.api.serializers import StrictMixin
 
 from ..models import (
     Amendment, CancellationReason, Client, DeclaredFiness, Dispositif, Document, DocumentKind, Dossier, HistoryEntry, MssDeployment,

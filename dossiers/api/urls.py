@@ -5,7 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitVie
 from . import views
 from . import followups
 from .bulk import BulkTransitions
-from .errors import not_found
+from segurtrack.api.errors import not_found
 
 app_name = "api"
 

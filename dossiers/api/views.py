@@ -30,7 +30,8 @@ from ..payloads import PAYLOADS, TRANSITIONS
 from . import idempotency, serializers as s
 from .filters import DossierFilter
 from .guidance import rules_failed_body, with_faq
-from .schema import ApiSchema, answers, page_answers
+from segurtrack.api.schema import ApiSchema, page_answers
+from .schema import answers
 
 DOSSIER_RELATED = ("client", "solution", "dispositif")
 FILE_ANSWERS = {(200, "application/pdf"): OpenApiTypes.BINARY, (200, "application/octet-stream"): OpenApiTypes.BINARY}

@@ -1,6 +1,12 @@
-"""Errors in the contract's shape: 400 `{"errors": {field: [messages]}}`, 409 rules failed, JSON everywhere."""
+"""Errors in the contract's shape: 400 `{"errors": {field: [messages]}}`, 403, 404, JSON everywhere.
+
+The framework-free errors of `segurtrack.errors` are mapped here; an app whose service raises an error of its
+own that the contract answers with its own status and body (dossiers' `RulesFailed`, a 409) registers it with
+`register_error` from its `AppConfig.ready`, so this module imports no app.
+"""
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
@@ -14,16 +20,22 @@ from rest_framework.response import Response
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from ..services import RulesFailed
 from segurtrack.errors import InvalidInput, NotPermitted
-from .guidance import rules_failed_body
 
 NON_FIELD = api_settings.NON_FIELD_ERRORS_KEY
+# An app's own error → (status, body of the error): the answers `register_error` adds.
+_REGISTERED: dict[type[Exception], tuple[int, Callable[[Any], Any]]] = {}
+
+
+def register_error(error: type[Exception], status_code: int, body: Callable[[Any], Any]) -> None:
+    """Answer `error` (and its subclasses) with `status_code` and `body(error)`; called from an AppConfig.ready."""
+    _REGISTERED[error] = (status_code, body)
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
-    if isinstance(exc, RulesFailed):
-        return Response(rules_failed_body(exc), status=status.HTTP_409_CONFLICT)
+    for error, (status_code, body) in _REGISTERED.items():
+        if isinstance(exc, error):
+            return Response(body(exc), status=status_code)
     exc = as_api_exception(exc)
     response = drf_exception_handler(exc, context)
     if response is not None and isinstance(exc, exceptions.ValidationError):

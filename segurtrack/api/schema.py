@@ -1,9 +1,11 @@
-"""OpenAPI declarations of the error answers every app's API gives (the contract's shapes, shared/spec/API.md)."""
+"""OpenAPI for every app's API: the error answers it gives (the contract's shapes, shared/spec/API.md), the
+schema class that closes request bodies, and the hook that makes the schema usable by generated clients."""
 from __future__ import annotations
 
 import re
 from typing import Any
 
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 from rest_framework import serializers
 
@@ -38,6 +40,37 @@ def answers(ok: dict[int | tuple[int, str], Any], *, bad_input: bool = False, no
 def page_answers(serializer: type[serializers.Serializer]) -> dict[int | tuple[int, str], Any]:
     """A paginated list: 400 for a malformed `page` or `page_size` (or filter), 404 past the last page."""
     return answers({200: serializer(many=True)}, bad_input=True, not_found=True)
+
+
+class ApiSchema(AutoSchema):
+    """Request bodies are closed (`additionalProperties: false`): the API refuses fields it does not take.
+
+    Descriptions come from `extend_schema` only: class docstrings speak to developers, not API clients.
+    """
+
+    def get_description(self) -> str:
+        return ""
+
+    def _map_serializer_field(self, field, direction, bypass_extensions=False):
+        schema = super()._map_serializer_field(field, direction, bypass_extensions)
+        if direction == "request" and isinstance(field, serializers.DecimalField) and schema.get("type") == "string":
+            schema["pattern"] = decimal_pattern(field)  # what the field takes: no sign when it refuses negatives
+        return schema
+
+    def _map_basic_serializer(self, serializer, direction):
+        schema = super()._map_basic_serializer(serializer, direction)
+        schema.pop("description", None)
+        if direction == "request":
+            schema["additionalProperties"] = False
+        return schema
+
+
+def decimal_pattern(field: serializers.DecimalField) -> str:
+    """The strings a DecimalField takes: its integer and decimal digits, a sign only when negatives are allowed."""
+    whole = (field.max_digits or 30) - (field.decimal_places or 0)
+    sign = "" if field.min_value is not None and field.min_value >= 0 else "-?"
+    decimals = rf"(?:\.\d{{1,{field.decimal_places}}})?" if field.decimal_places else ""
+    return rf"^{sign}\d{{1,{whole}}}{decimals}$"
 
 
 METHOD_NOT_ALLOWED = "Méthode non autorisée à cette adresse (l'en-tête Allow liste celles qui le sont)."
