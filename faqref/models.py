@@ -4,13 +4,17 @@ from __future__ import annotations
 import unicodedata
 
 from django.conf import settings
-from django.contrib.postgres.search import SearchVectorField
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import connection, models
+from django.db.models import Value
+from django.db.models.functions import Coalesce, NullIf
 from django.urls import reverse
 from django.utils.text import slugify
 from django.utils.translation import gettext_lazy as _
 
 SLUG_WORDS_LENGTH = 60
+# Created by migration 0002: the French configuration with unaccent before the French stemmer.
+SEARCH_CONFIG = "french_unaccent"
 
 
 def fold(text: str) -> str:
@@ -30,13 +34,18 @@ def make_slug(title: str, fingerprint: str) -> str:
     return f"{words or 'reponse'}-{fingerprint[:8]}"
 
 
+def search_vector() -> SearchVector:
+    """What Entry.search_vector stores: the title (weight A) and the text (weight B); search.py queries it."""
+    title = Coalesce(NullIf("question", Value("")), "derived_title")
+    return (SearchVector(title, weight="A", config=SEARCH_CONFIG)
+            + SearchVector("text", weight="B", config=SEARCH_CONFIG))
+
+
 class EntryQuerySet(models.QuerySet):
     def refresh_search_vector(self) -> int:
         """Recompute the stored search vector of these entries (PostgreSQL only; one UPDATE)."""
         if connection.vendor != "postgresql":
             return 0
-        from .search import search_vector  # search.py reads the models
-
         return self.update(search_vector=search_vector())
 
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank, SearchVector
+from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
 from django.db.models import Case, Exists, F, FloatField, OuterRef, QuerySet, Value, When
-from django.db.models.functions import Coalesce, NullIf
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
-from .models import Entry, Facet, fold
-
-# Created by migration 0002: the French configuration with unaccent before the French stemmer.
-SEARCH_CONFIG = "french_unaccent"
+from .models import SEARCH_CONFIG, Entry, Facet, fold
 MAX_QUERY_WORDS = 32
 EXCERPT_WORDS = 35
 # ts_headline marks matches with characters no answer contains; the excerpt escapes the text and only then
@@ -40,13 +36,6 @@ _STOP_WORDS = frozenset("""
 _SUFFIXES = ("ations", "ation", "itions", "ition", "ements", "ement", "ments", "ment", "euses", "euse", "eurs",
              "eur", "iques", "ique", "ives", "ive", "ifs", "if", "ees", "ee", "es", "er", "ez", "e", "s", "x")
 _MIN_STEM = 4
-
-
-def search_vector() -> SearchVector:
-    """What Entry.search_vector stores: the title (weight A) and the text (weight B)."""
-    title = Coalesce(NullIf("question", Value("")), "derived_title")
-    return (SearchVector(title, weight="A", config=SEARCH_CONFIG)
-            + SearchVector("text", weight="B", config=SEARCH_CONFIG))
 
 
 def query_words(q: str) -> list[str]:

@@ -7,11 +7,16 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 APPS = ("segurtrack", "organisations", "faqref", "dossiers", "imports", "webhooks", "varequests", "reports")
 LIFECYCLE = {"dossiers", "imports", "webhooks", "varequests", "reports"}
+# Every top-level package of the project (an app added later counts too), the tests aside.
+PROJECT = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"} | set(APPS)
 # app → the apps it must never import (docs/architecture.md, "Dependencies point one way").
 FORBIDDEN = {
     "organisations": LIFECYCLE | {"faqref"},
-    "faqref": LIFECYCLE,
+    # faqref runs on the project's plumbing and the organisations' roles, and nothing else of ours.
+    "faqref": PROJECT - {"faqref", "segurtrack", "organisations"},
     "dossiers": {"imports", "webhooks", "varequests", "reports"},
+    # The API plumbing every app runs through (segurtrack/api/) belongs to none of them.
+    "segurtrack.api": PROJECT - {"segurtrack"},
 }
 
 
@@ -40,7 +45,7 @@ def violations(app: str, files: dict[str, str]) -> list[str]:
 
 def app_files(app: str) -> dict[str, str]:
     files = {}
-    for path in sorted((ROOT / app).rglob("*.py")):
+    for path in sorted((ROOT / app.replace(".", "/")).rglob("*.py")):
         parts = path.relative_to(ROOT).with_suffix("").parts
         if parts[-1] == "__init__":
             parts = (*parts[:-1], "__init__")
@@ -60,13 +65,34 @@ def test_a_forbidden_import_is_found_wherever_and_however_it_is_written():
         "faqref.search": "from dossiers.rules import CATALOGUE\n",
         "faqref.views": "def view():\n    import webhooks.tasks\n",
         "faqref.api.things": "from ...dossiers import models\n",
-        "faqref.links": "from organisations.models import Role\nfrom .models import Entry\nfrom segurtrack import api_schema\n",
+        "faqref.links": "from organisations.models import Role\nfrom .models import Entry\nfrom segurtrack.api import schema\n",
     }
     assert violations("faqref", files) == [
         "faqref.api.things:1 imports dossiers",
         "faqref.search:1 imports dossiers.rules",
         "faqref.views:2 imports webhooks.tasks",
     ]
+
+
+def test_faqref_may_use_only_the_project_plumbing_and_organisations():
+    files = {"faqref.api": "from segurtrack.api.schema import answers\nfrom organisations.models import Role\n"
+                           "from rest_framework import generics\nfrom .models import Entry\n",
+             "faqref.links": "from imports.columns import parse\n"}
+    assert violations("faqref", files) == ["faqref.links:1 imports imports.columns"]
+
+
+def test_the_api_plumbing_in_the_settings_is_the_projects_own():
+    """The handler, pagination, authentication, permission and throttle every request of faqref's API runs
+    through are named by dotted path in the settings: at run time they are faqref's dependencies too."""
+    from django.conf import settings
+
+    framework = settings.REST_FRAMEWORK
+    named = [framework["EXCEPTION_HANDLER"], framework["DEFAULT_PAGINATION_CLASS"],
+             *framework["DEFAULT_AUTHENTICATION_CLASSES"], *framework["DEFAULT_PERMISSION_CLASSES"],
+             *framework["DEFAULT_THROTTLE_CLASSES"]]
+    ours = [path for path in named if path.split(".")[0] in PROJECT]
+    assert ours and [path for path in ours if path.split(".")[0] not in ("segurtrack", "organisations")] == []
+    assert framework["EXCEPTION_HANDLER"].startswith("segurtrack.api.")
 
 
 def test_dossiers_may_use_faqref_but_not_the_apps_built_on_it():
@@ -79,3 +105,46 @@ def test_the_architecture_document_names_every_app_of_the_tree():
     present = [app for app in APPS if (ROOT / app / "__init__.py").is_file()]
     assert {"segurtrack", "organisations", "faqref", "dossiers"} <= set(present)
     assert [app for app in present if f"`{app}/`" not in text] == []
+
+
+def import_cycles(files: dict[str, str]) -> list[list[str]]:
+    """Each circle of imports among `files` ({module name: source}), local imports included, as its modules."""
+    modules = set(files)
+
+    def target(name: str) -> str | None:
+        while name and name not in modules:
+            name = name.rpartition(".")[0]
+        return name or None
+
+    graph = {module: {t for _line, name in imported_modules(source, module)
+                      if (t := target(name)) and t != module and not t.endswith("__init__")}
+             for module, source in files.items()}
+    cycles, done = [], set()
+
+    def visit(module: str, path: list[str]) -> None:
+        for follower in sorted(graph.get(module, ())):
+            if follower in path:
+                cycle = path[path.index(follower):]
+                start = cycle.index(min(cycle))  # each circle once, from its smallest module
+                if (cycle := cycle[start:] + cycle[:start]) not in cycles:
+                    cycles.append(cycle)
+            elif follower not in done:
+                visit(follower, [*path, follower])
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module, [module])
+    return cycles
+
+
+@pytest.mark.parametrize("app", ["segurtrack", "organisations", "faqref"])
+def test_no_module_of_the_app_imports_one_that_imports_it(app):
+    assert import_cycles(app_files(app)) == []
+
+
+def test_a_circle_is_found_even_through_a_local_import():
+    files = {"faqref.models": "def refresh():\n    from .search import vector\n",
+             "faqref.search": "from .models import Entry\n", "faqref.views": "from .search import search\n",
+             "faqref.api": "from .views import search\n"}
+    assert import_cycles(files) == [["faqref.models", "faqref.search"]]
+    assert import_cycles({**files, "faqref.models": ""}) == []
