@@ -17,7 +17,7 @@ class DossiersConfig(AppConfig):
 
         from . import rules
         from .api.guidance import rules_failed_body
-        from .checks import check_payloads, check_rule_catalogue
+        from .checks import check_payloads, check_rule_catalogue, check_transition_words
         from .services import RulesFailed
 
         register_topics({code: r.faq_query for code, r in rules.CATALOGUE.items()})
@@ -25,3 +25,4 @@ class DossiersConfig(AppConfig):
         register_error(RulesFailed, status.HTTP_409_CONFLICT, rules_failed_body)
         system_checks.register(check_rule_catalogue)
         system_checks.register(check_payloads)
+        system_checks.register(check_transition_words)

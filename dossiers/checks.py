@@ -1,4 +1,9 @@
-"""System checks (`manage.py check`): the rule catalogue and the payloads name transitions that exist."""
+"""System checks (`manage.py check`): the rule catalogue, the payloads and the transitions' words agree.
+
+dossiers.E001–E003: every rule has FAQ search terms and guards transitions that exist; E004–E005: every payload
+names a transition and every transition has one; E006: every transition has its label and button words;
+E007: a rule only needs payload fields its transitions take.
+"""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
@@ -15,12 +20,16 @@ def model_transitions() -> frozenset[str]:
 
 
 def check_rule_catalogue(app_configs: Iterable[Any] | None = None, *, catalogue: Mapping[str, Any] | None = None,
-                         transitions: frozenset[str] | None = None, **kwargs: Any) -> list[checks.CheckMessage]:
-    """Every rule has FAQ search terms (its guidance) and applies to at least one transition that exists."""
+                         transitions: frozenset[str] | None = None, payloads: Mapping[str, Any] | None = None,
+                         **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every rule has FAQ search terms (its guidance), applies to at least one transition that exists, and
+    needs only fields the payloads of its transitions take."""
+    from . import payloads as payload_module
     from . import rules
 
     catalogue = rules.CATALOGUE if catalogue is None else catalogue
     transitions = model_transitions() if transitions is None else transitions
+    payloads = payload_module.PAYLOADS if payloads is None else payloads
     errors: list[checks.CheckMessage] = []
     for code, rule in catalogue.items():
         if not (rule.faq_query or "").strip():
@@ -35,6 +44,13 @@ def check_rule_catalogue(app_configs: Iterable[Any] | None = None, *, catalogue:
             errors.append(checks.Error(
                 f"Rule {code!r} names the transition {name!r}, which the Dossier model does not declare.",
                 hint=f"Known transitions: {', '.join(sorted(transitions))}.", obj=code, id="dossiers.E003"))
+        for name in sorted(set(rule.transitions) & set(payloads)):
+            missing = sorted(set(rule.needs) - set(payloads[name]().fields))
+            if missing:
+                errors.append(checks.Error(
+                    f"Rule {code!r} needs {', '.join(missing)}, which the payload of {name!r} does not take.",
+                    hint="A checklist would wait for that field forever: fix needs=… or the payload.",
+                    obj=code, id="dossiers.E007"))
     return errors
 
 
@@ -59,3 +75,19 @@ def check_payloads(app_configs: Iterable[Any] | None = None, *, payloads: Mappin
         for name in sorted(transitions - set(payloads))
     ]
     return errors
+
+
+def check_transition_words(app_configs: Iterable[Any] | None = None, *, transitions: Iterable[Any] | None = None,
+                           **kwargs: Any) -> list[checks.CheckMessage]:
+    """Every transition carries its words on itself (`custom={"label": …, "button": …}`): the pages, the
+    history, the diagram and the admin all read them there."""
+    from .models import Dossier
+
+    if transitions is None:
+        transitions = Dossier._meta.get_field("state").get_all_transitions(Dossier)
+    missing = {(t.name, key) for t in transitions for key in ("label", "button")
+               if not str(t.custom.get(key) or "").strip()}
+    return [checks.Error(f"The transition {name!r} has no {key}.",
+                         hint='Give its @transition custom=_step(_("…label…"), _("…button…")).', obj=name,
+                         id="dossiers.E006")
+            for name, key in sorted(missing)]

@@ -16,7 +16,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from .models import Dossier, State
+from .models import TRANSITION_LABELS, Dossier, State
 
 WIDTH, HEIGHT = 1070, 440
 NODE_W, NODE_H = 140, 46
@@ -180,11 +180,10 @@ EDGE_STYLE = {
 }
 
 
-def render(dossier: Dossier, *, history: Iterable = (), blockers: Iterable = (),
-           labels: dict[str, str] | None = None) -> SafeString:
+def render(dossier: Dossier, *, history: Iterable = (), blockers: Iterable = ()) -> SafeString:
     """The SVG for one dossier: its path (from its history rows), its current state, and the edges out of the
-    current state that its Blocker rows refuse (red, rule codes in the tooltip)."""
-    labels = labels or {}
+    current state that its Blocker rows refuse (red, rule codes in the tooltip); edges go by their labels."""
+    labels = TRANSITION_LABELS
     current = dossier.state
     visited_states: set[str] = {current}
     visited_edges: set[tuple[str, str, str]] = set()

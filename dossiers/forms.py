@@ -15,43 +15,8 @@ from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, PvPilote, SignatureType, Solution
+from .models import TRANSITION_BUTTONS
 from .payloads import PAYLOADS, SoldeDraft
-
-# What each transition is called on its button (and in the history), in the users' words.
-TRANSITION_LABELS: dict[str, Any] = {
-    "sign_bdc": _("Enregistrer la signature du BDC"),
-    "file_avance": _("Déposer l'avance"),
-    "request_avance_fix": _("Avance à modifier (demande de l'ASP)"),
-    "refile_avance": _("Redéposer l'avance"),
-    "validate_avance": _("Avance validée par l'ASP"),
-    "record_avance_payment": _("Enregistrer le paiement de l'avance"),
-    "mark_deployed": _("Marquer comme déployé"),
-    "sign_va": _("Enregistrer la signature de la VA"),
-    "file_solde": _("Déposer le solde"),
-    "request_solde_fix": _("Solde à modifier (demande de l'ASP)"),
-    "validate_solde": _("Solde validé par l'ASP"),
-    "record_solde_payment": _("Enregistrer le paiement du solde"),
-    "request_cancellation": _("Demander l'annulation"),
-    "confirm_cancellation": _("Confirmer l'annulation"),
-    "record_recovery": _("Enregistrer un remboursement"),
-    "refuse_cancellation": _("Annulation refusée par l'ASP"),
-}
-# History actions that are not transitions.
-ACTION_LABELS: dict[str, Any] = {
-    **TRANSITION_LABELS,
-    "create": _("Dossier créé"),
-    "change_scenario": _("Scénario modifié"),
-    "change_reference": _("Référence modifiée"),
-    "change_solde_draft": _("Données de facture enregistrées"),
-    "add_document": _("Document ajouté"),
-    "file_amendment": _("Avenant déposé"),
-    "amendment_validated": _("Avenant validé"),
-    "amendment_paid": _("Avenant payé"),
-    "document_returned": _("Document retourné par le signataire du client"),
-    "change_declared_finess": _("FINESS déclaré modifié"),
-    "change_installed_version": _("Version installée modifiée"),
-    "change_maintenance_contract": _("Contrat de maintenance modifié"),
-}
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
 # unlisted value still reaches the rules (bdc.signature_type, va.mss_deployment) through the API.
@@ -127,7 +92,7 @@ class PayloadForm(forms.Form):
 
     @property
     def label(self):
-        return TRANSITION_LABELS.get(self.transition, self.transition)
+        return TRANSITION_BUTTONS.get(self.transition, self.transition)
 
     def full_clean(self) -> None:
         self._errors = ErrorDict()

@@ -12,7 +12,7 @@ from typing import Any
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
-from .models import CancellationReason, Dossier, MssDeployment
+from .models import CancellationReason, Dossier, MssDeployment, field_label
 
 
 def Amount(**kwargs) -> serializers.DecimalField:
@@ -101,19 +101,19 @@ def normalise_vat(value: str) -> str:
 
 class FileSolde(Payload):
     filed_on = serializers.DateField(label=_("Déposé le"))
-    invoice_number = serializers.CharField(label=_("Numéro de facture"), max_length=60)
-    invoice_date = serializers.DateField(label=_("Date de facture"))
-    invoice_addressee = serializers.CharField(label=_("Destinataire de la facture"), max_length=200)
-    invoice_total = Amount(label=_("Total de la facture"))
-    solde_amount = Amount(label=_("Montant « Prestation Ségur »"))
-    vat = serializers.CharField(label=_("TVA applicable"), max_length=10)
-    invoice_count = serializers.ChoiceField(label=_("Nombre de factures"), choices=[1, 2])
-    invoices_in_single_pdf = serializers.BooleanField(label=_("Factures dans un PDF unique"), required=False,
+    invoice_number = serializers.CharField(label=field_label("invoice_number"), max_length=60)
+    invoice_date = serializers.DateField(label=field_label("invoice_date"))
+    invoice_addressee = serializers.CharField(label=field_label("invoice_addressee"), max_length=200)
+    invoice_total = Amount(label=field_label("invoice_total"))
+    solde_amount = Amount(label=field_label("solde_amount"))
+    vat = serializers.CharField(label=field_label("vat"), max_length=10)
+    invoice_count = serializers.ChoiceField(label=field_label("invoice_count"), choices=[1, 2])
+    invoices_in_single_pdf = serializers.BooleanField(label=field_label("invoices_in_single_pdf"), required=False,
                                                       allow_null=True, default=None)
-    invoices_total = Amount(label=_("Total récapitulatif des deux factures"), required=False, allow_null=True)
+    invoices_total = Amount(label=field_label("invoices_total"), required=False, allow_null=True)
     invoices_marked = serializers.BooleanField(label=_("Chaque facture porte AVANCE ou SOLDE"), required=False,
                                                default=False)
-    invoice_mentions_checked = serializers.BooleanField(label=_("Mentions obligatoires vérifiées"), required=False,
+    invoice_mentions_checked = serializers.BooleanField(label=field_label("invoice_mentions_checked"), required=False,
                                                         default=False)
 
     def validate_vat(self, value):

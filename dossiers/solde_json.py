@@ -16,14 +16,10 @@ import jsonschema
 from django.utils.translation import gettext as _
 
 from . import rules
-from .models import DeclaredFiness, Dossier, State
+from .models import INVOICE_FIELDS, SOLDE_FILED_STATES, SOLDE_FILING_STATES, DeclaredFiness, Dossier, State
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "solde_request.schema.json"
 FORMAT = "segurtrack/solde-request/v1"
-FILED_STATES = frozenset({State.SOLDE_FILED, State.SOLDE_VALIDATED, State.SOLDE_PAID})
-FILING_STATES = frozenset({State.VA_SIGNED, State.SOLDE_TO_FIX})
-INVOICE_FIELDS = ("invoice_number", "invoice_date", "invoice_addressee", "invoice_total", "solde_amount", "vat",
-                  "invoice_count", "invoices_in_single_pdf", "invoices_total", "invoice_mentions_checked")
 
 
 @cache
@@ -37,7 +33,7 @@ def _amount(value: Decimal | None) -> str | None:
 
 def invoice_data(dossier: Dossier) -> dict[str, Any]:
     """The invoice data the JSON carries: as filed once the solde is filed, else the typed draft."""
-    if dossier.state in FILED_STATES:
+    if dossier.state in SOLDE_FILED_STATES:
         return {name: getattr(dossier, name) for name in INVOICE_FIELDS}
     from .services import solde_draft_payload
 
@@ -46,7 +42,7 @@ def invoice_data(dossier: Dossier) -> dict[str, Any]:
 
 def state_failure(dossier: Dossier) -> rules.Failure | None:
     """Why the dossier's state has no solde request (before the VA, or cancelled), or None."""
-    if dossier.state in FILED_STATES or dossier.state in FILING_STATES:
+    if dossier.state in SOLDE_FILED_STATES or dossier.state in SOLDE_FILING_STATES:
         return None
     return rules.Failure(rules.STATE_RULE, rules.Severity.BLOCK, _(
         "La demande de solde se prépare une fois la VA signée (état actuel : « %(state)s »).") % {
@@ -74,7 +70,7 @@ class Readiness:
 def readiness(dossier: Dossier, *, with_items: bool = True) -> Readiness:
     """`with_items=False` skips the checklist of a filed solde, which the JSON does not need (fewer queries)."""
     data = invoice_data(dossier)
-    if dossier.state in FILED_STATES:
+    if dossier.state in SOLDE_FILED_STATES:
         items = rules.checklist(rules.Context(dossier, "file_solde", data)) if with_items else []
         return Readiness(data, items, [])
     items = rules.checklist(rules.Context(dossier, "file_solde", data))

@@ -1,18 +1,21 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .audit import AuditEntry
 from .dossier import (
-    ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
-    CancellationReason, DeclaredFiness, Dossier, MssDeployment, SignatureType, State,
+    ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, INVOICE_FIELDS, SCENARIO_CHANGE_STATES,
+    SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS, CancellationReason, DeclaredFiness,
+    Dossier, MssDeployment, SignatureType, State, field_label,
 )
 from .followup import DigestSent, ExportJob, OutboxMessage, PortabilityRequest, ReminderSent, SolutionChange
 from .parties import Client, PvPilote, Solution
 from .records import (
-    SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
+    ACTION_LABELS, SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
 )
 from .reference import Couloir, Dispositif
 from .feeds import CalendarFeed
 
 __all__ = [
+    "ACTION_LABELS", "INVOICE_FIELDS", "SOLDE_FILED_STATES", "SOLDE_FILING_STATES", "TRANSITION_BUTTONS",
+    "TRANSITION_LABELS", "field_label",
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
     "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",

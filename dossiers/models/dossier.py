@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import Q
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
@@ -57,6 +58,13 @@ AMENDMENT_STATES = frozenset(
 )
 # Dossiers that hold the client's one Ségur prestation for a dispositif (unique per client and dispositif).
 ACTIVE_EXCLUDED_STATES = (State.DRAFT, State.CANCELLED)
+# The solde's vocabulary, one word per concept: the states in which the request is being prepared (the VA is
+# signed, or the ASP asked for a fix), those in which it has been filed, and the invoice data filed with it
+# (file_solde's payload; the fields' words are their verbose names, see `field_label`).
+SOLDE_FILING_STATES = frozenset({State.VA_SIGNED, State.SOLDE_TO_FIX})
+SOLDE_FILED_STATES = frozenset({State.SOLDE_FILED, State.SOLDE_VALIDATED, State.SOLDE_PAID})
+INVOICE_FIELDS = ("invoice_number", "invoice_date", "invoice_addressee", "invoice_total", "solde_amount", "vat",
+                  "invoice_count", "invoices_in_single_pdf", "invoices_total", "invoice_mentions_checked")
 
 
 class SignatureType(models.TextChoices):
@@ -82,6 +90,12 @@ class DeclaredFiness(models.TextChoices):
 class CancellationReason(models.TextChoices):
     VENDOR_ERROR = "vendor_error", _("Erreur de l'éditeur lors de la demande")
     CLIENT_AGREEMENT = "client_agreement", _("Accord avec le client")
+
+
+def _step(label: Any, button: Any = None) -> dict[str, Any]:
+    """A transition's words (its django-fsm `custom`): `label` names the step wherever it is shown (history,
+    diagram, messages, admin), `button` is what the button that takes it says (the label when they agree)."""
+    return {"label": label, "button": label if button is None else button}
 
 
 def _money(label) -> models.DecimalField:
@@ -216,26 +230,30 @@ class Dossier(FSMModelMixin, models.Model):
 
     # --- transitions (DOMAIN.md §4): each records the step's data from a validated payload ---
 
-    @transition(field=state, source=State.DRAFT, target=State.BDC_SIGNED)
+    @transition(field=state, source=State.DRAFT, target=State.BDC_SIGNED,
+                custom=_step(_("Signature du BDC"), _("Enregistrer la signature du BDC")))
     def sign_bdc(self, data: dict[str, Any]) -> None:
         self.bdc_signed_on = data["signed_on"]
         self.bdc_signer_name = data["signer_name"]
         self.bdc_signature_type = data["signature_type"]
 
-    @transition(field=state, source=State.BDC_SIGNED, target=State.AVANCE_FILED)
+    @transition(field=state, source=State.BDC_SIGNED, target=State.AVANCE_FILED,
+                custom=_step(_("Dépôt de l'avance"), _("Déposer l'avance")))
     def file_avance(self, data: dict[str, Any]) -> None:
         self.avance_filed_on = data["filed_on"]
         self.avance_declared_amount = self.declared_amount = data["declared_amount"]
         if data.get("scenario"):
             self.scenario = data["scenario"]
 
-    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_TO_FIX)
+    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_TO_FIX,
+                custom=_step(_("Avance à modifier (demande de l'ASP)")))
     def request_avance_fix(self, data: dict[str, Any]) -> None:
         self.avance_fix_requested_on = data["on"]
         self.avance_fix_reason = data["reason"]
         self.avance_fix_due_on = correction_due_on(data["on"], department=self.client.department)
 
-    @transition(field=state, source=State.AVANCE_TO_FIX, target=State.AVANCE_FILED)
+    @transition(field=state, source=State.AVANCE_TO_FIX, target=State.AVANCE_FILED,
+                custom=_step(_("Nouveau dépôt de l'avance"), _("Redéposer l'avance")))
     def refile_avance(self, data: dict[str, Any]) -> None:
         self.avance_filed_on = data["filed_on"]
         if data.get("declared_amount") is not None:
@@ -243,21 +261,25 @@ class Dossier(FSMModelMixin, models.Model):
         if data.get("scenario"):
             self.scenario = data["scenario"]
 
-    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_VALIDATED)
+    @transition(field=state, source=State.AVANCE_FILED, target=State.AVANCE_VALIDATED,
+                custom=_step(_("Avance validée par l'ASP")))
     def validate_avance(self, data: dict[str, Any]) -> None:
         self.avance_validated_on = data["on"]
 
-    @transition(field=state, source=State.AVANCE_VALIDATED, target=State.AVANCE_PAID)
+    @transition(field=state, source=State.AVANCE_VALIDATED, target=State.AVANCE_PAID,
+                custom=_step(_("Paiement de l'avance"), _("Enregistrer le paiement de l'avance")))
     def record_avance_payment(self, data: dict[str, Any]) -> None:
         self.avance_paid_on = data["paid_on"]
         self.avance_paid_amount = data["amount"]
         self.avance_paid_total = (self.avance_paid_total or Decimal("0")) + data["amount"]
 
-    @transition(field=state, source=[State.AVANCE_VALIDATED, State.AVANCE_PAID], target=State.DEPLOYED)
+    @transition(field=state, source=[State.AVANCE_VALIDATED, State.AVANCE_PAID], target=State.DEPLOYED,
+                custom=_step(_("Déploiement"), _("Marquer comme déployé")))
     def mark_deployed(self, data: dict[str, Any]) -> None:
         self.deployed_on = data["deployed_on"]
 
-    @transition(field=state, source=State.DEPLOYED, target=State.VA_SIGNED)
+    @transition(field=state, source=State.DEPLOYED, target=State.VA_SIGNED,
+                custom=_step(_("Signature de la VA"), _("Enregistrer la signature de la VA")))
     def sign_va(self, data: dict[str, Any]) -> None:
         self.va_signed_on = data["signed_on"]
         self.va_signer_name = data["signer_name"]
@@ -265,32 +287,36 @@ class Dossier(FSMModelMixin, models.Model):
         self.scenario = self.va_scenario = data["scenario"]
         self.mss_deployment = data.get("mss_deployment") or ""
 
-    @transition(field=state, source=[State.VA_SIGNED, State.SOLDE_TO_FIX], target=State.SOLDE_FILED)
+    @transition(field=state, source=[State.VA_SIGNED, State.SOLDE_TO_FIX], target=State.SOLDE_FILED,
+                custom=_step(_("Dépôt du solde"), _("Déposer le solde")))
     def file_solde(self, data: dict[str, Any]) -> None:
         self.solde_filed_on = data["filed_on"]
-        for field in ("invoice_number", "invoice_date", "invoice_addressee", "invoice_total", "solde_amount", "vat",
-                      "invoice_count", "invoices_in_single_pdf", "invoices_total", "invoice_mentions_checked"):
+        for field in INVOICE_FIELDS:
             setattr(self, field, data.get(field))
         if self.invoice_count == 1:
             self.invoices_in_single_pdf = None
             self.invoices_total = None
 
-    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_TO_FIX)
+    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_TO_FIX,
+                custom=_step(_("Solde à modifier (demande de l'ASP)")))
     def request_solde_fix(self, data: dict[str, Any]) -> None:
         self.solde_fix_requested_on = data["on"]
         self.solde_fix_reason = data["reason"]
         self.solde_fix_due_on = correction_due_on(data["on"], department=self.client.department)
 
-    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_VALIDATED)
+    @transition(field=state, source=State.SOLDE_FILED, target=State.SOLDE_VALIDATED,
+                custom=_step(_("Solde validé par l'ASP")))
     def validate_solde(self, data: dict[str, Any]) -> None:
         self.solde_validated_on = data["on"]
 
-    @transition(field=state, source=State.SOLDE_VALIDATED, target=State.SOLDE_PAID)
+    @transition(field=state, source=State.SOLDE_VALIDATED, target=State.SOLDE_PAID,
+                custom=_step(_("Paiement du solde"), _("Enregistrer le paiement du solde")))
     def record_solde_payment(self, data: dict[str, Any]) -> None:
         self.solde_paid_on = data["paid_on"]
         self.solde_paid_amount = data["amount"]
 
-    @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED)
+    @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED,
+                custom=_step(_("Demande d'annulation"), _("Demander l'annulation")))
     def request_cancellation(self, data: dict[str, Any]) -> None:
         self.cancellation_from_state = self.state
         # A new request after a refused one: the refusal fields describe the request in progress (history keeps all).
@@ -303,6 +329,7 @@ class Dossier(FSMModelMixin, models.Model):
         field=state,
         source=State.CANCELLATION_REQUESTED,
         target=RETURN_VALUE(State.RECOVERY_ISSUED, State.CANCELLED),
+        custom=_step(_("Confirmation de l'annulation"), _("Confirmer l'annulation")),
     )
     def confirm_cancellation(self, data: dict[str, Any]) -> str:
         # SEED-0: a vendor that received the avance gets a recovery order to repay it.
@@ -312,14 +339,16 @@ class Dossier(FSMModelMixin, models.Model):
         self.cancelled_on = data["on"]
         return State.CANCELLED
 
-    @transition(field=state, source=State.CANCELLATION_REQUESTED, target=RETURN_VALUE(*CANCELLABLE_STATES))
+    @transition(field=state, source=State.CANCELLATION_REQUESTED, target=RETURN_VALUE(*CANCELLABLE_STATES),
+                custom=_step(_("Annulation refusée par l'ASP")))
     def refuse_cancellation(self, data: dict[str, Any]) -> str:
         # The ASP refused: the dossier goes on from where it was when the cancellation was requested.
         self.cancellation_refused_on = data["on"]
         self.cancellation_refusal_reason = data["reason"]
         return self.cancellation_from_state
 
-    @transition(field=state, source=State.RECOVERY_ISSUED, target=RETURN_VALUE(State.RECOVERY_ISSUED, State.CANCELLED))
+    @transition(field=state, source=State.RECOVERY_ISSUED, target=RETURN_VALUE(State.RECOVERY_ISSUED, State.CANCELLED),
+                custom=_step(_("Remboursement de l'avance"), _("Enregistrer un remboursement")))
     def record_recovery(self, data: dict[str, Any]) -> str:
         # One repayment; recovered_on/recovered_amount describe the latest one, recovery_repaid their sum.
         self.recovered_on = data["repaid_on"]
@@ -336,3 +365,19 @@ class Dossier(FSMModelMixin, models.Model):
         if not self.recovery_issued_on:
             return Decimal("0.00")
         return max((self.avance_paid_total or Decimal("0")) - (self.recovery_repaid or Decimal("0")), Decimal("0.00"))
+
+
+def field_label(name: str) -> Any:
+    """The model's word for one of its fields, capitalised as a form or API label (lazy, translated)."""
+    return capfirst(Dossier._meta.get_field(name).verbose_name)
+
+
+def _transition_words(key: str) -> dict[str, Any]:
+    """Each transition's `custom[key]` by name, in the order the model declares them (the name if missing:
+    the system check dossiers.E006 reports it)."""
+    return {t.name: t.custom.get(key) or t.name for t in Dossier._meta.get_field("state").get_all_transitions(Dossier)}
+
+
+# What each step is called wherever it is shown, and what the button that takes it says (see `_step`).
+TRANSITION_LABELS: dict[str, Any] = _transition_words("label")
+TRANSITION_BUTTONS: dict[str, Any] = _transition_words("button")

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
 
-from .dossier import Dossier
+from .dossier import TRANSITION_LABELS, Dossier
 
 
 class DocumentKind(models.TextChoices):
@@ -94,6 +94,24 @@ class AppendOnlyError(RuntimeError):
 
 def canonical_json(value: Any) -> str:
     return json.dumps(value, cls=DjangoJSONEncoder, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+# What the history calls each row's action: a transition by its label, the other changes by these words.
+ACTION_LABELS: dict[str, Any] = {
+    **TRANSITION_LABELS,
+    "create": _("Dossier créé"),
+    "change_scenario": _("Scénario modifié"),
+    "change_reference": _("Référence modifiée"),
+    "change_solde_draft": _("Données de facture enregistrées"),
+    "add_document": _("Document ajouté"),
+    "file_amendment": _("Avenant déposé"),
+    "amendment_validated": _("Avenant validé"),
+    "amendment_paid": _("Avenant payé"),
+    "document_returned": _("Document retourné par le signataire du client"),
+    "change_declared_finess": _("FINESS déclaré modifié"),
+    "change_installed_version": _("Version installée modifiée"),
+    "change_maintenance_contract": _("Contrat de maintenance modifié"),
+}
 
 
 class HistoryEntry(models.Model):

@@ -23,8 +23,8 @@ from organisations.models import Role
 
 from .. import bulk_transitions as bulk
 from .. import rules, selectors
-from ..forms import TRANSITION_LABELS, DossierFilterForm, PayloadForm
-from ..models import Dossier
+from ..forms import DossierFilterForm, PayloadForm
+from ..models import TRANSITION_LABELS, Dossier
 from ..payloads import PAYLOADS
 from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id

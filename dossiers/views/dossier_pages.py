@@ -15,9 +15,10 @@ from organisations.models import Role
 
 from .. import diagram, extensions, selectors, services
 from ..forms import (
-    ACTION_LABELS, TRANSITION_LABELS, AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
+    AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
 )
+from ..models import ACTION_LABELS, SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS
 from ..models import (
     AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, CancellationReason, DocumentKind, Dossier, MssDeployment,
     SignatureType, State,
@@ -190,12 +191,12 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
     for transition in dossier.get_available_state_transitions():
         name = transition.name
         if name in OWN_PAGE:
-            actions.append({"name": name, "label": TRANSITION_LABELS[name],
+            actions.append({"name": name, "label": TRANSITION_BUTTONS[name],
                             "url": reverse(OWN_PAGE[name], args=[dossier.pk])})
             continue
         form = transition_form if transition_form is not None and transition_form.transition == name else \
             PayloadForm(name, initial=initial_payload(name, dossier))
-        actions.append({"name": name, "label": TRANSITION_LABELS.get(name, name), "form": form,
+        actions.append({"name": name, "label": TRANSITION_BUTTONS.get(name, name), "form": form,
                         "open": form is transition_form,
                         "url": reverse("dossier-transition", args=[dossier.pk, name])})
     blocker_codes = [b.rule for b in dossier.blocker_rows]
@@ -237,10 +238,8 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "settings_form": settings_form or DossierSettingsForm(initial={
             name: getattr(dossier, name) for name in services.DOSSIER_SETTINGS}),
         "history": history_items(dossier.history_rows),
-        "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows,
-                                  labels={k: str(v) for k, v in TRANSITION_LABELS.items()}),
-        "solde_page": dossier.state in {State.VA_SIGNED, State.SOLDE_TO_FIX, State.SOLDE_FILED,
-                                        State.SOLDE_VALIDATED, State.SOLDE_PAID},
+        "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows),
+        "solde_page": dossier.state in SOLDE_FILING_STATES | SOLDE_FILED_STATES,
         "panels": extensions.dossier_panels(request, dossier),
     }
 

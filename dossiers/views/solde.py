@@ -16,7 +16,7 @@ from organisations.models import Role
 
 from .. import selectors, services, solde_json
 from ..forms import DocumentForm, SoldeDraftForm, SoldeFilingForm
-from ..models import DocumentKind, Dossier
+from ..models import SOLDE_FILED_STATES, SOLDE_FILING_STATES, DocumentKind, Dossier
 from ..rules import Severity
 from ..services import RulesFailed
 from segurtrack.errors import InvalidInput
@@ -50,13 +50,13 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
                      if needs_upload else None,
                      "has_document": kind in kinds_present if kind else False})
     blocking_open = [i for i in items if i.severity == Severity.BLOCK.value and i.status != "ok"]
-    filing = dossier.state in solde_json.FILING_STATES
+    filing = dossier.state in SOLDE_FILING_STATES
     preview, not_ready = _json_preview(dossier)
     return {
         "dossier": dossier, "client": dossier.client, "solution": dossier.solution,
         "can_act": request.membership.can_act, "rows": rows,
         "counts": {status: sum(1 for i in items if i.status == status) for status in ("ok", "failed", "pending")},
-        "ready": filing and not blocking_open, "filing": filing, "filed": dossier.state in solde_json.FILED_STATES,
+        "ready": filing and not blocking_open, "filing": filing, "filed": dossier.state in SOLDE_FILED_STATES,
         "blocking_open": blocking_open,
         "draft_form": draft_form or SoldeDraftForm(initial=dossier.solde_draft or {}),
         "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": selectors.today()}),

@@ -53,7 +53,7 @@ def test_the_dossiers_path_and_state_are_highlighted_and_blocked_edges_marked(do
     history = list(dossier.history.order_by("seq"))
     blockers = list(Blocker.objects.filter(dossier=dossier))
     assert [b.rule for b in blockers] == ["va.document"]
-    root = parse(diagram.render(dossier, history=history, blockers=blockers, labels={"sign_va": "Signer la VA"}))
+    root = parse(diagram.render(dossier, history=history, blockers=blockers))
     assert [g.get("data-state") for g in states_of(root, "current")] == [State.DEPLOYED]
     assert {g.get("data-state") for g in states_of(root, "visited")} == {
         State.DRAFT, State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_VALIDATED, State.AVANCE_PAID}
@@ -62,12 +62,13 @@ def test_the_dossiers_path_and_state_are_highlighted_and_blocked_edges_marked(do
         ("record_avance_payment", "avance_validated"), ("mark_deployed", "avance_paid")}
     [blocked] = edges_of(root, "blocked")
     assert blocked.get("data-transition") == "sign_va"
-    assert blocked.find(f"{SVG}title").text == "Signer la VA : Déployé, VA attendue → VA signée — bloquée par va.document"
+    # The transition goes by its label (the model's custom words).
+    assert blocked.find(f"{SVG}title").text == "Signature de la VA : Déployé, VA attendue → VA signée — bloquée par va.document"
     assert {g.get("data-transition") for g in edges_of(root, "available")} == {"request_cancellation"}
     description = root.find(f"{SVG}desc").text
     assert "État actuel : Déployé, VA attendue." in description
     assert "Brouillon → BDC signé → Avance déposée" in description
-    assert "Bloqué : Signer la VA (va.document)." in description
+    assert "Bloqué : Signature de la VA (va.document)." in description
 
 
 def test_state_labels_fit_their_boxes():

@@ -162,7 +162,7 @@ def test_a_refused_transition_shows_every_failing_rule_with_its_guidance_and_kee
         "sign_bdc-signature_type": "fax"})
     assert response.status_code == 409
     page = text(response)
-    assert "« Enregistrer la signature du BDC » refusé" in page
+    assert "« Signature du BDC » refusé" in page
     assert "2 règles ne sont pas respectées" in page
     assert "Joignez le bon de commande signé (PDF) avant d'enregistrer sa signature." in page
     assert "Type de signature « fax » non recevable" in page
@@ -328,7 +328,7 @@ def test_the_dossier_page_shows_steps_documents_history_and_blockers(dossier_at,
     assert "01/04/2024" in page               # BDC signed on
     assert "Bon de commande signé" in page    # a document
     assert "Avance déposée → Avance validée" in page
-    assert "Bloque « Enregistrer la signature de la VA »" in page and "va.document" in page
+    assert "Bloque « Signature de la VA »" in page and "va.document" in page
     assert 'role="img"' in page
 
 
