@@ -8,6 +8,8 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import UserAdmin
 from django.utils.translation import gettext_lazy as _
 
+from segurtrack.admin import ReadOnlyAdmin
+
 from . import services
 from .models import ApiToken, Invitation, Membership, Organisation
 
@@ -67,20 +69,15 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(Invitation)
-class InvitationAdmin(admin.ModelAdmin):
+class InvitationAdmin(ReadOnlyAdmin):
     """Staff may look at invitations (never their link: only its digest is stored) and not forge one."""
 
+    deletable = True
     list_display = ("email", "organisation", "role", "created_at", "expires_at", "accepted_at", "revoked_at")
     list_filter = ("organisation",)
     list_select_related = ("organisation",)
     search_fields = ("email", "organisation__name")
     exclude = ("digest",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
 
 User = get_user_model()
@@ -98,7 +95,7 @@ class SegurUserAdmin(UserAdmin):
 
 
 @admin.register(ApiToken)
-class ApiTokenAdmin(admin.ModelAdmin):
+class ApiTokenAdmin(ReadOnlyAdmin):
     """Tokens are issued to their user (the key is shown once); staff may look at them and revoke them.
 
     Only the prefix is shown: the digest is never rendered, listed or searchable. Deleting a token revokes it.
@@ -108,14 +105,9 @@ class ApiTokenAdmin(admin.ModelAdmin):
     list_select_related = ("membership__user", "membership__organisation")
     list_filter = ("scope", "membership__organisation")
     search_fields = ("prefix", "membership__user__username", "membership__organisation__name")
+    deletable = True   # deleting a token revokes it
     fields = ("prefix_display", "name", "scope", "membership", "expires_on", "created_at", "last_used_at")
     readonly_fields = fields
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
 
     @admin.display(description=_("préfixe"), ordering="prefix")
     def prefix_display(self, obj: ApiToken) -> str:

@@ -1,19 +1,14 @@
 """Staff views of webhook endpoints and deliveries: read-only (admins of an organisation use its pages)."""
 from django.contrib import admin
 
+from segurtrack.admin import ReadOnlyAdmin
+
 from .models import Delivery, Endpoint
 
 
-class ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Endpoint)
-class EndpointAdmin(ReadOnly):
+class EndpointAdmin(ReadOnlyAdmin):
+    deletable = True
     # The secret is never shown: it signs the organisation's deliveries.
     list_display = ("url", "organisation", "active", "created_at")
     list_filter = ("active", "organisation")
@@ -23,7 +18,8 @@ class EndpointAdmin(ReadOnly):
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ReadOnly):
+class DeliveryAdmin(ReadOnlyAdmin):
+    deletable = True
     list_display = ("id", "event", "endpoint", "status", "attempts", "last_status_code", "next_attempt_at", "created_at")
     list_filter = ("status", "event")
     list_select_related = ("endpoint",)

@@ -219,7 +219,7 @@ def test_the_change_page_shows_blocking_rules_the_checklist_and_the_history(admi
     assert "avance.solution_referenced" in content          # blocks file_avance
     assert "cancel.honour_statement" in content             # blocks request_cancellation
     assert "solde.pv_pilote" in content and "solde.invoice_document" in content   # the pre-solde checklist
-    assert "Chaîne d&#x27;empreintes intègre" in content
+    assert "Chaîne d'empreintes intègre" in content
     assert "Signature du BDC" in content                    # the history
 
 
