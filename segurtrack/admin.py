@@ -8,7 +8,7 @@ from __future__ import annotations
 from django.contrib import admin
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):
+class ReadOnly:
     deletable = False
 
     def has_add_permission(self, request, obj=None):
@@ -21,18 +21,13 @@ class ReadOnlyAdmin(admin.ModelAdmin):
         return self.deletable and super().has_delete_permission(request, obj)
 
 
-class ReadOnlyInline(admin.TabularInline):
+class ReadOnlyAdmin(ReadOnly, admin.ModelAdmin):
+    """A model's own pages, read-only."""
+
+
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
     """Rows shown on their parent's page, each with a link to its own (read-only) page."""
 
     extra = 0
     can_delete = False
     show_change_link = True
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.safestring import SafeString
+from django.utils.text import format_lazy
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy as _l
 
@@ -16,9 +17,16 @@ from segurtrack import errors
 from segurtrack.admin import ReadOnlyInline
 
 from .. import services
-from ..models import INVOICE_FIELDS, SCENARIO_CHANGE_STATES, TRANSITION_LABELS, Amendment, Document, Dossier
+from ..models import (
+    INVOICE_FIELDS, SCENARIO_CHANGE_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS, Amendment, Document, Dossier,
+)
 from . import panels
 from .common import OrganisationScopedForm, ScopedFormAdmin, state_label
+
+
+def dated_action(transition: str) -> Any:
+    """An action's words: the transition's button, taken at today's date."""
+    return format_lazy("{} ({})", TRANSITION_BUTTONS[transition], _l("à la date du jour"))
 
 
 def reference_taken(organisation_id: int, reference: str, exclude_pk: int | None = None) -> bool:
@@ -218,14 +226,14 @@ class DossierAdmin(ScopedFormAdmin):
                 for warning in outcome.warnings:
                     messages.warning(request, f"{reference} : [{warning.rule}] {warning.message}")
 
-    @admin.action(description=_l("Valider l'avance (à la date du jour)"), permissions=["change"])
+    @admin.action(description=dated_action("validate_avance"), permissions=["change"])
     def validate_avance(self, request, queryset):
         self._run_transition(request, queryset, "validate_avance")
 
-    @admin.action(description=_l("Valider le solde (à la date du jour)"), permissions=["change"])
+    @admin.action(description=dated_action("validate_solde"), permissions=["change"])
     def validate_solde(self, request, queryset):
         self._run_transition(request, queryset, "validate_solde")
 
-    @admin.action(description=_l("Confirmer l'annulation (à la date du jour)"), permissions=["change"])
+    @admin.action(description=dated_action("confirm_cancellation"), permissions=["change"])
     def confirm_cancellation(self, request, queryset):
         self._run_transition(request, queryset, "confirm_cancellation")
