@@ -18,3 +18,8 @@ class DossiersConfig(AppConfig):
         register_topics({code: r.faq_query for code, r in rules.CATALOGUE.items()})
         system_checks.register(check_rule_catalogue)
         system_checks.register(check_payloads)
+
+        from .extensions import DossierPanel, register_dossier_panel
+        from .views.team import team_panel
+
+        register_dossier_panel(DossierPanel(template="dossiers/_team_panel.html", context=team_panel))

@@ -51,6 +51,8 @@ ACTION_LABELS: dict[str, Any] = {
     "change_declared_finess": _("FINESS déclaré modifié"),
     "change_installed_version": _("Version installée modifiée"),
     "change_maintenance_contract": _("Contrat de maintenance modifié"),
+    "note": _("Note"),
+    "assign_owner": _("Responsable changé"),
 }
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An

@@ -11,6 +11,7 @@ from .records import (
 )
 from .reference import Couloir, Dispositif
 from .feeds import CalendarFeed
+from .team import Channel, NotificationKind, NotificationPreference
 
 __all__ = [
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
@@ -20,4 +21,5 @@ __all__ = [
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
     "AuditEntry",
     "CalendarFeed",
+    "Channel", "NotificationKind", "NotificationPreference",
 ]
