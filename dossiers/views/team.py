@@ -87,50 +87,38 @@ def team_panel(request: HttpRequest, dossier: Dossier) -> dict[str, Any]:
     }
 
 
-def _refused(request: HttpRequest, pk: int, name: str, form) -> HttpResponse:
-    from .dossier_pages import render_detail
+def _panel_write(request: HttpRequest, pk: int, name: str, form, write, done: str, anchor: str) -> HttpResponse:
+    """A form of the team panel posted: `write(dossier_id, cleaned_data)` through the service, then back to the
+    dossier page; refused, the page again with the form's errors (400)."""
+    from .dossier_pages import _own_dossier, render_detail
 
+    dossier = _own_dossier(request, pk)
+    if form.is_valid():
+        try:
+            write(dossier.pk, form)
+        except InvalidInput as invalid:
+            form.add_service_errors(invalid.errors)
+        else:
+            messages.success(request, done)
+            return redirect(f"{reverse('dossier-detail', args=[pk])}#{anchor}")
     request.team_forms = {name: form}
     return render_detail(request, pk, status=400)
-
-
-def _own(request: HttpRequest, pk: int) -> Dossier:
-    from .dossier_pages import _own_dossier
-
-    return _own_dossier(request, pk)
 
 
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_owner(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _own(request, pk)
     form = AssignOwnerForm(request.POST, members=team_queries.members_of(organisation_id(request), assignable=True))
-    if form.is_valid():
-        try:
-            changed = team.assign_owner(dossier.pk, by=request.user, owner_id=form.owner_id())
-        except InvalidInput as invalid:
-            form.add_service_errors(invalid.errors)
-        else:
-            if changed:
-                messages.success(request, _("Responsable du dossier enregistré."))
-            return redirect(f"{reverse('dossier-detail', args=[pk])}#team")
-    return _refused(request, pk, "owner", form)
+    return _panel_write(request, pk, "owner", form, lambda dossier_id, form: team.assign_owner(
+        dossier_id, by=request.user, owner_id=form.owner_id()), _("Responsable du dossier enregistré."), "team")
 
 
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_note(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _own(request, pk)
-    form = NoteForm(request.POST)
-    if form.is_valid():
-        try:
-            team.add_note(dossier.pk, by=request.user, text=form.cleaned_data["text"])
-        except InvalidInput as invalid:
-            form.add_service_errors(invalid.errors)
-        else:
-            messages.success(request, _("Note ajoutée à l'historique du dossier."))
-            return redirect(f"{reverse('dossier-detail', args=[pk])}#history")
-    return _refused(request, pk, "note", form)
+    return _panel_write(request, pk, "note", NoteForm(request.POST), lambda dossier_id, form: team.add_note(
+        dossier_id, by=request.user, text=form.cleaned_data["text"]), _("Note ajoutée à l'historique du dossier."),
+        "history")
 
 
 # --- bulk reassignment ---------------------------------------------------------------------------------------------
