@@ -26,3 +26,8 @@ class DossiersConfig(AppConfig):
         system_checks.register(check_rule_catalogue)
         system_checks.register(check_payloads)
         system_checks.register(check_transition_words)
+
+        from .extensions import DossierPanel, register_dossier_panel
+        from .views.team import team_panel
+
+        register_dossier_panel(DossierPanel(template="dossiers/_team_panel.html", context=team_panel))

@@ -9,9 +9,10 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _, ngettext
 
-from organisations.models import Organisation
+from organisations.models import Membership, Organisation
 
 from . import deadlines as dl, queries, rules
+from .team_queries import digest_notices
 
 DIGEST_DAYS = 7
 OVERDUE_VA_SHOWN = 5
@@ -25,10 +26,12 @@ class Digest:
     blockers: list[dict[str, Any]] = field(default_factory=list)
     overdue_va_count: int = 0
     overdue_va_references: list[str] = field(default_factory=list)
+    # The member's notices of the kinds they chose to read here (dossiers.team_queries.digest_notices).
+    notices: list[str] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.deadlines or self.blockers or self.overdue_va_count)
+        return not (self.deadlines or self.blockers or self.overdue_va_count or self.notices)
 
     @property
     def subject(self) -> str:
@@ -66,6 +69,10 @@ class Digest:
         if self.overdue_va_count:
             lines.append(_("VA en retard : %(count)s dossier(s), les plus anciens : %(refs)s") % {
                 "count": self.overdue_va_count, "refs": ", ".join(self.overdue_va_references)})
+            lines.append("")
+        if self.notices:
+            lines.append(_("Vos notifications d'hier :"))
+            lines += [f"- {notice}" for notice in self.notices]
         return "\n".join(lines).rstrip() + "\n"
 
 
@@ -90,8 +97,9 @@ def describe(deadline: dict[str, Any]) -> str:
     return f"{text}, {when} ({status})"
 
 
-def build_digest(organisation: Organisation, day: date) -> Digest:
-    """The organisation's digest for a day: deadlines (next 7 days and overdue), blockers, overdue VAs (4 queries)."""
+def build_digest(organisation: Organisation, day: date, membership: Membership | None = None) -> Digest:
+    """The organisation's digest for a day: deadlines (next 7 days and overdue), blockers, overdue VAs (4 queries);
+    for a member, also their notices of the kinds they chose to read in the digest (one more)."""
     overdue_vas = queries.pending_va_queryset(organisation).filter(
         deployed_on__lt=day - timedelta(days=organisation.pending_va_days))
     references = list(overdue_vas.order_by("deployed_on", "id").values_list("reference", flat=True)[:OVERDUE_VA_SHOWN])
@@ -101,6 +109,7 @@ def build_digest(organisation: Organisation, day: date) -> Digest:
         blockers=queries.blockers_by_rule(organisation),
         overdue_va_count=overdue_vas.count() if references else 0,
         overdue_va_references=references,
+        notices=digest_notices(membership, day) if membership is not None else [],
     )
 
 

@@ -66,3 +66,22 @@ def validate_department(value: str) -> str:
             code="department",
         )
     return code
+
+
+def finess_department(value: str) -> str | None:
+    """The department a FINESS number names: its first two characters (2A/2B for Corsica), three for the
+    overseas departments (971 to 976); None when it names none we can compare (not 9 characters, 98x)."""
+    number = compact(value)
+    if len(number) != 9:
+        return None
+    if number.startswith("97"):
+        return number[:3]
+    if number.startswith("98"):
+        return None  # overseas collectivities and Monaco: no department of ours to compare with
+    return number[:2]
+
+
+def finess_department_mismatch(finess: str, department: str) -> bool:
+    """True when the FINESS names a department and it is not the given one (an empty side is no mismatch)."""
+    named = finess_department(finess)
+    return bool(named and department) and named != compact(department)

@@ -120,7 +120,7 @@ def send_digest(membership_id: int, day: str) -> str:
     if DigestSent.objects.filter(user_id=membership.user_id, organisation_id=membership.organisation_id,
                                  day=the_day).exists():
         return "already sent"
-    digest = build_digest(membership.organisation, the_day)
+    digest = build_digest(membership.organisation, the_day, membership)
     if digest.empty:
         return "nothing to report"
     note = Notification(user_id=membership.user_id, organisation_id=membership.organisation_id, kind="digest",
@@ -146,12 +146,15 @@ def send_deadline_reminders(day: str | None = None) -> int:
 def send_deadline_reminder(membership_id: int, day: str) -> str:
     """Remind one member of the deadlines whose reminder day it is: one e-mail, one notification each, once a day."""
     from .digests import build_reminders, describe
-    from .models import ReminderSent
+    from .models import Channel, NotificationKind, ReminderSent
+    from .team_queries import channel_for
 
     membership = Membership.objects.select_related("user", "organisation").filter(pk=membership_id).first()
     if membership is None or not membership.user.is_active:
         return "no member"
     the_day = _day(day)
+    if channel_for(membership, NotificationKind.DEADLINE_REMINDER) == Channel.NONE:
+        return "not wanted"  # the member chose not to be reminded (dossiers.team_queries)
     reminders = build_reminders(membership.organisation, the_day)
     if not reminders.deadlines:
         return "nothing to remind"

@@ -54,3 +54,17 @@ urlpatterns += [
     path("dossiers/actions/simulation/", bulk_views.bulk_dry_run, name="dossier-bulk-dry-run"),
     path("dossiers/actions/application/", bulk_views.bulk_apply, name="dossier-bulk-apply"),
 ]
+
+# A team's work: owners, notes, activity, notifications opened and preferences (dossiers/views/team.py,
+# dossiers/views/notifications.py).
+from .views import notifications as notification_views, team as team_views
+
+urlpatterns += [
+    path("dossiers/<int:pk>/responsable/", team_views.dossier_owner, name="dossier-owner"),
+    path("dossiers/<int:pk>/notes/", team_views.dossier_note, name="dossier-note"),
+    path("dossiers/actions/reassigner/", team_views.bulk_reassign, name="dossier-bulk-reassign"),
+    path("activite/", team_views.activity, name="activity"),
+    path("notifications/<int:pk>/", notification_views.notification_open, name="notification-open"),
+    path("notifications/preferences/", notification_views.notification_preferences,
+         name="notification-preferences"),
+]

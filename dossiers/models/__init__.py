@@ -12,6 +12,7 @@ from .records import (
 )
 from .reference import Couloir, Dispositif
 from .feeds import CalendarFeed
+from .team import Channel, NotificationKind, NotificationPreference
 
 __all__ = [
     "ACTION_LABELS", "INVOICE_FIELDS", "SOLDE_FILED_STATES", "SOLDE_FILING_STATES", "TRANSITION_BUTTONS",
@@ -23,4 +24,5 @@ __all__ = [
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
     "AuditEntry",
     "CalendarFeed",
+    "Channel", "NotificationKind", "NotificationPreference",
 ]

@@ -14,7 +14,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 from django_fsm import RETURN_VALUE, FSMField, FSMModelMixin, transition
 
-from organisations.models import Organisation
+from organisations.models import Membership, Organisation
 
 from ..business_days import correction_due_on
 from .parties import Client, Solution
@@ -117,6 +117,9 @@ class Dossier(FSMModelMixin, models.Model):
     # Copied from the solution at creation so the one-prestation-per-dispositif constraint is a plain index.
     dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="dossiers")
     reference = models.CharField(_("référence"), max_length=60, blank=True, default="")
+    # Whose dossier it is: a manager or admin of the organisation, or nobody; changed through dossiers.team.
+    owner = models.ForeignKey(Membership, null=True, blank=True, on_delete=models.SET_NULL,
+                              related_name="owned_dossiers", verbose_name=_("responsable"))
     scenario = models.CharField(_("scénario d'installation"), max_length=100, blank=True, default="")
     # The scenario of the signed VA: recorded by sign_va, never changed afterwards; the solde JSON carries it.
     va_scenario = models.CharField(_("scénario de la VA"), max_length=100, blank=True, default="")

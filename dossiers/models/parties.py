@@ -6,7 +6,9 @@ from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Organisation
 
-from ..identifiers import DEPARTMENTS, compact, validate_department, validate_finess, validate_siret
+from ..identifiers import (
+    DEPARTMENTS, compact, finess_department_mismatch, validate_department, validate_finess, validate_siret,
+)
 from .reference import Dispositif
 
 
@@ -115,6 +117,11 @@ class Client(models.Model):
     @property
     def site_identifier(self) -> str:
         return self.finess_geo or self.siret
+
+    @property
+    def finess_department_mismatch(self) -> bool:
+        """The FINESS géographique names another department than the client's (a typing error, most often)."""
+        return finess_department_mismatch(self.finess_geo, self.department)
 
     @property
     def is_esms(self) -> bool:

@@ -111,6 +111,8 @@ ACTION_LABELS: dict[str, Any] = {
     "change_declared_finess": _("FINESS déclaré modifié"),
     "change_installed_version": _("Version installée modifiée"),
     "change_maintenance_contract": _("Contrat de maintenance modifié"),
+    "note": _("Note"),
+    "assign_owner": _("Responsable changé"),
 }
 
 

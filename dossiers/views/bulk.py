@@ -47,7 +47,10 @@ def _new_selection(request: HttpRequest) -> str | None:
     org = organisation_id(request)
     if request.GET.get("all"):
         form = DossierFilterForm(request.GET, organisation_id=org)
-        ids = list(selectors.dossier_list(org, **form.params()).values_list("pk", flat=True)[: bulk.MAX_ITEMS + 1])
+        from .team import owner_scope  # the list's owner filter, « mes dossiers » by default
+
+        ids = list(owner_scope(request).apply(selectors.dossier_list(org, **form.params())).values_list(
+            "pk", flat=True)[: bulk.MAX_ITEMS + 1])
     else:
         wanted = [int(v) for v in request.GET.getlist("dossier") if v.isdigit()]
         ids = list(Dossier.objects.filter(organisation_id=org, pk__in=wanted).values_list("pk", flat=True))

@@ -28,6 +28,7 @@ from ..rules import money
 from ..services import RulesFailed
 from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id, safe_next
+from .team import owner_scope
 
 PAGE_SIZE = 25
 # Transitions filed from their own page rather than from a form on the dossier page.
@@ -42,13 +43,14 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     org = organisation_id(request)
     form = DossierFilterForm(request.GET or None, organisation_id=org)
     params = form.params()
-    page = Paginator(selectors.dossier_list(org, **params), PAGE_SIZE).get_page(request.GET.get("page"))
+    owner = owner_scope(request)  # « mes dossiers » by default (dossiers/views/team.py)
+    page = Paginator(owner.apply(selectors.dossier_list(org, **params)), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
-        "form": form, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         "sort": params.get("sort", selectors.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).
         "filter_fields": [(key, value) for key, values in sort_query.lists() for value in values],
@@ -84,6 +86,9 @@ FIELD_LABELS: dict[str, dict[str, str]] = {
 # A document returned through a link by someone without an account (services.add_returned_document).
 FIELD_LABELS["document_returned"] = {"kind": gettext_lazy("Type"), "filename": gettext_lazy("Fichier"),
                                      "returned_by": gettext_lazy("Retourné par")}
+# A team's work on the dossier (dossiers.team).
+FIELD_LABELS["note"] = {"text": gettext_lazy("Note")}
+FIELD_LABELS["assign_owner"] = {"from": gettext_lazy("Ancien responsable"), "to": gettext_lazy("Nouveau responsable")}
 VALUE_LABELS = {
     "signature_type": dict(SignatureType.choices), "mss_deployment": dict(MssDeployment.choices),
     "reason": dict(CancellationReason.choices), "kind": dict(DocumentKind.choices),

@@ -16,7 +16,8 @@ import dossiers.urls
 import organisations.urls
 from dossiers import services
 from dossiers.models import (
-    Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, PvPilote, Solution, State,
+    Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, Notification, PvPilote, Solution,
+    State,
 )
 from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
 from organisations.models import ApiToken, Invitation, Membership, Role, hash_token
@@ -69,6 +70,16 @@ VIEWER_POST_FORMS |= {"tokens": [("tokens", ["Créer"])], "calendar": [("calenda
 QUERY["dossier-bulk"] = "?all=1"
 POST_ONLY |= {"dossier-bulk-dry-run", "dossier-bulk-apply"}
 VIEWER_FORBIDDEN_PAGES |= {"dossier-bulk", "dossier-bulk-statement"}
+# A team's work (dossiers/views/team.py, notifications.py): a dossier's owner and notes, bulk reassignment
+# (managers); opening one's own notification (it redirects to its dossier) and one's preferences (any role).
+OBJECT_OF |= {"dossier-owner": "dossier", "dossier-note": "dossier", "notification-open": "notification"}
+POST_ONLY |= {"dossier-owner", "dossier-note"}
+QUERY["dossier-bulk-reassign"] = "?all=1"
+VIEWER_FORBIDDEN_PAGES |= {"dossier-bulk-reassign"}
+ANY_ROLE_POSTS |= {"notification-preferences"}
+VIEWER_POST_FORMS |= {"notification-preferences": [("notification-preferences", ["Enregistrer"])]}
+# Routes that answer a signed-in member with a redirect.
+REDIRECTING = {"login", "notification-open"}
 
 
 def id_kwargs(pattern: URLPattern) -> list[str]:
@@ -83,7 +94,7 @@ def url_of(pattern: URLPattern, world: dict) -> str:
 
 
 @pytest.fixture
-def world(organisation, manager_membership, viewer_membership):
+def world(organisation, manager_membership, viewer_membership, admin_membership):
     """One object of each kind in the organisation: a filed solde (its JSON can be built), an amendment,
     a document, a solution's PV pilote, a client and a membership."""
     dossier = walk_to(State.SOLDE_FILED, membership=manager_membership)
@@ -103,6 +114,8 @@ def world(organisation, manager_membership, viewer_membership):
         "solution_change": SolutionChange.objects.create(solution=dossier.solution, changed_on=date(2024, 6, 1),
                                                          description="Nouveau module", affects_conformity=True),
         "api_token": ApiToken.issue(manager_membership)[0],
+        "notification": Notification.objects.create(user=admin_membership.user, organisation=organisation,
+                                                    dossier=dossier, message="SEG : note"),
     }
 
 
@@ -170,8 +183,8 @@ def test_every_page_answers_200_to_a_member(world, as_admin):
         response = as_admin.get(url)
         if pattern.name in POST_ONLY:
             assert response.status_code == 405, url
-        elif pattern.name == "login":
-            assert response.status_code == 302, url   # already signed in
+        elif pattern.name in REDIRECTING:
+            assert response.status_code == 302, url   # already signed in; a notification shows its dossier
         else:
             assert response.status_code == 200, (url, response.status_code)
             opened.append(pattern.name)
@@ -216,7 +229,7 @@ def test_a_viewer_sees_no_action_button_on_any_page(world, as_viewer):
         if pattern.name in POST_ONLY or pattern.name in {"login", "dossier-solde-json", "document-download",
                                                           "pv-pilote-download", "client-identifier-check",
                                                           "report-export-status", "notifications-unread",
-                                                          "invitation"}:
+                                                          "invitation", "notification-open"}:
             continue
         url = url_of(pattern, target)
         response = as_viewer.get(url)
