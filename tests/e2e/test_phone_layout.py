@@ -61,6 +61,12 @@ def test_amounts_on_the_dossier_page_are_whole_and_on_screen_on_a_phone(page, li
     amount.scroll_into_view_if_needed()
     box = amount.bounding_box()
     assert box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"]
+    # On one line: an amount broken over two lines ("10 000," / "00 €") is as bad as one cut off.
+    lines = """el => { const range = document.createRange(); range.selectNodeContents(el);
+                       return new Set([...range.getClientRects()].map(rect => Math.round(rect.top))).size; }"""
+    for cell in page.locator("#steps dd").all():
+        if "€" in cell.inner_text():
+            assert cell.evaluate(lines) == 1, cell.inner_text()
 
 
 def test_on_a_phone_the_menu_collapses_behind_a_button(page, live_server, sign_in, dossiers):

@@ -178,7 +178,8 @@ def capture(output_dir: Path, *, width: int, height: int, chromium: str, log=pri
             page = phone.new_page()
             shoot("11-telephone-menu", "/dossiers/", lambda: page.get_by_role("button", name="Menu").click())
             if "detail" in picks:
-                shoot("12-telephone-dossier", f"/dossiers/{picks['detail']}/")
+                shoot("12-telephone-dossier", f"/dossiers/{picks['detail']}/",
+                      lambda: page.locator("#steps").scroll_into_view_if_needed())
             browser.close()
     finally:
         server.terminate()
