@@ -51,12 +51,12 @@ class RefileAvance(FileAvance):
 
 
 class OnReason(Payload):
-    on = serializers.DateField(label=_("Le"))
+    on = serializers.DateField(label=_("Date"))
     reason = serializers.CharField(label=_("Motif"), max_length=2000)
 
 
 class On(Payload):
-    on = serializers.DateField(label=_("Le"))
+    on = serializers.DateField(label=_("Date"))
 
 
 class Payment(Payload):

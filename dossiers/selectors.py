@@ -13,6 +13,7 @@ from django.utils.text import Truncator
 
 from faqref.links import guidance_for
 from faqref.models import Entry
+from segurtrack.search import folded_contains
 
 from . import rules
 from .identifiers import compact
@@ -146,7 +147,7 @@ def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
     q = (q or "").strip()
     if not q:
         return queryset
-    match = Q(client__name__icontains=q) | Q(reference__icontains=q)
+    match = folded_contains("client__name", q) | folded_contains("reference", q)
     number = compact(q)
     if number:
         match |= (Q(client__finess_geo__icontains=number) | Q(client__siret__icontains=number)
@@ -233,7 +234,7 @@ def clients_of(organisation_id: int, q: str = "") -> QuerySet[Client]:
     queryset = Client.objects.filter(organisation_id=organisation_id).annotate(dossier_count=Count("dossiers"))
     q = (q or "").strip()
     if q:
-        match = Q(name__icontains=q)
+        match = folded_contains("name", q)
         number = compact(q)
         if number:
             match |= Q(finess_geo__startswith=number) | Q(siret__startswith=number) | Q(finess_legal__startswith=number)

@@ -8,7 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _, gettext_lazy
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from organisations.models import Role
@@ -20,13 +20,14 @@ from ..forms import (
 )
 from ..models import ACTION_LABELS, SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS
 from ..models import (
-    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, CancellationReason, DocumentKind, Dossier, MssDeployment,
-    SignatureType, State,
+    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, Dossier, State,
 )
 from ..payloads import PAYLOADS
 from ..rules import money
 from ..services import RulesFailed
+from ..timeline import display_value, field_label, rule_warnings
 from segurtrack.errors import InvalidInput
+from segurtrack.formats import french_date
 from .common import member_required, organisation_id, safe_next
 from .team import owner_scope
 
@@ -79,22 +80,6 @@ def dossier_create(request: HttpRequest) -> HttpResponse:
 
 # --- the dossier page --------------------------------------------------------------------------------------------
 
-FIELD_LABELS: dict[str, dict[str, str]] = {
-    name: {field_name: str(field.label or field_name) for field_name, field in serializer().fields.items()}
-    for name, serializer in PAYLOADS.items()
-}
-# A document returned through a link by someone without an account (services.add_returned_document).
-FIELD_LABELS["document_returned"] = {"kind": gettext_lazy("Type"), "filename": gettext_lazy("Fichier"),
-                                     "returned_by": gettext_lazy("Retourné par")}
-# A team's work on the dossier (dossiers.team).
-FIELD_LABELS["note"] = {"text": gettext_lazy("Note")}
-FIELD_LABELS["assign_owner"] = {"from": gettext_lazy("Ancien responsable"), "to": gettext_lazy("Nouveau responsable")}
-VALUE_LABELS = {
-    "signature_type": dict(SignatureType.choices), "mss_deployment": dict(MssDeployment.choices),
-    "reason": dict(CancellationReason.choices), "kind": dict(DocumentKind.choices),
-}
-
-
 def _value(value: Any) -> str:
     if value is None or value == "":
         return "—"
@@ -108,25 +93,23 @@ def history_items(rows) -> list[dict[str, Any]]:
     items = []
     state_labels = dict(State.choices)
     for row in reversed(rows):
-        labels = FIELD_LABELS.get(row.action, {})
         details = []
         for key, value in (row.data or {}).items():
             if key in ("warnings", "document", "amendment", "client", "solution", "sha256"):
                 continue
-            value = VALUE_LABELS.get(key, {}).get(value, value)
-            details.append((labels.get(key, key), _value(value)))
+            details.append((field_label(row.action, key), display_value(row.action, key, value)))
         items.append({
             "row": row, "label": ACTION_LABELS.get(row.action, row.action),
             "from": state_labels.get(row.from_state, row.from_state),
             "to": state_labels.get(row.to_state, row.to_state),
             "moved": bool(row.from_state and row.to_state and row.from_state != row.to_state),
-            "details": details, "warnings": (row.data or {}).get("warnings", []),
+            "details": details, "warnings": rule_warnings((row.data or {}).get("warnings", [])),
         })
     return items
 
 
 def date(value) -> str:
-    return value.strftime("%d/%m/%Y") if value else "—"
+    return french_date(value)
 
 
 def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:

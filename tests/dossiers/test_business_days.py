@@ -100,4 +100,4 @@ def test_the_dossier_page_shows_when_the_correction_is_due(manager_membership):
                             data={"on": "2025-12-19", "reason": "Facture sans mention"})
     page = unescape(signed_in(manager_membership).get(reverse("dossier-detail", args=[dossier.pk])).content.decode())
     section = page[page.index("Corrections demandées par l'ASP"):]
-    assert "Solde : à corriger avant le" in section and "07/01/2026" in section
+    assert "Solde : à corriger avant le" in section and "7 janvier 2026" in section

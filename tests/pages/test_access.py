@@ -124,13 +124,15 @@ class _Forms(HTMLParser):
         super().__init__()
         self.forms: list[dict] = []
         self.button: list[str] | None = None
+        self.in_form = False  # a button outside any form (the menu's toggle) posts nothing
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
         if tag == "form":
             self.forms.append({"method": (attrs.get("method") or "get").lower(), "action": attrs.get("action"),
                                "buttons": []})
-        elif tag == "button" or (tag == "input" and attrs.get("type") == "submit"):
+            self.in_form = True
+        elif self.in_form and (tag == "button" or (tag == "input" and attrs.get("type") == "submit")):
             self.button = []
             if tag == "input":
                 self.forms[-1]["buttons"].append(attrs.get("value", ""))
@@ -141,6 +143,8 @@ class _Forms(HTMLParser):
             self.button.append(data)
 
     def handle_endtag(self, tag):
+        if tag == "form":
+            self.in_form = False
         if tag == "button" and self.button is not None:
             self.forms[-1]["buttons"].append(" ".join("".join(self.button).split()))
             self.button = None

@@ -258,7 +258,9 @@ def test_a_document_needs_a_kind_and_a_file(dossier_at, as_manager):
     dossier = dossier_at(State.DRAFT)
     response = as_manager.post(reverse("dossier-document-upload", args=[dossier.pk]), {"kind": ""})
     assert response.status_code == 400
-    assert text(response).count("Ce champ est obligatoire.") == 2
+    # Each error twice: beside its field and in the summary at the top of the form, linked to the field.
+    assert text(response).count("Ce champ est obligatoire.") == 4
+    assert 'href="#id_kind"' in text(response) and 'href="#id_file"' in text(response)
 
 
 def test_an_amendment_is_filed_then_validated_then_paid(dossier_at, as_manager):
@@ -325,7 +327,7 @@ def test_the_dossier_page_shows_steps_documents_history_and_blockers(dossier_at,
     dossier = dossier_at(State.DEPLOYED)
     page = text(as_manager.get(reverse("dossier-detail", args=[dossier.pk])))
     assert "10\u202f000,00 €" in page        # declared amount
-    assert "01/04/2024" in page               # BDC signed on
+    assert "1 avril 2024" in page             # BDC signed on
     assert "Bon de commande signé" in page    # a document
     assert "Avance déposée → Avance validée" in page
     assert "Bloque « Signature de la VA »" in page and "va.document" in page

@@ -23,7 +23,7 @@ def test_a_refused_cancellation_is_recorded_from_the_dossier_page(dossier_at, as
         "refuse_cancellation-on": "2024-08-06", "refuse_cancellation-reason": "Pièces manquantes"}, follow=True)
     page = text(response)
     assert "le dossier est maintenant « BDC signé »" in page
-    assert "Refusée par l'ASP le" in page and "06/08/2024" in page and "Pièces manquantes" in page
+    assert "Refusée par l'ASP le" in page and "6 août 2024" in page and "Pièces manquantes" in page
     dossier.refresh_from_db()
     assert (dossier.state, dossier.cancellation_refusal_reason) == (State.BDC_SIGNED, "Pièces manquantes")
 

@@ -172,6 +172,14 @@ def capture(output_dir: Path, *, width: int, height: int, chromium: str, log=pri
             shoot("06-client", "/clients/new/", type_identifiers)
             shoot("07-faq", "/faq/?q=bon+de+commande+signature")
             shoot("08-va-en-attente", "/rapports/va-en-attente/")
+            # On a phone (390 px): the list with its menu opened, and a dossier page (no sideways scrolling).
+            phone = browser.new_context(viewport={"width": 390, "height": 844}, locale="fr-FR", device_scale_factor=2)
+            phone.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": session_key, "url": base}])
+            page = phone.new_page()
+            shoot("11-telephone-menu", "/dossiers/", lambda: page.get_by_role("button", name="Menu").click())
+            if "detail" in picks:
+                shoot("12-telephone-dossier", f"/dossiers/{picks['detail']}/",
+                      lambda: page.locator("#steps").scroll_into_view_if_needed())
             browser.close()
     finally:
         server.terminate()

@@ -1,0 +1,37 @@
+"""The accent-free search on SQLite, the embedded default: a Python UNACCENT registered on each connection, so the
+same `unaccent` lookup works there as on PostgreSQL (where a migration creates the extension)."""
+import pytest
+from django.db.backends.sqlite3.base import DatabaseWrapper
+
+from dossiers.models import Client
+from segurtrack.search import fold, folded_contains
+
+
+@pytest.fixture
+def sqlite():
+    wrapper = DatabaseWrapper({"NAME": ":memory:", "ENGINE": "django.db.backends.sqlite3", "OPTIONS": {},
+                               "TIME_ZONE": None, "CONN_MAX_AGE": 0, "CONN_HEALTH_CHECKS": False,
+                               "AUTOCOMMIT": True, "ATOMIC_REQUESTS": False, "USER": "", "PASSWORD": "",
+                               "HOST": "", "PORT": "", "TEST": {}}, alias="sqlite-search-test")
+    yield wrapper
+    wrapper.close()
+
+
+@pytest.mark.parametrize(("text", "folded"), [("Hôpital Saint-Éloi", "hopital saint-eloi"), ("ÇA", "ca"),
+                                              ("plain", "plain"), ("", ""), (None, None)])
+def test_fold_drops_accents_and_case(text, folded):
+    assert fold(text) == folded
+
+
+def test_a_new_sqlite_connection_gets_the_unaccent_function(db, sqlite):
+    with sqlite.cursor() as cursor:
+        cursor.execute("SELECT UNACCENT(%s) LIKE UNACCENT(%s), UNACCENT(%s) LIKE UNACCENT(%s)",
+                       ["Hôpital Saint-Éloi", "%HOPITAL%", "Clinique", "%hôpital%"])
+        assert cursor.fetchone() == (1, 0)
+
+
+def test_the_lookup_compiles_to_unaccent_on_both_sides_on_sqlite(sqlite):
+    queryset = Client.objects.filter(folded_contains("name", "hôpital"))
+    sql, params = queryset.query.get_compiler(connection=sqlite).as_sql()
+    assert sql.count("UNACCENT(") == 2 and "LIKE" in sql
+    assert params[-1] == "hôpital"
