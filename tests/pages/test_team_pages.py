@@ -6,6 +6,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 
 from dossiers import team
 from dossiers.models import Dossier, HistoryEntry, State
@@ -128,7 +129,8 @@ def test_a_note_goes_into_the_history_with_who_and_when(dossiers, as_manager):
     history = html.split('id="history"')[1]
     assert "Client injoignable, relance J+7" in history and "manon" in history
     entry = HistoryEntry.objects.get(dossier=dossier, action="note")
-    assert timezone.localtime(entry.at).strftime("%d/%m/%Y %H:%M") in history
+    assert f'<time datetime="{timezone.localtime(entry.at).isoformat()}">' in history
+    assert date_format(timezone.localtime(entry.at), "j F Y, H:i") in history
 
 
 def test_an_empty_note_is_refused_in_french_and_nothing_saved(dossiers, as_manager):
