@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 
 from . import rules
 from .models import DeclaredFiness, Dossier, State
+from .payloads import solde_draft_payload
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "solde_request.schema.json"
 FORMAT = "segurtrack/solde-request/v1"
@@ -39,8 +40,6 @@ def invoice_data(dossier: Dossier) -> dict[str, Any]:
     """The invoice data the JSON carries: as filed once the solde is filed, else the typed draft."""
     if dossier.state in FILED_STATES:
         return {name: getattr(dossier, name) for name in INVOICE_FIELDS}
-    from .services import solde_draft_payload
-
     return solde_draft_payload(dossier)
 
 
