@@ -26,6 +26,7 @@ from segurtrack import errors
 from faqref.links import guidance_for
 
 from . import blocker_refresh, rules, services
+from .checklist import checklist_for
 from .history import verify_chain
 from .models import AuditEntry
 from .models import (
@@ -373,25 +374,12 @@ def probe_payload(dossier: Dossier, transition: str) -> dict[str, Any]:
     """What the panels evaluate a transition with: today's date where a rule reads it, the solde draft."""
     today = timezone.localdate()
     if transition == "file_solde":
-        return solde_checklist_payload(dossier)
+        return checklist_for(dossier).data
     if transition in ("file_avance", "refile_avance"):
         return {"filed_on": today}
     if transition == "sign_bdc":
         return {"signed_on": today}
     return {}
-
-
-# The invoice data a filed solde recorded on the dossier (the file_solde payload's fields).
-FILED_SOLDE_FIELDS = ("invoice_number", "invoice_date", "invoice_addressee", "invoice_total", "solde_amount", "vat",
-                      "invoice_count", "invoices_in_single_pdf", "invoices_total", "invoice_mentions_checked")
-
-
-def solde_checklist_payload(dossier: Dossier) -> dict[str, Any]:
-    """The invoice data being prepared, else the data of the solde already filed."""
-    draft = services.solde_draft_payload(dossier)
-    if draft or dossier.solde_filed_on is None:
-        return draft
-    return {name: getattr(dossier, name) for name in FILED_SOLDE_FIELDS if getattr(dossier, name) not in (None, "")}
 
 
 def guidance_links(codes: list[str]) -> dict[str, SafeString]:
@@ -503,7 +491,7 @@ class DossierAdmin(ScopedFormAdmin):
 
     @admin.display(description=_l("Checklist pré-solde"))
     def pre_solde_checklist(self, obj: Dossier) -> SafeString:
-        items = rules.checklist(rules.Context(obj, "file_solde", solde_checklist_payload(obj)))
+        items = checklist_for(obj).items
         blocking = [i for i in items if i.status == "failed" and i.rule.severity is rules.Severity.BLOCK]
         links = guidance_links([i.rule.code for i in items])
         if obj.state not in SOLDE_NEXT_STATES and obj.solde_filed_on is not None:

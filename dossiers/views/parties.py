@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from organisations.models import Role
 
 from .. import selectors, services
-from ..forms import IDENTIFIER_FIELDS, ClientForm, PvPiloteForm, SolutionForm
+from ..party_forms import IDENTIFIER_FIELDS, ClientForm, PvPiloteForm, SolutionForm
 from ..identifiers import validate_finess, validate_siret
 from ..models import Client, PvPilote, Solution
 from segurtrack.errors import InvalidInput
