@@ -8,15 +8,13 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
-from django.core.validators import MaxLengthValidator
 from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-from rest_framework import serializers
 
-from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, PvPilote, SignatureType, Solution
+from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, SignatureType, Solution
 from .models import TRANSITION_BUTTONS
-from .payloads import PAYLOADS, SoldeDraft
+from .payloads import FieldSpec, fields_of
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
 # unlisted value still reaches the rules (bdc.signature_type, va.mss_deployment) through the API.
@@ -41,25 +39,25 @@ def _date_widget() -> forms.DateInput:
     return forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
-def form_field(name: str, field: serializers.Field) -> forms.Field:
+def form_field(name: str, field: FieldSpec) -> forms.Field:
     """The page field for one payload field: same label, same requiredness; the service checks the value."""
-    label, required = field.label or name, bool(field.required)
-    if isinstance(field, serializers.BooleanField):
+    label, required = field.label, field.required
+    if field.kind == "boolean":
         return forms.BooleanField(label=label, required=False, help_text=HELP_TEXTS.get(name, ""))
-    if isinstance(field, serializers.DateField):
+    if field.kind == "date":
         widget: forms.Widget = _date_widget()
-    elif isinstance(field, serializers.DecimalField):
+    elif field.kind == "decimal":
         attrs = {"step": "0.01", "inputmode": "decimal"}
         if field.min_value is not None:
             attrs["min"] = str(field.min_value)
         widget = forms.NumberInput(attrs=attrs)
-    elif isinstance(field, serializers.ChoiceField) or name in SELECT_CHOICES:
-        choices = SELECT_CHOICES.get(name) or [(str(k), v) for k, v in field.choices.items()]
+    elif field.kind == "choice" or name in SELECT_CHOICES:
+        choices = SELECT_CHOICES.get(name) or field.choices
         widget = forms.Select(choices=BLANK + list(choices))
-    elif getattr(field, "max_length", None) and field.max_length > LONG_TEXT:
+    elif field.max_length and field.max_length > LONG_TEXT:
         widget = forms.Textarea(attrs={"rows": 3, "maxlength": field.max_length})
     else:
-        attrs = {"maxlength": field.max_length} if getattr(field, "max_length", None) else {}
+        attrs = {"maxlength": field.max_length} if field.max_length else {}
         if name in SUGGESTIONS:
             attrs["list"] = f"suggestions-{name}"
         widget = forms.TextInput(attrs=attrs)
@@ -67,25 +65,23 @@ def form_field(name: str, field: serializers.Field) -> forms.Field:
 
 
 class PayloadForm(forms.Form):
-    """A transition's payload as a page form, rendered from the serializer's fields (label, required, type).
+    """A transition's payload as a page form, rendered from the payload's fields (label, required, type).
 
     It does not validate: `payload()` hands the typed values to the service, and `set_errors()` puts the
     service's InvalidInput errors back on the fields, keeping what the user typed.
     """
 
-    serializer_class: type[serializers.Serializer]
     exclude: tuple[str, ...] = ()
 
-    def __init__(self, transition: str, *args, serializer_class: type[serializers.Serializer] | None = None,
-                 errors: dict[str, list[str]] | None = None, **kwargs):
+    def __init__(self, transition: str, *args, errors: dict[str, list[str]] | None = None, **kwargs):
         kwargs.setdefault("prefix", transition)
         super().__init__(*args, **kwargs)
         self.transition = transition
-        every_field = (serializer_class or PAYLOADS[transition])().fields
-        self.serializer_fields = {name: field for name, field in every_field.items() if name not in self.exclude}
+        every_field = fields_of(transition)
+        self.payload_fields = {name: field for name, field in every_field.items() if name not in self.exclude}
         # Errors on fields this form does not show are named after the field (the solde filing shows one).
-        self.labels = {name: field.label or name for name, field in every_field.items()}
-        for name, field in self.serializer_fields.items():
+        self.labels = {name: field.label for name, field in every_field.items()}
+        for name, field in self.payload_fields.items():
             self.fields[name] = form_field(name, field)
         self.suggestions = [(f"suggestions-{name}", SUGGESTIONS[name]) for name in self.fields if name in SUGGESTIONS]
         self._service_errors = errors or {}
@@ -111,17 +107,17 @@ class PayloadForm(forms.Form):
         self._errors = None
 
     def payload(self) -> dict[str, Any]:
-        """What the user typed, shaped for the serializer: blanks left out, checkboxes as booleans."""
+        """What the user typed, shaped for the payload: blanks left out, checkboxes as booleans."""
         data: dict[str, Any] = {}
-        for name, field in self.serializer_fields.items():
+        for name, field in self.payload_fields.items():
             key = self.add_prefix(name)
-            if isinstance(field, serializers.BooleanField):
+            if field.kind == "boolean":
                 data[name] = self.data.get(key) in ("on", "true", "1", "True")
                 continue
             value = (self.data.get(key) or "").strip()
             if value == "":
                 continue
-            if isinstance(field, serializers.DecimalField):
+            if field.kind == "decimal":
                 # French keyboards type a comma; the payload's decimal notation is a dot.
                 value = value.replace("\u202f", "").replace(" ", "").replace(",", ".")
             data[name] = value
@@ -134,7 +130,6 @@ class SoldeDraftForm(PayloadForm):
     exclude = ("filed_on",)
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("serializer_class", SoldeDraft)
         kwargs.setdefault("prefix", "draft")
         super().__init__("file_solde", *args, **kwargs)
         for field in self.fields.values():
@@ -152,8 +147,8 @@ def initial_payload(transition: str, dossier: Dossier) -> dict[str, Any]:
     """Sensible starting values: today for dates, the dossier's own scenario and amounts where they apply."""
     today = timezone.localdate()
     initial: dict[str, Any] = {}
-    for name, field in PAYLOADS[transition]().fields.items():
-        if isinstance(field, serializers.DateField):
+    for name, field in fields_of(transition).items():
+        if field.kind == "date":
             initial[name] = today
     if transition in ("file_avance", "refile_avance", "sign_va"):
         initial["scenario"] = dossier.scenario
@@ -252,68 +247,10 @@ class DossierCreateForm(ServiceErrorsMixin, forms.Form):
         self.fields["solution"].label_from_instance = lambda s: f"{s.name} {s.version} — {s.dispositif.code}"
 
 
-IDENTIFIER_FIELDS = ("finess_geo", "finess_legal", "siret")
-
-
-class ClientForm(ServiceErrorsMixin, forms.ModelForm):
-    class Meta:
-        model = Client
-        fields = ["name", "kind", "finess_geo", "finess_legal", "siret", "department", "vat_liable",
-                  "ans_contract_signed_on", "cpe_cards", "software_certificates"]
-        widgets = {"ans_contract_signed_on": _date_widget()}
-        help_texts = {
-            "finess_geo": _("9 caractères ; le FINESS géographique ou le SIRET identifie le site."),
-            "siret": _("14 chiffres."),
-            "department": _("01 à 95, 2A, 2B, 971 à 976."),
-        }
-
-    def __init__(self, *args, check_url: str = "", **kwargs):
-        super().__init__(*args, **kwargs)
-        for name in ("department", "kind", "cpe_cards", "software_certificates"):
-            self.fields[name].choices = BLANK + list(self.fields[name].choices)[1:]
-        for name in IDENTIFIER_FIELDS:
-            attrs = self.fields[name].widget.attrs
-            # Spaces and dots are accepted and compacted, so allow a few more characters than the number has.
-            attrs["maxlength"] = 20
-            attrs["autocomplete"] = "off"
-            if check_url:
-                # As-you-type check: the endpoint answers with the field's message, shown under it.
-                attrs.update({
-                    "hx-get": check_url, "hx-trigger": "input changed delay:400ms, blur",
-                    "hx-target": f"#{name}-check", "hx-swap": "innerHTML",
-                })
-            field = self.fields[name]
-            field.max_length = 20
-            field.validators = [v for v in field.validators if not isinstance(v, MaxLengthValidator)]
-            field.validators.append(MaxLengthValidator(20))
-
-
-class SolutionForm(ServiceErrorsMixin, forms.ModelForm):
-    class Meta:
-        model = Solution
-        fields = ["name", "version", "dispositif", "proofs_submitted_on", "referenced_on"]
-        widgets = {"proofs_submitted_on": _date_widget(), "referenced_on": _date_widget()}
-        help_texts = {"referenced_on": _("Date de la décision de référencement de l'ANS ; vide si pas encore référencée.")}
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["dispositif"].queryset = Dispositif.objects.order_by("code")
-
-
-class PvPiloteForm(ServiceErrorsMixin, forms.Form):
-    signed_on = forms.DateField(label=_("Signé le"), widget=_date_widget())
-    status = forms.ChoiceField(label=_("Statut"), choices=PvPilote.Status.choices, initial=PvPilote.Status.PENDING)
-    file = forms.FileField(label=_("PV pilote (PDF)"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fields["file"].widget.attrs["accept"] = ".pdf,application/pdf"
-
-
 class SoldeFilingForm(PayloadForm):
     """Filing the solde from the checklist: the filing date; the invoice data is the saved draft."""
 
-    exclude = tuple(name for name in PAYLOADS["file_solde"]().fields if name != "filed_on")
+    exclude = tuple(name for name in fields_of("file_solde") if name != "filed_on")
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "filing")

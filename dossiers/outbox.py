@@ -10,7 +10,9 @@ leaves it waiting, and the drain publishes it again once `REDELIVER_AFTER` has p
 delivered more than once: consumers are idempotent. A task without that base is done once published.
 
 For a new consumer (webhook deliveries, e-mails…): `@shared_task(base=OutboxTask, autoretry_for=...)` and
-`outbox.enqueue("app.tasks.name", [id])` inside the transaction that makes the work necessary.
+`outbox.enqueue(task, [id])` inside the transaction that makes the work necessary. The caller hands the task object
+(an import, checked when the module loads, not a string found wrong at publication); the row stores its registered
+name, which stays the message's address when the drain publishes it later, from another process.
 Without a broker (eager mode) the task runs in-process at publication.
 """
 from __future__ import annotations
@@ -75,9 +77,9 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * 2 ** min(attempts - 2, 16), BACKOFF_MAX)
 
 
-def enqueue(task_name: str, args: Sequence[Any] = ()) -> OutboxMessage:
+def enqueue(task: Task, args: Sequence[Any] = ()) -> OutboxMessage:
     """Record the task in the current transaction; try to publish it once the transaction commits."""
-    message = OutboxMessage.objects.create(task_name=task_name, args=list(args))
+    message = OutboxMessage.objects.create(task_name=task.name, args=list(args))
     # robust: a failure after the commit is logged, never raised to the caller whose change is already saved.
     transaction.on_commit(partial(publish, message.pk), robust=True)
     return message

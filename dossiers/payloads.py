@@ -6,11 +6,14 @@ shape (not a date, a negative or 3-decimal amount, an unknown choice) is a 400 f
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+
+from segurtrack.errors import InvalidInput
 
 from .models import CancellationReason, Dossier, MssDeployment, field_label
 
@@ -174,9 +177,65 @@ class SoldeDraft(FileSolde):
         super().__init__(*args, partial=True, **kwargs)
 
 
+def _errors(detail: Any) -> dict[str, list[str]]:
+    """A serializer's error detail as the services' InvalidInput errors: {field: [message, …]}."""
+    if isinstance(detail, dict):
+        return {k: [str(m) for m in (v if isinstance(v, list) else [v])] for k, v in detail.items()}
+    return {"non_field_errors": [str(m) for m in (detail if isinstance(detail, list) else [detail])]}
+
+
 def validate_payload(name: str, data: Any, dossier: Dossier | None = None) -> dict[str, Any]:
+    """The transition's payload as typed values; raises InvalidInput with each field's messages."""
     if not isinstance(data, dict):
-        raise serializers.ValidationError({"non_field_errors": [_("Un objet JSON est attendu.")]})
+        raise InvalidInput({"non_field_errors": [str(_("Un objet JSON est attendu."))]})
     serializer = PAYLOADS[name](data=data, dossier=dossier)
-    serializer.is_valid(raise_exception=True)
+    try:
+        serializer.is_valid(raise_exception=True)
+    except serializers.ValidationError as exc:
+        raise InvalidInput(_errors(exc.detail))
     return dict(serializer.validated_data)
+
+
+def validate_solde_draft(data: dict[str, Any] | None, dossier: Dossier) -> dict[str, Any]:
+    """A solde draft as typed values (every field optional); raises InvalidInput with each field's messages."""
+    draft = SoldeDraft(data=data or {}, dossier=dossier)
+    if not draft.is_valid():
+        raise InvalidInput(_errors(draft.errors))
+    return dict(draft.validated_data)
+
+
+def solde_draft_payload(dossier: Dossier) -> dict[str, Any]:
+    """The dossier's solde draft as typed values, {} while it does not validate (the checklist reads it)."""
+    draft = SoldeDraft(data=dossier.solde_draft or {}, dossier=dossier)
+    return dict(draft.validated_data) if draft.is_valid() else {}
+
+
+# --- the payloads' fields for other renderers (the page forms), without the serializer framework ------------------
+
+@dataclass(frozen=True)
+class FieldSpec:
+    """What a page form needs of a payload field: its label, whether it is required, its type and bounds."""
+
+    label: Any
+    required: bool
+    kind: str  # "boolean", "date", "decimal", "choice" or "text"
+    max_length: int | None = None
+    min_value: Decimal | None = None
+    choices: tuple[tuple[str, Any], ...] = ()
+
+
+def _kind(field: serializers.Field) -> str:
+    for kind, base in (("boolean", serializers.BooleanField), ("date", serializers.DateField),
+                       ("decimal", serializers.DecimalField), ("choice", serializers.ChoiceField)):
+        if isinstance(field, base):
+            return kind
+    return "text"
+
+
+def fields_of(transition: str) -> dict[str, FieldSpec]:
+    """The fields of a transition's payload, in order (the solde draft has those of file_solde)."""
+    return {name: FieldSpec(
+        label=field.label or name, required=bool(field.required), kind=_kind(field),
+        max_length=getattr(field, "max_length", None), min_value=getattr(field, "min_value", None),
+        choices=tuple((str(k), v) for k, v in field.choices.items()) if isinstance(field, serializers.ChoiceField)
+        else ()) for name, field in PAYLOADS[transition]().fields.items()}

@@ -219,15 +219,6 @@ def rule_title(code: str) -> str:
     return str(rule.title) if rule else code
 
 
-def solde_checklist(dossier: Dossier, payload: dict[str, Any]) -> list[RuleOutcome]:
-    """Every file_solde rule with its status against the dossier and the typed draft, and its guidance."""
-    items = rules.checklist(rules.Context(dossier, "file_solde", payload))
-    links = guidance(item.rule.code for item in items)
-    return [RuleOutcome(item.rule.code, str(item.rule.title), item.rule.severity.value, item.status, item.message,
-                        links.get(item.rule.code, []))
-            for item in items]
-
-
 # --- clients, solutions ------------------------------------------------------------------------------------------
 
 def clients_of(organisation_id: int, q: str = "") -> QuerySet[Client]:

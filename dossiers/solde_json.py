@@ -6,17 +6,16 @@ filed, from what was filed. It is only produced when every blocking file_solde r
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 import jsonschema
-from django.utils.translation import gettext as _
 
-from . import rules
-from .models import INVOICE_FIELDS, SOLDE_FILED_STATES, SOLDE_FILING_STATES, DeclaredFiness, Dossier, State
+from .checklist import Checklist, checklist_for
+from .models import DeclaredFiness, Dossier
+from .services import RulesFailed
 
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "solde_request.schema.json"
 FORMAT = "segurtrack/solde-request/v1"
@@ -31,61 +30,6 @@ def _amount(value: Decimal | None) -> str | None:
     return None if value is None else f"{Decimal(value):.2f}"
 
 
-def invoice_data(dossier: Dossier) -> dict[str, Any]:
-    """The invoice data the JSON carries: as filed once the solde is filed, else the typed draft."""
-    if dossier.state in SOLDE_FILED_STATES:
-        return {name: getattr(dossier, name) for name in INVOICE_FIELDS}
-    from .services import solde_draft_payload
-
-    return solde_draft_payload(dossier)
-
-
-def state_failure(dossier: Dossier) -> rules.Failure | None:
-    """Why the dossier's state has no solde request (before the VA, or cancelled), or None."""
-    if dossier.state in SOLDE_FILED_STATES or dossier.state in SOLDE_FILING_STATES:
-        return None
-    return rules.Failure(rules.STATE_RULE, rules.Severity.BLOCK, _(
-        "La demande de solde se prépare une fois la VA signée (état actuel : « %(state)s »).") % {
-        "state": State(dossier.state).label})
-
-
-@dataclass(frozen=True)
-class Readiness:
-    """The pre-solde checklist and, from the same evaluation, why the JSON cannot be produced (empty: ready).
-
-    The checklist page, `GET …/checklist/` and `GET …/solde.json` all read this one object, so `ready` is true
-    exactly when the JSON answers 200 (DOMAIN.md §8): a blocking item `failed` or `pending`, or a state without a
-    solde request, is a failure. Once filed, the JSON is the record of what was filed and the failures are empty.
-    """
-
-    data: dict[str, Any]
-    items: list[rules.ChecklistItem]
-    failures: list[rules.Failure]
-
-    @property
-    def ready(self) -> bool:
-        return not self.failures
-
-
-def readiness(dossier: Dossier, *, with_items: bool = True) -> Readiness:
-    """`with_items=False` skips the checklist of a filed solde, which the JSON does not need (fewer queries)."""
-    data = invoice_data(dossier)
-    if dossier.state in SOLDE_FILED_STATES:
-        items = rules.checklist(rules.Context(dossier, "file_solde", data)) if with_items else []
-        return Readiness(data, items, [])
-    items = rules.checklist(rules.Context(dossier, "file_solde", data))
-    refused = state_failure(dossier)
-    if refused is not None:
-        return Readiness(data, items, [refused])
-    return Readiness(data, items, [rules.Failure(item.rule.code, item.rule.severity, item.message) for item in items
-                                   if item.rule.severity is rules.Severity.BLOCK and item.status != "ok"])
-
-
-def readiness_failures(dossier: Dossier, data: dict[str, Any] | None = None) -> list[rules.Failure]:
-    """Why the JSON cannot be produced yet: wrong state, untyped invoice data, or failing blocking rules."""
-    return readiness(dossier).failures
-
-
 def declared_site(dossier: Dossier) -> dict[str, str]:
     """The one identifier the request declares (DOMAIN.md §8): the dossier's chosen FINESS, the SIRET only for a
     site without FINESS."""
@@ -97,14 +41,12 @@ def declared_site(dossier: Dossier) -> dict[str, str]:
     return {"siret": client.siret} if client.siret else {}
 
 
-def build(dossier: Dossier, assessed: Readiness | None = None) -> dict[str, Any]:
-    """The request as a dict valid against the schema; raises services.RulesFailed while not ready."""
-    from .services import RulesFailed
-
-    assessed = assessed or readiness(dossier, with_items=False)
-    if assessed.failures:
-        raise RulesFailed(assessed.failures)
-    data = assessed.data
+def build(dossier: Dossier, checklist: Checklist | None = None) -> dict[str, Any]:
+    """The request as a dict valid against the schema; raises services.RulesFailed while the checklist is not ready."""
+    checklist = checklist or checklist_for(dossier)
+    if checklist.failures:
+        raise RulesFailed(checklist.failures)
+    data = checklist.data
     client, solution = dossier.client, dossier.solution
     site = {"raison_sociale": client.name, "departement": client.department, **declared_site(dossier)}
     invoice = {

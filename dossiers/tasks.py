@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 
 from organisations.models import Membership
 
+from . import blockers
 from .models import HistoryEntry, Notification, State
 from .outbox import OutboxTask
 
@@ -51,9 +52,7 @@ def notify_history_entry(entry_id: int) -> int:
 @shared_task(base=OutboxTask, autoretry_for=DATABASE_ERRORS, **RETRY)
 def refresh_blockers(scope: str, object_id: int) -> int:
     """Refresh the blockers of the open dossiers of a client, solution or dispositif, each under its row lock."""
-    from .blocker_refresh import refresh
-
-    return refresh(scope, object_id)
+    return blockers.refresh(scope, object_id)
 
 
 # --- outbox, digests, reminders, exports -------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from organisations.models import Membership
 
 from .forms import ServiceErrorsMixin
 from .models import Channel, NotificationKind
-from .team import NOTE_MAX_LENGTH
+from .services.team import NOTE_MAX_LENGTH
 from .team_queries import EVERYONE, MINE, NOBODY, member_name
 
 

@@ -17,7 +17,7 @@ from dossiers.services import require_role, sanitise_filename
 from segurtrack.errors import InvalidInput
 from organisations.models import Organisation
 
-from . import importer
+from . import importer, tasks
 from .models import ImportJob
 from .reading import detect_format
 
@@ -32,7 +32,7 @@ def start_import(*, organisation: Organisation, by: AbstractBaseUser, upload: Up
     require_role(by, organisation.pk)
     job = create_job(organisation=organisation, by=by, upload=upload, dry_run=dry_run, background=background)
     if not job.background:
-        claim(job.pk)
+        tasks.claim(job.pk)
         return importer.execute(job.pk)
     return job
 
@@ -66,17 +66,12 @@ def create_job(*, organisation: Organisation, by: AbstractBaseUser | None, uploa
         with transaction.atomic():
             job.save()
             if background:
-                outbox.enqueue("imports.tasks.run_import", [job.pk])
+                outbox.enqueue(tasks.run_import, [job.pk])
     except Exception:
         job.file.delete(save=False)
         raise
     job.refresh_from_db()
     return job
-
-
-def claim(job_id: int) -> bool:
-    """Mark the job started; False when it already was (a task delivered twice runs once)."""
-    return bool(ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=timezone.now()))
 
 
 def confirm(job: ImportJob, *, by: AbstractBaseUser, background: bool | None = None) -> ImportJob:

@@ -2,9 +2,15 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
 from . import importer
-from .services import claim
+from .models import ImportJob
+
+
+def claim(job_id: int) -> bool:
+    """Mark the job started; False when it already was (a task delivered twice runs once)."""
+    return bool(ImportJob.objects.filter(pk=job_id, started_at__isnull=True).update(started_at=timezone.now()))
 
 
 @shared_task

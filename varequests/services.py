@@ -1,7 +1,7 @@
 """Writes of VA requests: ask, revoke, mark opened, take the signed VA back. The only writer of `VaRequest`."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -18,7 +18,9 @@ from dossiers.models import Client, DocumentKind, Dossier, State
 from dossiers.services import RulesFailed
 from segurtrack.errors import InvalidInput, NotPermitted, ServiceError
 
+from . import tasks
 from .models import VaRequest
+from .timing import is_usable, reminder_due_on  # noqa: F401 (the pages and tests read them here too)
 
 NAME_MAX = 200
 MESSAGE_MAX = 2000
@@ -73,7 +75,7 @@ def request_va(dossier_id: int, *, by: AbstractBaseUser, email: str, name: str, 
                                expires_at=now + timedelta(days=settings.VA_REQUEST_DAYS))
         va_request.set_token()
         va_request.save()
-        outbox.enqueue("varequests.tasks.send_va_request_email", [va_request.pk])
+        outbox.enqueue(tasks.send_va_request_email, [va_request.pk])
     return va_request
 
 
@@ -91,11 +93,6 @@ def revoke(va_request_id: int, *, by: AbstractBaseUser) -> VaRequest:
         va_request.revoked_at, va_request.revoked_by = timezone.now(), by
         va_request.save(update_fields=["status", "revoked_at", "revoked_by"])
     return va_request
-
-
-def is_usable(va_request: VaRequest) -> bool:
-    """The link takes a VA: open, not expired, and its dossier still awaits it."""
-    return va_request.is_open and va_request.dossier.state == State.DEPLOYED
 
 
 def mark_opened(va_request: VaRequest) -> None:
@@ -161,19 +158,10 @@ def return_va(va_request_id: int, *, upload: UploadedFile, prerequisites: dict[s
             va_request.save(update_fields=["status", "returned_at", "document", "history_entry"])
             VaRequest.objects.filter(dossier_id=va_request.dossier_id, status__in=VaRequest.OPEN_STATUSES).exclude(
                 pk=va_request.pk).update(status=VaRequest.Status.REVOKED, revoked_at=now)
-            outbox.enqueue("varequests.tasks.notify_va_returned", [va_request.pk])
+            outbox.enqueue(tasks.notify_va_returned, [va_request.pk])
     except Exception:
         if document is not None and document.file.name:
             document.file.delete(save=False)
         raise
     return va_request
 
-
-def reminder_due_on(requested_on: date, days: int, *, department: str | None) -> date:
-    """`days` calendar days after the request, moved to the next jour ouvré when that day is not one."""
-    from dossiers.business_days import is_business_day
-
-    day = requested_on + timedelta(days=days)
-    while not is_business_day(day, department=department):
-        day += timedelta(days=1)
-    return day

@@ -20,7 +20,7 @@ from organisations.models import Membership, Role
 
 from . import emails
 from .models import VaEmail, VaRequest
-from .services import is_usable, reminder_due_on
+from .timing import is_usable, reminder_due_on
 
 MAIL_ERRORS = (SMTPException, ConnectionError, OSError)
 REMINDERS = ((VaEmail.Kind.REMINDER_7, 7), (VaEmail.Kind.REMINDER_14, 14))

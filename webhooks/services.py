@@ -17,10 +17,10 @@ from dossiers.services import require_role
 from segurtrack.errors import InvalidInput
 from organisations.models import Organisation, Role
 
+from . import tasks
 from .models import ALL_EVENTS, DeadlineAnnounced, Delivery, Endpoint, Event, new_secret
 from .targets import TargetRefused, check_target
 
-DELIVER_TASK = "webhooks.tasks.deliver"
 # History actions that are not transitions, by the event they announce; any other action is `dossier.updated`.
 ACTION_EVENTS = {
     "create": Event.DOSSIER_CREATED,
@@ -50,7 +50,7 @@ def _create_deliveries(organisation_id: int, event: str, **fields: Any) -> list[
         return []
     deliveries = Delivery.objects.bulk_create([Delivery(endpoint=e, event=event, **fields) for e in endpoints])
     for delivery in deliveries:
-        outbox.enqueue(DELIVER_TASK, [delivery.pk])
+        outbox.enqueue(tasks.deliver, [delivery.pk])
     return deliveries
 
 
@@ -130,7 +130,7 @@ def redeliver(delivery: Delivery, *, by: AbstractBaseUser) -> Delivery:
         delivery.attempts = 0
         delivery.next_attempt_at = timezone.now()
         delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
-        outbox.enqueue(DELIVER_TASK, [delivery.pk])
+        outbox.enqueue(tasks.deliver, [delivery.pk])
     return delivery
 
 

@@ -14,9 +14,10 @@ from django.utils.safestring import SafeString
 
 from faqref.links import guidance_for
 
-from .. import rules, services
+from .. import rules
+from ..checklist import checklist_for
 from ..history import verify_chain
-from ..models import ACTION_LABELS, INVOICE_FIELDS, SOLDE_FILING_STATES, TRANSITION_LABELS, Dossier
+from ..models import ACTION_LABELS, SOLDE_FILING_STATES, TRANSITION_LABELS, Dossier
 from .common import state_label
 
 TEMPLATES = "admin/dossiers/dossier/"
@@ -27,20 +28,12 @@ def probe_payload(dossier: Dossier, transition: str) -> dict[str, Any]:
     """What the panels evaluate a transition with: today's date where a rule reads it, the solde draft."""
     today = timezone.localdate()
     if transition == "file_solde":
-        return solde_checklist_payload(dossier)
+        return checklist_for(dossier).data
     if transition in ("file_avance", "refile_avance"):
         return {"filed_on": today}
     if transition == "sign_bdc":
         return {"signed_on": today}
     return {}
-
-
-def solde_checklist_payload(dossier: Dossier) -> dict[str, Any]:
-    """The invoice data being prepared, else the data of the solde already filed."""
-    draft = services.solde_draft_payload(dossier)
-    if draft or dossier.solde_filed_on is None:
-        return draft
-    return {name: getattr(dossier, name) for name in INVOICE_FIELDS if getattr(dossier, name) not in (None, "")}
 
 
 def next_steps(dossier: Dossier) -> SafeString:
@@ -64,7 +57,7 @@ def next_steps(dossier: Dossier) -> SafeString:
 
 def pre_solde_checklist(dossier: Dossier) -> SafeString:
     """The file_solde rules against the invoice data typed (or filed), each with its FAQ guidance."""
-    items = rules.checklist(rules.Context(dossier, "file_solde", solde_checklist_payload(dossier)))
+    items = checklist_for(dossier).items
     guidance = guidance_for([item.rule.code for item in items])
     return render_to_string(TEMPLATES + "pre_solde_checklist.html", {
         "filing": dossier.state in SOLDE_FILING_STATES, "filed_on": dossier.solde_filed_on,

@@ -30,7 +30,7 @@ from organisations.models import Organisation, Role
 from organisations.permissions import token_allows, IsOrganisationMember, request_membership
 from segurtrack.api.schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, DetailSerializer
 
-from .. import deadlines as dl, exports, outbox, queries
+from .. import deadlines as dl, exports, outbox, queries, tasks
 from ..models import Dossier, ExportJob, State
 from segurtrack.api.errors import field_errors
 from segurtrack.api.pagination import Pagination
@@ -432,7 +432,7 @@ class ExportJobList(generics.ListAPIView):
             job = ExportJob.objects.create(organisation_id=membership.organisation_id, user=request.user,
                                            kind=data.validated_data["kind"], format=data.validated_data["format"],
                                            params=params)
-            outbox.enqueue("dossiers.tasks.run_export", [job.pk])
+            outbox.enqueue(tasks.run_export, [job.pk])
         job.refresh_from_db()
         body = ExportJobSerializer(job).data
         return Response(body, status=status.HTTP_202_ACCEPTED, headers={"Location": body["url"]})

@@ -2,8 +2,7 @@
 from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
-from . import followups
+from . import followups, parties, views
 from .bulk import BulkTransitions
 from segurtrack.api.errors import not_found
 
@@ -14,16 +13,16 @@ urlpatterns = [
     # Swagger UI from drf-spectacular-sidecar's static files; its init script is loaded from ?script (CSP: no inline).
     path("docs/", SpectacularSwaggerSplitView.as_view(url_name="api:schema", template_name="api/swagger_ui.html"),
          name="docs"),
-    path("dispositifs/", views.DispositifList.as_view(), name="dispositif-list"),
-    path("solutions/", views.SolutionList.as_view(), name="solution-list"),
-    path("solutions/<int:solution_id>/", views.SolutionDetail.as_view(), name="solution-detail"),
-    path("solutions/<int:solution_id>/pv-pilotes/", views.PvPiloteList.as_view(), name="pv-pilote-list"),
-    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/", views.PvPiloteDetail.as_view(),
+    path("dispositifs/", parties.DispositifList.as_view(), name="dispositif-list"),
+    path("solutions/", parties.SolutionList.as_view(), name="solution-list"),
+    path("solutions/<int:solution_id>/", parties.SolutionDetail.as_view(), name="solution-detail"),
+    path("solutions/<int:solution_id>/pv-pilotes/", parties.PvPiloteList.as_view(), name="pv-pilote-list"),
+    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/", parties.PvPiloteDetail.as_view(),
          name="pv-pilote-detail"),
-    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/download/", views.PvPiloteDownload.as_view(),
+    path("solutions/<int:solution_id>/pv-pilotes/<int:pv_pilote_id>/download/", parties.PvPiloteDownload.as_view(),
          name="pv-pilote-download"),
-    path("clients/", views.ClientList.as_view(), name="client-list"),
-    path("clients/<int:client_id>/", views.ClientDetail.as_view(), name="client-detail"),
+    path("clients/", parties.ClientList.as_view(), name="client-list"),
+    path("clients/<int:client_id>/", parties.ClientDetail.as_view(), name="client-detail"),
     path("dossiers/", views.DossierList.as_view(), name="dossier-list"),
     path("dossiers/bulk-transitions/", BulkTransitions.as_view(), name="dossier-bulk-transitions"),
     path("dossiers/<int:dossier_id>/", views.DossierDetail.as_view(), name="dossier-detail"),

@@ -1,5 +1,5 @@
-"""API v1 views: thin. Every query is scoped to the requesting organisation (another one's object is a 404);
-every write to a dossier goes through `dossiers.services`."""
+"""API v1 views of the dossiers (the parties and reference data are in `parties.py`): thin. Every query is scoped
+to the requesting organisation (another one's object is a 404); every write goes through `dossiers.services`."""
 from __future__ import annotations
 
 from functools import cached_property
@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import (
-    OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema, extend_schema_view,
+    OpenApiParameter, OpenApiResponse, PolymorphicProxySerializer, extend_schema,
 )
 from rest_framework import exceptions, generics, status
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -24,8 +24,9 @@ from rest_framework.views import APIView
 from organisations.models import Organisation
 from organisations.permissions import request_membership
 
-from .. import rules, services, solde_json
-from ..models import Amendment, Client, Dispositif, Document, Dossier, PvPilote, Solution
+from .. import services, solde_json
+from ..checklist import checklist_for
+from ..models import Amendment, Document, Dossier
 from ..payloads import PAYLOADS, TRANSITIONS
 from . import idempotency, serializers as s
 from .filters import DossierFilter
@@ -68,135 +69,6 @@ def assign(instance: Any, data: dict[str, Any]) -> Any:
     for field, value in data.items():
         setattr(instance, field, value)
     return instance
-
-
-# --- reference data ------------------------------------------------------------------------------------------------
-
-@extend_schema_view(get=extend_schema(summary="Dispositifs (données de référence)", responses=page_answers(s.DispositifSerializer)))
-class DispositifList(ApiView, generics.ListAPIView):
-    queryset = Dispositif.objects.all()
-    serializer_class = s.DispositifSerializer
-
-
-# --- solutions and PV pilotes ---------------------------------------------------------------------------------------
-
-class SolutionMixin:
-    queryset = Solution.objects.select_related("dispositif")
-    serializer_class = s.SolutionSerializer
-    lookup_url_kwarg = "solution_id"
-
-    def get_queryset(self) -> QuerySet[Solution]:
-        return super().get_queryset().filter(organisation=self.organisation)
-
-
-@extend_schema_view(
-    get=extend_schema(summary="Solutions de l'organisation", responses=page_answers(s.SolutionSerializer)),
-    post=extend_schema(summary="Ajouter une solution", responses=answers({201: s.SolutionSerializer}, bad_input=True)),
-)
-class SolutionList(SolutionMixin, ApiView, generics.ListCreateAPIView):
-    def perform_create(self, serializer: s.SolutionSerializer) -> None:
-        solution = Solution(organisation=self.organisation, **serializer.validated_data)
-        serializer.instance = services.save_solution(solution, by=self.request.user)
-
-
-@extend_schema_view(
-    get=extend_schema(summary="Une solution", responses=answers({200: s.SolutionSerializer}, not_found=True)),
-    patch=extend_schema(summary="Modifier une solution", responses=answers(
-        {200: s.SolutionSerializer}, bad_input=True, not_found=True)),
-)
-class SolutionDetail(SolutionMixin, ApiView, generics.RetrieveUpdateAPIView):
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def perform_update(self, serializer: s.SolutionSerializer) -> None:
-        services.save_solution(assign(serializer.instance, serializer.validated_data), by=self.request.user)
-
-
-class PvPiloteMixin:
-    queryset = PvPilote.objects.all()
-    lookup_url_kwarg = "pv_pilote_id"
-
-    @cached_property
-    def solution(self) -> Solution:
-        return get_object_or_404(Solution, pk=self.kwargs["solution_id"], organisation=self.organisation)
-
-    def get_queryset(self) -> QuerySet[PvPilote]:
-        return super().get_queryset().filter(solution=self.solution)
-
-
-class PvPiloteList(PvPiloteMixin, UploadView, generics.ListAPIView):
-    serializer_class = s.PvPiloteSerializer
-
-    @extend_schema(summary="PV pilotes d'une solution", responses=page_answers(s.PvPiloteSerializer))
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(summary="Joindre un PV pilote (PDF)", request=s.PvPiloteUploadSerializer,
-                   responses=answers({201: s.PvPiloteSerializer}, bad_input=True, not_found=True))
-    def post(self, request: Request, solution_id: int) -> Response:
-        solution = self.solution
-        upload = s.PvPiloteUploadSerializer(data=request.data)
-        upload.is_valid(raise_exception=True)
-        pv = services.add_pv_pilote(solution, by=request.user, signed_on=upload.validated_data["signed_on"],
-                                    status=upload.validated_data["status"], upload=upload.validated_data["file"])
-        return Response(s.PvPiloteSerializer(pv).data, status=status.HTTP_201_CREATED)
-
-
-class PvPiloteDetail(PvPiloteMixin, ApiView, generics.RetrieveAPIView):
-    serializer_class = s.PvPiloteSerializer
-
-    @extend_schema(summary="Un PV pilote", responses=answers({200: s.PvPiloteSerializer}, not_found=True))
-    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().get(request, *args, **kwargs)
-
-    @extend_schema(summary="Changer le statut d'un PV pilote", request=s.PvPiloteStatusSerializer,
-                   responses=answers({200: s.PvPiloteSerializer}, bad_input=True, not_found=True))
-    def patch(self, request: Request, solution_id: int, pv_pilote_id: int) -> Response:
-        pv = self.get_object()
-        change = s.PvPiloteStatusSerializer(data=request.data, partial=True)
-        change.is_valid(raise_exception=True)
-        if "status" in change.validated_data:
-            pv = services.set_pv_pilote_status(pv, by=request.user, status=change.validated_data["status"])
-        return Response(s.PvPiloteSerializer(pv).data)
-
-
-class PvPiloteDownload(PvPiloteMixin, ApiView, generics.GenericAPIView):
-    @extend_schema(summary="Télécharger un PV pilote", responses=answers(FILE_ANSWERS, not_found=True))
-    def get(self, request: Request, solution_id: int, pv_pilote_id: int) -> FileResponse:
-        pv = self.get_object()
-        return file_response(pv.file, pv.filename, "application/pdf")
-
-
-# --- clients -----------------------------------------------------------------------------------------------------------
-
-class ClientMixin:
-    queryset = Client.objects.all()
-    serializer_class = s.ClientSerializer
-    lookup_url_kwarg = "client_id"
-
-    def get_queryset(self) -> QuerySet[Client]:
-        return super().get_queryset().filter(organisation=self.organisation)
-
-
-@extend_schema_view(
-    get=extend_schema(summary="Clients de l'organisation", responses=page_answers(s.ClientSerializer)),
-    post=extend_schema(summary="Ajouter un client", responses=answers({201: s.ClientSerializer}, bad_input=True)),
-)
-class ClientList(ClientMixin, ApiView, generics.ListCreateAPIView):
-    def perform_create(self, serializer: s.ClientSerializer) -> None:
-        client = Client(organisation=self.organisation, **serializer.validated_data)
-        serializer.instance = services.save_client(client, by=self.request.user)
-
-
-@extend_schema_view(
-    get=extend_schema(summary="Un client", responses=answers({200: s.ClientSerializer}, not_found=True)),
-    patch=extend_schema(summary="Modifier un client", responses=answers(
-        {200: s.ClientSerializer}, bad_input=True, not_found=True)),
-)
-class ClientDetail(ClientMixin, ApiView, generics.RetrieveUpdateAPIView):
-    http_method_names = ["get", "patch", "head", "options"]
-
-    def perform_update(self, serializer: s.ClientSerializer) -> None:
-        services.save_client(assign(serializer.instance, serializer.validated_data), by=self.request.user)
 
 
 # --- dossiers -----------------------------------------------------------------------------------------------------------
@@ -382,16 +254,16 @@ class DossierChecklist(DossierMixin, ApiView):
     )
     def get(self, request: Request, dossier_id: int) -> Response:
         dossier = self.dossier
-        assessed = solde_json.readiness(dossier)
-        refused = solde_json.state_failure(dossier)
+        checklist = checklist_for(dossier)
+        refused = checklist.state_failure
         items = [{"rule": refused.rule, "title": _("État du dossier"), "severity": refused.severity.value,
                   "status": "failed", "message": refused.message}] if refused is not None else []
         items += [
             {"rule": item.rule.code, "title": str(item.rule.title), "severity": item.rule.severity.value,
              "status": item.status, "message": item.message}
-            for item in assessed.items
+            for item in checklist.items
         ]
-        return Response({"ready": assessed.ready, "state_allows_filing": can_proceed(dossier.file_solde),
+        return Response({"ready": checklist.ready, "state_allows_filing": can_proceed(dossier.file_solde),
                          "items": with_faq(items)})
 
 

@@ -28,6 +28,7 @@ from ..models import TRANSITION_LABELS, Dossier
 from ..payloads import PAYLOADS
 from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id
+from .owner_scope import owner_scope
 
 SESSION_PREFIX = "bulk-"
 STATUS_LABELS = {200: gettext_lazy("Accepté"), 400: gettext_lazy("Données invalides"),
@@ -47,8 +48,6 @@ def _new_selection(request: HttpRequest) -> str | None:
     org = organisation_id(request)
     if request.GET.get("all"):
         form = DossierFilterForm(request.GET, organisation_id=org)
-        from .team import owner_scope  # the list's owner filter, « mes dossiers » by default
-
         ids = list(owner_scope(request).apply(selectors.dossier_list(org, **form.params())).values_list(
             "pk", flat=True)[: bulk.MAX_ITEMS + 1])
     else:

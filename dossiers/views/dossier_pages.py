@@ -28,8 +28,9 @@ from ..services import RulesFailed
 from ..timeline import display_value, field_label, rule_warnings
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
-from .common import member_required, organisation_id, safe_next
-from .team import owner_scope
+from .common import announce_transition, member_required, organisation_id, own_dossier, safe_next
+from .solde import render_solde
+from .owner_scope import owner_scope
 
 PAGE_SIZE = 25
 # Transitions filed from their own page rather than from a form on the dossier page.
@@ -243,23 +244,10 @@ def dossier_detail(request: HttpRequest, pk: int) -> HttpResponse:
     return render_detail(request, pk)
 
 
-def _own_dossier(request: HttpRequest, pk: int) -> Dossier:
-    """The dossier if the current organisation owns it, else 404 (before any role or input check is shown)."""
-    return get_object_or_404(Dossier.objects.only("id", "reference", "state"), pk=pk,
-                             organisation_id=organisation_id(request))
-
-
-def _announce(request: HttpRequest, outcome: services.Outcome, name: str) -> None:
-    messages.success(request, _("« %(action)s » enregistré : le dossier est maintenant « %(state)s ».") % {
-        "action": TRANSITION_LABELS.get(name, name), "state": State(outcome.dossier.state).label})
-    for warning in outcome.warnings:
-        messages.warning(request, f"{warning.message} ({warning.rule})")
-
-
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse:
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     if name not in PAYLOADS:
         raise Http404
     form = PayloadForm(name, request.POST)
@@ -270,14 +258,14 @@ def dossier_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
     except InvalidInput as invalid:
         form.set_errors(invalid.errors)
         return render_detail(request, pk, transition_form=form, status=400)
-    _announce(request, outcome, name)
+    announce_transition(request, outcome, name)
     return redirect(safe_next(request, reverse("dossier-detail", args=[pk])))
 
 
 @require_POST
 @member_required(role=Role.MANAGER)
 def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     back_to_solde = request.POST.get("return_to") == "solde"
     form = DocumentForm(request.POST, request.FILES, kinds=request.POST.getlist("kinds") or None)
     if form.is_valid():
@@ -292,8 +280,6 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
             target = "dossier-solde" if back_to_solde else "dossier-detail"
             return redirect(f"{reverse(target, args=[pk])}#documents")
     if back_to_solde:
-        from .solde import render_solde
-
         return render_solde(request, pk, upload_forms={form.data.get("kind", ""): form}, status=400)
     return render_detail(request, pk, document_form=form, status=400)
 
@@ -301,7 +287,7 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required(role=Role.MANAGER)
 def amendment_add(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     form = AmendmentForm(request.POST)
     refused = None
     if form.is_valid():
@@ -347,7 +333,7 @@ def amendment_status(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @member_required(role=Role.MANAGER)
 def scenario_change(request: HttpRequest, pk: int) -> HttpResponse:
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     form = ScenarioForm(request.POST)
     if form.is_valid():
         try:
@@ -364,7 +350,7 @@ def scenario_change(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(role=Role.MANAGER)
 def settings_change(request: HttpRequest, pk: int) -> HttpResponse:
     """Declared FINESS, installed version and maintenance contract, through the service (each change logged)."""
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     form = DossierSettingsForm(request.POST)
     if form.is_valid():
         try:

@@ -1,4 +1,5 @@
-"""A client's portability requests and a solution's changes recorded from their pages, and the audit they show."""
+"""A client's portability requests and a solution's changes recorded from their pages (their panels and the audit
+they show are built with the pages, in `parties`)."""
 from __future__ import annotations
 
 from typing import Any
@@ -12,39 +13,12 @@ from django.views.decorators.http import require_POST
 
 from organisations.models import Role
 
-from .. import audit, followups
-from ..followup_forms import PortabilityRequestForm, SolutionChangeForm, edit_forms
-from ..models import AuditEntry, Client, PortabilityRequest, Solution, SolutionChange
+from .. import followups
+from ..followup_forms import PortabilityRequestForm, SolutionChangeForm
+from ..models import Client, PortabilityRequest, Solution, SolutionChange
 from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id
-
-
-def audit_rows(**subject: Any) -> list[dict[str, Any]]:
-    """The subject's audit entries, newest first, with French labels and values (one query)."""
-    entries = AuditEntry.objects.filter(**subject).select_related("user").order_by("-at", "-id")
-    return [{"entry": entry, "changes": audit.describe(entry)} for entry in entries]
-
-
-def client_followup_context(client: Client, *, form: PortabilityRequestForm | None = None,
-                            bound: PortabilityRequestForm | None = None) -> dict[str, Any]:
-    if client.pk is None:
-        return {}
-    requests = list(client.portability_requests.order_by("-requested_on", "-id"))
-    return {
-        "portability_rows": edit_forms(PortabilityRequestForm, requests, bound),
-        "portability_form": form or PortabilityRequestForm(prefix="new"),
-        "audit_rows": audit_rows(client=client),
-    }
-
-
-def solution_followup_context(solution: Solution, *, form: SolutionChangeForm | None = None,
-                              bound: SolutionChangeForm | None = None) -> dict[str, Any]:
-    changes = list(solution.changes.order_by("-changed_on", "-id"))
-    return {
-        "change_rows": edit_forms(SolutionChangeForm, changes, bound),
-        "change_form": form or SolutionChangeForm(prefix="new"),
-        "audit_rows": audit_rows(solution=solution),
-    }
+from .parties import client_followup_context, render_client, render_solution, solution_followup_context
 
 
 def _save(request: HttpRequest, form, save) -> bool:
@@ -59,8 +33,6 @@ def _save(request: HttpRequest, form, save) -> bool:
 
 
 def _client_page_again(request: HttpRequest, client: Client, **forms: Any) -> HttpResponse:
-    from .parties import render_client
-
     return render_client(request, client, followup=client_followup_context(client, **forms), status=400)
 
 
@@ -90,8 +62,6 @@ def portability_request_edit(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 def _solution_page_again(request: HttpRequest, solution: Solution, **forms: Any) -> HttpResponse:
-    from .parties import render_solution
-
     return render_solution(request, solution.pk, followup=solution_followup_context(solution, **forms), status=400)
 
 

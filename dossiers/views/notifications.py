@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from segurtrack.errors import InvalidInput
 
-from .. import team, team_queries
+from .. import services, team_queries
 from ..team_forms import NotificationPreferencesForm
 from .common import member_required
 
@@ -40,7 +40,7 @@ def notification_list(request: HttpRequest) -> HttpResponse:
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Opening a notification marks it read, then shows what it is about: its dossier, else the list."""
     notification = get_object_or_404(team_queries.notifications_of(request.membership), pk=pk)
-    team.mark_read(notification, by=request.user)
+    services.mark_read(notification, by=request.user)
     if notification.dossier_id:
         return redirect("dossier-detail", pk=notification.dossier_id)
     return redirect("notifications")
@@ -50,7 +50,7 @@ def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def notifications_read_all(request: HttpRequest) -> HttpResponse:
     """Mark every unread notification of this member (in this organisation) as read: their own data, any role."""
-    count = team.mark_all_read(request.membership, by=request.user)
+    count = services.mark_all_read(request.membership, by=request.user)
     messages.success(request, ngettext("%(count)d notification marquée comme lue.",
                                        "%(count)d notifications marquées comme lues.", count) % {"count": count})
     return redirect("notifications")
@@ -72,7 +72,7 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
         form = NotificationPreferencesForm(request.POST)
         if form.is_valid():
             try:
-                team.set_notification_preferences(membership, by=request.user, channels=dict(form.cleaned_data))
+                services.set_notification_preferences(membership, by=request.user, channels=dict(form.cleaned_data))
             except InvalidInput as invalid:
                 form.add_service_errors(invalid.errors)
             else:

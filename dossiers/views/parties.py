@@ -1,6 +1,8 @@
 """Clients and solutions (with their PV pilotes): lists and forms, written through the services."""
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -12,13 +14,44 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import selectors, services, team_queries
-from ..forms import IDENTIFIER_FIELDS, ClientForm, PvPiloteForm, SolutionForm
+from .. import audit, selectors, services, team_queries
+from ..followup_forms import PortabilityRequestForm, SolutionChangeForm, edit_forms
 from ..identifiers import validate_finess, validate_siret
-from ..models import Client, PvPilote, Solution
+from ..models import AuditEntry, Client, PvPilote, Solution
+from ..party_forms import IDENTIFIER_FIELDS, ClientForm, PvPiloteForm, SolutionForm
 from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id, require_can_act
-from .followups import client_followup_context, solution_followup_context
+
+
+# --- the follow-up panels of the client and solution pages (portability requests, changes, audit) ---------------
+
+def audit_rows(**subject: Any) -> list[dict[str, Any]]:
+    """The subject's audit entries, newest first, with French labels and values (one query)."""
+    entries = AuditEntry.objects.filter(**subject).select_related("user").order_by("-at", "-id")
+    return [{"entry": entry, "changes": audit.describe(entry)} for entry in entries]
+
+
+def client_followup_context(client: Client, *, form: PortabilityRequestForm | None = None,
+                            bound: PortabilityRequestForm | None = None) -> dict[str, Any]:
+    if client.pk is None:
+        return {}
+    requests = list(client.portability_requests.order_by("-requested_on", "-id"))
+    return {
+        "portability_rows": edit_forms(PortabilityRequestForm, requests, bound),
+        "portability_form": form or PortabilityRequestForm(prefix="new"),
+        "audit_rows": audit_rows(client=client),
+    }
+
+
+def solution_followup_context(solution: Solution, *, form: SolutionChangeForm | None = None,
+                              bound: SolutionChangeForm | None = None) -> dict[str, Any]:
+    changes = list(solution.changes.order_by("-changed_on", "-id"))
+    return {
+        "change_rows": edit_forms(SolutionChangeForm, changes, bound),
+        "change_form": form or SolutionChangeForm(prefix="new"),
+        "audit_rows": audit_rows(solution=solution),
+    }
+
 
 PAGE_SIZE = 30
 CHECKS = {"finess_geo": validate_finess, "finess_legal": validate_finess, "siret": validate_siret}

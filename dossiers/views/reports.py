@@ -23,7 +23,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from organisations.models import Organisation
 
-from .. import deadlines as dl, outbox, queries
+from .. import deadlines as dl, outbox, queries, tasks
 from ..api.reports import DeadlineFilterSerializer, ExportJobCreateSerializer, ReportFilterSerializer
 from ..models import Couloir, Dispositif, ExportJob, Solution
 from ..rules import money
@@ -297,7 +297,7 @@ def export_job_create(request: HttpRequest) -> HttpResponse:
         job = ExportJob.objects.create(organisation_id=organisation_id(request), user=request.user,
                                        kind=serializer.validated_data["kind"],
                                        format=serializer.validated_data["format"], params=params)
-        outbox.enqueue("dossiers.tasks.run_export", [job.pk])
+        outbox.enqueue(tasks.run_export, [job.pk])
     if request.headers.get("HX-Request"):
         job.refresh_from_db()
         return render(request, "dossiers/reports/_export_job.html", {"job": job}, status=202)

@@ -15,30 +15,39 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from organisations.models import Role
 
 from .. import selectors, services, solde_json
+from ..checklist import Checklist, checklist_for
 from ..forms import DocumentForm, SoldeDraftForm, SoldeFilingForm
-from ..models import SOLDE_FILED_STATES, SOLDE_FILING_STATES, DocumentKind, Dossier
+from ..models import DocumentKind, Dossier
 from ..rules import Severity
 from ..services import RulesFailed
 from segurtrack.errors import InvalidInput
-from .common import member_required, organisation_id, require_can_act
-from .dossier_pages import _announce, _own_dossier
+from .common import announce_transition, member_required, organisation_id, own_dossier, require_can_act
 
 # Rules whose missing document can be uploaded right beside them.
 UPLOAD_FOR_RULE = {"solde.invoice_document": DocumentKind.INVOICE, "solde.vat_exemption": DocumentKind.VAT_EXEMPTION}
 
 
-def _json_preview(dossier: Dossier) -> tuple[str, list]:
+def _json_preview(checklist: Checklist) -> tuple[str, list]:
     try:
-        return json.dumps(solde_json.build(dossier), indent=2, ensure_ascii=False, cls=DjangoJSONEncoder), []
+        document = solde_json.build(checklist.dossier, checklist)
     except RulesFailed as refused:
         return "", refused.failures
+    return json.dumps(document, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder), []
+
+
+def _with_guidance(checklist: Checklist) -> list[selectors.RuleOutcome]:
+    """The checklist's items as the page shows them, each with its FAQ guidance."""
+    links = selectors.guidance(item.rule.code for item in checklist.items)
+    return [selectors.RuleOutcome(item.rule.code, str(item.rule.title), item.rule.severity.value, item.status,
+                                  item.message, links.get(item.rule.code, []))
+            for item in checklist.items]
 
 
 def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDraftForm | None = None,
                   filing_form: SoldeFilingForm | None = None, upload_forms: dict[str, DocumentForm] | None = None,
                   refusal: list | None = None) -> dict[str, Any]:
-    payload = services.solde_draft_payload(dossier)
-    items = selectors.solde_checklist(dossier, payload)
+    checklist = checklist_for(dossier)
+    items = _with_guidance(checklist)
     upload_forms = upload_forms or {}
     kinds_present = {document.kind for document in dossier.document_rows}
     rows = []
@@ -50,13 +59,11 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
                      if needs_upload else None,
                      "has_document": kind in kinds_present if kind else False})
     blocking_open = [i for i in items if i.severity == Severity.BLOCK.value and i.status != "ok"]
-    filing = dossier.state in SOLDE_FILING_STATES
-    preview, not_ready = _json_preview(dossier)
+    preview, not_ready = _json_preview(checklist)
     return {
         "dossier": dossier, "client": dossier.client, "solution": dossier.solution,
-        "can_act": request.membership.can_act, "rows": rows,
-        "counts": {status: sum(1 for i in items if i.status == status) for status in ("ok", "failed", "pending")},
-        "ready": filing and not blocking_open, "filing": filing, "filed": dossier.state in SOLDE_FILED_STATES,
+        "can_act": request.membership.can_act, "rows": rows, "counts": checklist.counts,
+        "ready": checklist.filing and not blocking_open, "filing": checklist.filing, "filed": checklist.filed,
         "blocking_open": blocking_open,
         "draft_form": draft_form or SoldeDraftForm(initial=dossier.solde_draft or {}),
         "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": selectors.today()}),
@@ -78,7 +85,7 @@ def solde_checklist(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "GET":
         return render_solde(request, pk)
     require_can_act(request)
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     form = SoldeDraftForm(request.POST)
     try:
         services.update_dossier(dossier.pk, by=request.user, changes={"solde_draft": form.payload()})
@@ -93,7 +100,7 @@ def solde_checklist(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(role=Role.MANAGER)
 def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
     """File the solde: the saved draft plus the filing date, through the service (rules checked again)."""
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     form = SoldeFilingForm(request.POST)
     current = Dossier.objects.only("solde_draft").get(pk=dossier.pk)
     data = {**(current.solde_draft or {}), **form.payload()}
@@ -105,7 +112,7 @@ def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
     except InvalidInput as invalid:
         form.set_errors(invalid.errors)
         return render_solde(request, pk, filing_form=form, status=400)
-    _announce(request, outcome, "file_solde")
+    announce_transition(request, outcome, "file_solde")
     return redirect(reverse("dossier-solde", args=[pk]))
 
 

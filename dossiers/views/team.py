@@ -5,70 +5,28 @@ refused here is handed to the panel on `request.team_forms`, so the page is show
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, QueryDict
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from organisations.models import Membership, Role
+from organisations.models import Role
 from segurtrack.errors import InvalidInput
 
-from .. import team, team_queries
+from .. import services, team_queries
 from ..models import Dossier
-from ..team_forms import ActivityFilterForm, AssignOwnerForm, NoteForm, OwnerFilterForm
-from ..team_queries import EVERYONE, MINE
-from .common import member_required, organisation_id
+from ..team_forms import ActivityFilterForm, AssignOwnerForm, NoteForm
+from ..team_queries import EVERYONE
+from . import bulk as bulk_views
+from .common import member_required, organisation_id, own_dossier
+from .dossier_pages import history_items, render_detail
 
 ACTIVITY_PAGE_SIZE = 50
-
-
-# --- the list's owner filter ---------------------------------------------------------------------------------------
-
-@dataclass
-class OwnerScope:
-    """Whose dossiers the list shows: the member's own by default when they own any, else everyone's."""
-
-    value: str
-    membership: Membership
-    form: OwnerFilterForm
-    mine_url: str
-    all_url: str
-
-    @property
-    def mine(self) -> bool:
-        return self.value == MINE
-
-    def apply(self, queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
-        return team_queries.filter_by_owner(queryset, self.value, self.membership)
-
-
-def _with_owner(query: QueryDict, value: str) -> str:
-    query = query.copy()
-    query.pop("page", None)
-    query["owner"] = value
-    return f"{reverse('dossier-list')}?{query.urlencode()}"
-
-
-def owner_scope(request: HttpRequest) -> OwnerScope:
-    """The owner filter of the list (and of a bulk selection made from it): `owner` in the query, else the default."""
-    membership = request.membership
-    members = team_queries.members_of(membership.organisation_id, assignable=True)
-    if "owner" in request.GET:
-        form = OwnerFilterForm(request.GET, members=members)
-        value = (form.cleaned_data["owner"] or EVERYONE) if form.is_valid() else EVERYONE
-    else:
-        # A manager who owns dossiers starts from theirs; a viewer, or a member who owns none yet, from all.
-        owns = any(m.owns for m in members if m.pk == membership.pk)
-        value = MINE if owns else EVERYONE
-        form = OwnerFilterForm(initial={"owner": value}, members=members)
-    return OwnerScope(value, membership, form, _with_owner(request.GET, MINE), _with_owner(request.GET, EVERYONE))
 
 
 # --- the dossier page's team panel ---------------------------------------------------------------------------------
@@ -90,9 +48,7 @@ def team_panel(request: HttpRequest, dossier: Dossier) -> dict[str, Any]:
 def _panel_write(request: HttpRequest, pk: int, name: str, form, write, done: str, anchor: str) -> HttpResponse:
     """A form of the team panel posted: `write(dossier_id, cleaned_data)` through the service, then back to the
     dossier page; refused, the page again with the form's errors (400)."""
-    from .dossier_pages import _own_dossier, render_detail
-
-    dossier = _own_dossier(request, pk)
+    dossier = own_dossier(request, pk)
     if form.is_valid():
         try:
             write(dossier.pk, form)
@@ -109,14 +65,14 @@ def _panel_write(request: HttpRequest, pk: int, name: str, form, write, done: st
 @member_required(role=Role.MANAGER)
 def dossier_owner(request: HttpRequest, pk: int) -> HttpResponse:
     form = AssignOwnerForm(request.POST, members=team_queries.members_of(organisation_id(request), assignable=True))
-    return _panel_write(request, pk, "owner", form, lambda dossier_id, form: team.assign_owner(
+    return _panel_write(request, pk, "owner", form, lambda dossier_id, form: services.assign_owner(
         dossier_id, by=request.user, owner_id=form.owner_id()), _("Responsable du dossier enregistré."), "team")
 
 
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_note(request: HttpRequest, pk: int) -> HttpResponse:
-    return _panel_write(request, pk, "note", NoteForm(request.POST), lambda dossier_id, form: team.add_note(
+    return _panel_write(request, pk, "note", NoteForm(request.POST), lambda dossier_id, form: services.add_note(
         dossier_id, by=request.user, text=form.cleaned_data["text"]), _("Note ajoutée à l'historique du dossier."),
         "history")
 
@@ -127,7 +83,6 @@ def dossier_note(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required(role=Role.MANAGER)
 def bulk_reassign(request: HttpRequest) -> HttpResponse:
     """The list's selection (the same one « Agir sur la sélection » takes) given to one member, or to nobody."""
-    from . import bulk as bulk_views
 
     org = organisation_id(request)
     if request.method == "POST":
@@ -141,7 +96,7 @@ def bulk_reassign(request: HttpRequest) -> HttpResponse:
                            members=team_queries.members_of(org, assignable=True))
     if form.is_valid():
         try:
-            count = team.assign_owner_many(org, selection["ids"], by=request.user, owner_id=form.owner_id())
+            count = services.assign_owner_many(org, selection["ids"], by=request.user, owner_id=form.owner_id())
         except InvalidInput as invalid:
             form.add_service_errors(invalid.errors)
         else:
@@ -159,7 +114,6 @@ def bulk_reassign(request: HttpRequest) -> HttpResponse:
 @member_required
 def activity(request: HttpRequest) -> HttpResponse:
     """Who did what in the organisation: every history row, by person, dossier and period, newest first."""
-    from .dossier_pages import history_items
 
     org = organisation_id(request)
     form = ActivityFilterForm(request.GET or None, members=team_queries.members_of(org))

@@ -8,7 +8,7 @@ import pytest
 from django.db import connection, connections
 from rest_framework.test import APIClient
 
-from dossiers import blocker_refresh, rules, services, tasks
+from dossiers import blocker_refresh, blockers, rules, services, tasks
 from dossiers.models import Blocker, Client, Dossier, OutboxMessage, State
 
 from ..factories import ClientFactory, SolutionFactory, pdf_upload, token_for, walk_to
@@ -45,13 +45,13 @@ def test_a_client_patch_only_queues_the_refresh_whatever_its_number_of_dossiers(
         response = api.patch(address, {"name": "Centre renommé"}, format="json")
     assert response.status_code == 200
     assert not Blocker.objects.filter(dossier__client=client).exists()  # nothing refreshed inside the request
-    message = OutboxMessage.objects.get(task_name=blocker_refresh.TASK)
+    message = OutboxMessage.objects.get(task_name=tasks.refresh_blockers.name)
     assert message.args == ["client", client.pk] and len(callbacks) == 1
 
 
 @pytest.mark.django_db
 def test_the_task_refreshes_every_open_dossier_in_chunks_and_is_idempotent(manager_membership, monkeypatch):
-    monkeypatch.setattr(blocker_refresh, "CHUNK", 2)
+    monkeypatch.setattr(blockers, "CHUNK", 2)
     client = ClientFactory(organisation=manager_membership.organisation)
     paid = walk_to(State.SOLDE_PAID, membership=manager_membership, client=client)
     open_ones = drafts(client, 5)

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from segurtrack import errors
 from dossiers import deadlines as dl, rules, services, solde_json
+from dossiers.checklist import checklist_for
 from dossiers.models import Client, Dispositif, Dossier, State
 
 from ..factories import ClientFactory, SolutionFactory, attach, next_finess, next_siret, valid_payload, walk_to
@@ -153,7 +154,7 @@ def test_a_cancellation_is_refused_only_while_it_is_requested(manager_membership
 # --- 5. an honest checklist ----------------------------------------------------------------------------------------
 
 def statuses(dossier):
-    return {item.rule.code: item.status for item in solde_json.readiness(Dossier.objects.get(pk=dossier.pk)).items}
+    return {item.rule.code: item.status for item in checklist_for(Dossier.objects.get(pk=dossier.pk)).items}
 
 
 def test_a_client_not_liable_to_vat_without_its_certificate_fails_before_any_invoice_data(manager_membership):
@@ -163,10 +164,10 @@ def test_a_client_not_liable_to_vat_without_its_certificate_fails_before_any_inv
     assert "solde.vat_exemption" in services.refresh_blockers(Dossier.objects.get(pk=dossier.pk))
     with_draft(dossier, manager_membership, vat="HT")
     assert statuses(dossier)["solde.vat_exemption"] == "failed"
-    assert not solde_json.readiness(Dossier.objects.get(pk=dossier.pk)).ready
+    assert not checklist_for(Dossier.objects.get(pk=dossier.pk)).ready
     attach(dossier, "vat_exemption", manager_membership.user)
     assert statuses(dossier)["solde.vat_exemption"] == "ok"
-    assert solde_json.readiness(Dossier.objects.get(pk=dossier.pk)).ready
+    assert checklist_for(Dossier.objects.get(pk=dossier.pk)).ready
 
 
 def test_a_liable_client_or_a_certificate_in_place_leaves_the_vat_rule_pending_until_typed(manager_membership):
@@ -176,7 +177,7 @@ def test_a_liable_client_or_a_certificate_in_place_leaves_the_vat_rule_pending_u
     exempt = _va_signed(manager_membership, client=client)
     attach(exempt, "vat_exemption", manager_membership.user)
     assert statuses(exempt)["solde.vat_exemption"] == "pending"
-    assert not solde_json.readiness(Dossier.objects.get(pk=exempt.pk)).ready
+    assert not checklist_for(Dossier.objects.get(pk=exempt.pk)).ready
 
 
 def test_half_typed_data_is_pending_not_failed(manager_membership):

@@ -5,7 +5,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from dossiers import history, team, team_queries, tasks
+from dossiers import history, team_queries, tasks
+from dossiers.services import team
 from dossiers.digests import build_digest
 from dossiers.identifiers import finess_department, finess_department_mismatch
 from dossiers.models import Channel, Dossier, HistoryEntry, Notification, NotificationPreference, State

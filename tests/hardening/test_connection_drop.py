@@ -18,6 +18,7 @@ import pytest
 from django.db import InterfaceError, OperationalError, connection, connections
 
 from dossiers import rules, services
+from dossiers.services import transitions
 from dossiers.history import verify_chain
 from dossiers.models import (
     Blocker, Document, Dossier, HistoryEntry, Notification, OutboxMessage, PvPilote, State,
@@ -98,13 +99,14 @@ def deployed_dossier(manager_membership):
 
 def patch_drop_point(monkeypatch, point: str, drop: Drop) -> None:
     if point == "before the history row":
-        monkeypatch.setattr(services, "append_history", dropping_before(services.append_history, drop))
+        monkeypatch.setattr(transitions, "append_history", dropping_before(services.append_history, drop))
     elif point == "during the dossier save":
         monkeypatch.setattr(Dossier, "save", dropping_before(Dossier.save, drop))
     elif point == "after the save, during the blockers refresh":
-        monkeypatch.setattr(services, "refresh_blockers", dropping_before(services.refresh_blockers, drop))
+        monkeypatch.setattr(transitions, "refresh_blockers", dropping_before(services.refresh_blockers, drop))
     elif point == "at the outbox row":
-        monkeypatch.setattr(services, "_enqueue_notification", dropping_before(services._enqueue_notification, drop))
+        monkeypatch.setattr(transitions, "_enqueue_notification",
+                            dropping_before(transitions._enqueue_notification, drop))
     elif point == "at COMMIT":
         # The outermost atomic block's commit: every statement sent, the COMMIT meets a dead connection.
         wrapper = connections["default"]

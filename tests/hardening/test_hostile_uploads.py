@@ -17,6 +17,7 @@ from rest_framework.test import APIClient
 
 from segurtrack import errors
 from dossiers import services
+from dossiers.services import documents, parties
 from dossiers.models import SIGNED_KINDS, Document, DocumentKind, Dossier, HistoryEntry, PvPilote, State
 
 from ..factories import PDF, SolutionFactory, attach, walk_to
@@ -179,7 +180,9 @@ def upload_types(monkeypatch) -> list[type]:
         seen.append(type(upload))
         return check_upload(upload, kind)
 
-    monkeypatch.setattr(services, "check_upload", spy)
+    # Read where the documents service calls it (the PV pilote service reads it from the same module).
+    monkeypatch.setattr(documents, "check_upload", spy)
+    monkeypatch.setattr(parties, "check_upload", spy)
     return seen
 
 

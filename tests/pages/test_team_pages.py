@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 
-from dossiers import team
+from dossiers.services import team
 from dossiers.models import Dossier, HistoryEntry, State
 from organisations.models import Role
 

@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 from tqdm import tqdm
 
 from segurtrack.errors import InvalidInput
-from imports import importer, services
+from imports import importer, services, tasks
 from organisations.models import Organisation
 
 
@@ -41,7 +41,7 @@ class Command(BaseCommand):
                                           dry_run=not commit, background=False)
             except InvalidInput as error:
                 raise CommandError(" ".join(m for messages in error.errors.values() for m in messages))
-        services.claim(job.pk)
+        tasks.claim(job.pk)
         bar = tqdm(total=0, unit=_("ligne"), disable=options.get("verbosity", 1) < 1, file=self.stderr)
 
         def progress(done: int, total: int) -> None:

@@ -16,9 +16,9 @@ from django.utils.translation import gettext as _
 from organisations.models import Membership
 from segurtrack.errors import InvalidInput, NotPermitted
 
-from .models import Channel, Dossier, HistoryEntry, Notification, NotificationKind, NotificationPreference
-from .services import append_history, require_role
-from .team_queries import notifications_of
+from ..models import Channel, Dossier, HistoryEntry, Notification, NotificationKind, NotificationPreference
+from .common import append_history, require_role
+from ..team_queries import notifications_of
 
 NOTE_MAX_LENGTH = 2000
 NOTE_EXCERPT = 120

@@ -1,0 +1,163 @@
+"""The dossier's steps and settings. `run_transition` is the only caller of transition methods, so nothing skips the
+history: lock, check state, payload and rules, apply, save, append the history row, notify after commit."""
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django_fsm import can_proceed
+
+from organisations.models import Organisation
+from segurtrack.errors import InvalidInput
+
+from .. import outbox, rules, tasks
+from ..blockers import lock, refresh_blockers
+from ..models import (
+    ACTIVE_EXCLUDED_STATES, SCENARIO_CHANGE_STATES, Client, DeclaredFiness, Dossier, HistoryEntry, Solution, State,
+)
+from ..models.records import canonical_json
+from ..payloads import TRANSITIONS, validate_payload, validate_solde_draft
+from .common import Outcome, RulesFailed, append_history, require_role
+
+
+def _enqueue_notification(entry: HistoryEntry) -> None:
+    """Record the notification task in this transaction (outbox); it is published after the commit, or drained
+    later when the broker is away, so a transition never fails nor loses its notification because of Redis."""
+    outbox.enqueue(tasks.notify_history_entry, [entry.pk])
+
+
+def state_refusal(dossier: Dossier, name: str) -> rules.Failure:
+    return rules.Failure(
+        rules.STATE_RULE, rules.Severity.BLOCK,
+        _("La transition « %(name)s » n'est pas possible depuis l'état « %(state)s ».") % {
+            "name": name, "state": State(dossier.state).label},
+    )
+
+
+def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: Any) -> Outcome:
+    """Lock, check state, payload and rules, apply, save, append history, notify after commit.
+
+    Raises NotPermitted, RulesFailed (state or rules: nothing saved) or InvalidInput (bad payload).
+    """
+    if name not in TRANSITIONS:
+        raise InvalidInput({"transition": [_("Transition inconnue : %(name)s.") % {"name": name}]})
+    with transaction.atomic():
+        dossier = lock(dossier_id)
+        require_role(by, dossier.organisation_id)
+        if not can_proceed(getattr(dossier, name)):
+            raise RulesFailed([state_refusal(dossier, name)])
+        payload = validate_payload(name, data, dossier)
+        failures = rules.evaluate(rules.Context(dossier, name, payload))
+        blocking = [f for f in failures if f.severity is rules.Severity.BLOCK]
+        warnings = [f for f in failures if f.severity is rules.Severity.WARN]
+        if blocking:
+            raise RulesFailed(blocking, warnings)
+        from_state = dossier.state
+        getattr(dossier, name)(payload)
+        dossier.state_changed_at = timezone.now()
+        history_data = dict(payload)
+        if warnings:
+            history_data["warnings"] = [w.rule for w in warnings]
+        entry = append_history(dossier, user=by, action=name, from_state=from_state, to_state=dossier.state,
+                               data=history_data, save_head=False)
+        if from_state in ACTIVE_EXCLUDED_STATES and dossier.state not in ACTIVE_EXCLUDED_STATES:
+            # Entering the one-prestation-per-dispositif set is the only save the partial unique index can refuse
+            # (two dossiers of one client and dispositif signed at once); only it needs a savepoint.
+            try:
+                with transaction.atomic():
+                    dossier.save()
+            except IntegrityError:
+                raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
+                    "Le client a déjà un dossier actif pour ce dispositif."))])
+        else:
+            dossier.save()
+        refresh_blockers(dossier)
+        _enqueue_notification(entry)
+    return Outcome(dossier, warnings, entry)
+
+
+# --- changes outside the state machine -------------------------------------------------------------------------
+
+def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: Client, solution: Solution,
+                   scenario: str = "", reference: str = "") -> Dossier:
+    if client.organisation_id != organisation.pk or solution.organisation_id != organisation.pk:
+        raise InvalidInput({"client": [_("Client ou solution d'une autre organisation.")]})
+    require_role(by, organisation.pk)
+    with transaction.atomic():
+        dossier = Dossier(organisation=organisation, client=client, solution=solution,
+                          dispositif_id=solution.dispositif_id, scenario=scenario, reference=reference)
+        try:
+            with transaction.atomic():
+                dossier.save()
+        except IntegrityError:
+            raise InvalidInput({"reference": [_("Cette référence est déjà utilisée.")]})
+        if not dossier.reference:
+            dossier.reference = f"SEG-{dossier.pk:06d}"
+            Dossier.objects.filter(pk=dossier.pk).update(reference=dossier.reference)
+        append_history(dossier, user=by, action="create", to_state=dossier.state,
+                       data={"client": client.pk, "solution": solution.pk, "scenario": scenario,
+                             "reference": dossier.reference})
+        refresh_blockers(dossier)
+    return dossier
+
+
+# Dossier fields a manager sets freely (validated by the caller's serializer or form), each change logged.
+DOSSIER_SETTINGS = ("declared_finess", "installed_version", "maintenance_contract")
+
+
+def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, Any]) -> Dossier:
+    """Change the scenario (until the VA is signed), the reference, the settings or the solde draft; each change is
+    logged."""
+    with transaction.atomic():
+        dossier = lock(dossier_id)
+        require_role(by, dossier.organisation_id)
+        errors: dict[str, list[str]] = {}
+        if "scenario" in changes and changes["scenario"] != dossier.scenario:
+            if dossier.state not in SCENARIO_CHANGE_STATES:
+                errors["scenario"] = [_("Le scénario ne peut plus changer une fois la VA signée : les contrôles se "
+                                        "font sur le scénario de la VA.")]
+            else:
+                append_history(dossier, user=by, action="change_scenario", from_state=dossier.state,
+                               data={"from": dossier.scenario, "to": changes["scenario"]})
+                dossier.scenario = changes["scenario"]
+        if "reference" in changes and changes["reference"] != dossier.reference:
+            if Dossier.objects.filter(organisation_id=dossier.organisation_id, reference=changes["reference"]).exclude(
+                    pk=dossier.pk).exists():
+                errors["reference"] = [_("Cette référence est déjà utilisée.")]
+            else:
+                append_history(dossier, user=by, action="change_reference", from_state=dossier.state,
+                               data={"from": dossier.reference, "to": changes["reference"]})
+                dossier.reference = changes["reference"]
+        if "declared_finess" in changes and changes["declared_finess"] not in DeclaredFiness.values:
+            errors["declared_finess"] = [_("Valeur inconnue : geo ou legal.")]
+        for name in DOSSIER_SETTINGS:
+            if name in changes and name not in errors and changes[name] != getattr(dossier, name):
+                append_history(dossier, user=by, action=f"change_{name}", from_state=dossier.state,
+                               data={"from": getattr(dossier, name), "to": changes[name]})
+                setattr(dossier, name, changes[name])
+        if "solde_draft" in changes:
+            _change_solde_draft(dossier, changes["solde_draft"], by=by, errors=errors)
+        if errors:
+            raise InvalidInput(errors)
+        dossier.save()
+        refresh_blockers(dossier)
+    return dossier
+
+
+def _change_solde_draft(dossier: Dossier, draft: dict[str, Any] | None, *, by: AbstractBaseUser,
+                        errors: dict[str, list[str]]) -> None:
+    """Store the typed draft and log it; its field errors join `errors` as `solde_draft.<field>`."""
+    try:
+        validated = validate_solde_draft(draft, dossier)
+    except InvalidInput as invalid:
+        errors.update({f"solde_draft.{k}": v for k, v in invalid.errors.items()})
+        return
+    typed = json.loads(canonical_json(validated))
+    if typed != dossier.solde_draft:  # the same draft posted again is no change: no history row
+        dossier.solde_draft = typed
+        append_history(dossier, user=by, action="change_solde_draft", from_state=dossier.state,
+                       data=dossier.solde_draft)
