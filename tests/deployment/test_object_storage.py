@@ -26,7 +26,7 @@ from segurtrack.errors import InvalidInput
 from varequests import services as va_services
 
 from ..factories import PDF, SolutionFactory, pdf_upload, walk_to
-from ..imports.conftest import csv_file, rows, upload as upload_import
+from ..imports.conftest import csv_file, rows, upload as upload_import, xlsx_file
 from ..pages.conftest import as_manager  # noqa: F401 (a signed-in page client)
 from ..reports.test_worker import transactional
 
@@ -199,6 +199,10 @@ def test_an_import_file_is_stored_read_back_and_reported_from_the_bucket(s3, api
     report = download(api.get(reverse("imports_api:import-report", args=[job.pk]))).decode("utf-8-sig")
     # The report copies the uploaded rows from the stored file, with the error beside the bad one.
     assert len(report.splitlines()) == 4 and "123" in report, report
+    # A spreadsheet is read back from the bucket too (openpyxl seeks in the spooled copy).
+    spreadsheet = upload_import(api, xlsx_file(rows(2, start=10)))
+    assert spreadsheet.status_code == 201 and spreadsheet.json()["status"] == "done", spreadsheet.content
+    assert len(s3.keys()) == 2
 
 
 @pytest.mark.django_db
