@@ -361,6 +361,8 @@ if CELERY_BROKER_URL:
     CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("CELERY_REDBEAT_LOCK_TIMEOUT", "60"))
     CELERY_BEAT_MAX_LOOP_INTERVAL = min(int(os.environ.get("CELERY_BEAT_MAX_LOOP_INTERVAL", "10")),
                                         max(CELERY_REDBEAT_LOCK_TIMEOUT // 3, 1))
+# Seconds each `/health/` check may take before its part is reported down.
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "5"))
 # The Redis `/health/` pings (segurtrack/health.py): REDIS_URL, else the broker's when the broker is Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
