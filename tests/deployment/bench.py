@@ -84,7 +84,8 @@ def load(name: str, urls: list[str], token: str, seconds: float, clients: int) -
     latencies.sort()
     return {"endpoint": name, "requests": len(latencies), "errors": errors[0],
             "per_second": round(len(latencies) / elapsed, 1),
-            "p50_ms": round(statistics.median(latencies) * 1000), "p95_ms": round(latencies[int(len(latencies) * .95)] * 1000)}
+            "p50_ms": round(statistics.median(latencies) * 1000),
+            "p95_ms": round(latencies[int(len(latencies) * .95)] * 1000)}
 
 
 def main() -> None:

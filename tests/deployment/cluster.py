@@ -10,12 +10,14 @@ import socket
 import subprocess
 import sys
 import tempfile
-import time
 import urllib.request
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from ..reports.test_worker import wait_for
+
+START_SECONDS = 90  # a Django process starting on a busy shared machine
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -27,16 +29,6 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 60, what: str = "") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"Timed out after {timeout}s waiting for {what}")
 
 
 def answers(url: str) -> bool:
@@ -128,14 +120,16 @@ class Cluster:
             for path in self.dir.iterdir():
                 shutil.chown(path, user="postgres")
         process = self.start("pgbouncer", [pgbouncer_binary(), str(ini)])
-        wait_for(lambda: self._listening(self.pgbouncer_port) or not process.alive(), what="PgBouncer to listen")
+        wait_for(lambda: self._listening(self.pgbouncer_port) or not process.alive(),
+                 timeout=START_SECONDS, what="PgBouncer to listen")
         assert process.alive(), process.text() + (self.dir / "pgbouncer-own.log").read_text(errors="replace")
         return process
 
     def start_s3(self) -> Process:
         self.s3_port = free_port()
         process = self.start("s3", [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(self.s3_port)])
-        wait_for(lambda: answers(self.s3_url) or not process.alive(), what="the S3 server to answer")
+        wait_for(lambda: answers(self.s3_url) or not process.alive(),
+                 timeout=START_SECONDS, what="the S3 server to answer")
         assert process.alive(), process.text()
         self.s3_client().create_bucket(Bucket=BUCKET)
         return process
@@ -174,7 +168,8 @@ class Cluster:
         process = self.start(name, [str(BIN / "gunicorn"), "segurtrack.wsgi", "--bind", f"127.0.0.1:{port}",
                                     "--workers", str(workers), "--timeout", "120"], self.env())
         base = f"http://127.0.0.1:{port}"
-        wait_for(lambda: answers(f"{base}/health/") or not process.alive(), what=f"{name} to answer")
+        wait_for(lambda: answers(f"{base}/health/") or not process.alive(),
+                 timeout=START_SECONDS, what=f"{name} to answer")
         assert process.alive(), process.text()
         return base
 
@@ -182,7 +177,8 @@ class Cluster:
         process = self.start("worker", [str(BIN / "celery"), "-A", "segurtrack", "worker", "-P", "solo", "-c", "1",
                                         "--without-heartbeat", "--without-mingle", "--without-gossip",
                                         "-Q", self.queue, "-n", f"{self.queue}@%h", "-l", "info"], self.env())
-        wait_for(lambda: "ready" in process.text() or not process.alive(), what="the worker to start")
+        wait_for(lambda: "ready" in process.text() or not process.alive(),
+                 timeout=START_SECONDS, what="the worker to start")
         assert process.alive(), process.text()
         return process
 

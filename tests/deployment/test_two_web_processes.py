@@ -8,6 +8,7 @@ import csv
 import io
 import json
 import os
+import re
 
 import pytest
 import requests
@@ -16,8 +17,8 @@ from django.db import connection
 from dossiers.models import Dossier, State
 
 from ..factories import DOCUMENTS_BEFORE, PATHS, PDF, next_finess, token_for, valid_payload
-from ..reports.test_worker import transactional
-from .cluster import BUCKET, Cluster, wait_for
+from ..reports.test_worker import transactional, wait_for
+from .cluster import BUCKET, Cluster
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/14")
 
@@ -60,15 +61,36 @@ class Api:
                          data={"kind": kind})
 
 
+def csrf_token(page: str) -> str:
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert match, page[:500]
+    return match.group(1)
+
+
 def served_by(web_log: str) -> list[str]:
     return [json.loads(line)["request"] for line in web_log.splitlines()
             if line.startswith("{") and '"request_finished"' in line]
 
 
 @transactional
-def test_two_web_processes_and_a_worker_share_the_database_the_bucket_and_the_queue(cluster, manager_membership):
+def test_two_web_processes_and_a_worker_share_the_database_the_bucket_and_the_queue(cluster, manager_membership,
+                                                                                  settings):
     token = token_for(manager_membership)
     web1, web2 = (Api(base, token) for base in cluster.webs)
+
+    # Signed in through web 1, known to web 2: the session is in the database (through the Redis cache).
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher"]  # what the web processes use
+    manager_membership.user.set_password("deux-processus-web")
+    manager_membership.user.save()
+    browser = requests.Session()
+    login = f"{cluster.webs[0]}/login/"
+    signed_in = browser.post(login, data={"username": "manon", "password": "deux-processus-web",
+                                          "csrfmiddlewaretoken": csrf_token(browser.get(login, timeout=60).text)},
+                             headers={"Referer": login}, allow_redirects=False, timeout=60)
+    assert signed_in.status_code == 302, signed_in.text[:800]
+    home = browser.get(f"{cluster.webs[1]}/", allow_redirects=False, timeout=60)
+    assert home.status_code == 200, (home.status_code, home.headers.get("Location"))
+    assert 'name="password"' not in home.text
 
     # Reference data through web 1; a PV pilote (a file) too, the solde needs a validated one.
     solution = web1.post("solutions/", json={"name": "Logiciel Alpha", "version": "5.2", "dispositif": "MDV-LGC-VA1",
