@@ -17,7 +17,6 @@ from kombu import Connection
 from redis.asyncio import Redis as RedisClient
 
 
-
 @dataclasses.dataclass
 class Broker(HealthCheck):
     """Connect to the Celery broker and, for Redis, ping it (no worker needed: workers are watched elsewhere)."""

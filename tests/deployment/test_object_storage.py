@@ -236,6 +236,7 @@ FORBIDDEN = [
     (re.compile(r"\.file\.path\b|\.path\b\s*\)|FieldFile\.path"), "a stored file's local path"),
     (re.compile(r"\bMEDIA_ROOT\b|\bDOCUMENT_ROOT\b"), "the local media directory"),
     (re.compile(r"open\(\s*(settings|os\.path\.join\(settings)"), "a file opened under a settings directory"),
+    (re.compile(r"\.file\.url\b|storage\.url\("), "a URL to the store (downloads go through the checked views)"),
 ]
 
 
