@@ -200,6 +200,8 @@ def run_export(job_id: int) -> str:
         return "done"
     except Exception as exc:
         logger.exception("Export %s failed", job_id)
+        if job.file.name:  # written, but the row never said so: nothing may stay in the storage
+            job.file.delete(save=False)
         ExportJob.objects.filter(pk=job_id).update(status=ExportJob.Status.FAILED, error=str(exc)[:2000],
                                                    finished_at=timezone.now())
         return "failed"

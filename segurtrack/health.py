@@ -16,21 +16,19 @@ from health_check.exceptions import ServiceUnavailable
 from kombu import Connection
 from redis.asyncio import Redis as RedisClient
 
-TIMEOUT_SECONDS = 5
-
 
 @dataclasses.dataclass
 class Broker(HealthCheck):
     """Connect to the Celery broker and, for Redis, ping it (no worker needed: workers are watched elsewhere)."""
 
     url: str = dataclasses.field(repr=False, default="")
-    timeout = datetime.timedelta(seconds=TIMEOUT_SECONDS)
+    seconds: float = dataclasses.field(repr=False, default=5)
 
     def run(self) -> None:
         try:
-            with Connection(self.url, connect_timeout=TIMEOUT_SECONDS,
-                            transport_options={"socket_timeout": TIMEOUT_SECONDS}) as connection:
-                connection.ensure_connection(max_retries=1, interval_start=0, timeout=TIMEOUT_SECONDS)
+            with Connection(self.url, connect_timeout=self.seconds,
+                            transport_options={"socket_timeout": self.seconds}) as connection:
+                connection.ensure_connection(max_retries=1, interval_start=0, timeout=self.seconds)
                 client = getattr(connection.default_channel, "client", None)
                 if client is not None:
                     client.ping()
@@ -39,14 +37,18 @@ class Broker(HealthCheck):
 
 
 def configured_checks() -> dict[str, HealthCheck]:
-    """The parts this deployment uses, by the name the answer gives them."""
-    checks: dict[str, HealthCheck] = {"database": Database(), "cache": Cache(), "storage": Storage()}
+    """The parts this deployment uses, by the name the answer gives them, each within the same time budget."""
+    seconds = settings.HEALTH_CHECK_TIMEOUT_SECONDS
+    budget = datetime.timedelta(seconds=seconds)
+    checks: dict[str, HealthCheck] = {"database": Database(), "cache": Cache(timeout=budget), "storage": Storage()}
     if settings.REDIS_URL:
         url = settings.REDIS_URL
         checks["redis"] = Redis(client_factory=lambda: RedisClient.from_url(
-            url, socket_connect_timeout=TIMEOUT_SECONDS, socket_timeout=TIMEOUT_SECONDS))
+            url, socket_connect_timeout=seconds, socket_timeout=seconds))
     if settings.CELERY_BROKER_URL:
-        checks["broker"] = Broker(url=settings.CELERY_BROKER_URL)
+        checks["broker"] = Broker(url=settings.CELERY_BROKER_URL, seconds=seconds)
+    for check in checks.values():
+        check.timeout = budget
     return checks
 
 

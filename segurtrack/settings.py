@@ -37,6 +37,8 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,testserver
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
+    # The project's own system checks (segurtrack/checks.py: a deployment on a per-process cache is a warning).
+    "segurtrack.apps.SegurtrackConfig",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -167,6 +169,33 @@ STORAGES = {
 }
 # No media URL: documents are only served by the permission-checked views (the storage falls back to this).
 MEDIA_URL = None
+# Object storage (issue 17): STORAGE_BACKEND=s3 keeps every file (documents, PV pilotes, exports, import files) in an
+# S3-compatible bucket (Scaleway, OVH, MinIO, AWS) that every web and worker process reaches; the local directory
+# above stays the embedded default. The bucket is private: downloads are streamed through the permission-checked
+# views (docs/deployment.md), so no URL to the store is ever handed out and its endpoint may stay internal.
+STORAGE_BACKEND = os.environ.get("STORAGE_BACKEND", "filesystem").strip().lower()
+if STORAGE_BACKEND == "s3":
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": {
+        "bucket_name": os.environ.get("AWS_STORAGE_BUCKET_NAME", "segurtrack"),
+        "endpoint_url": os.environ.get("AWS_S3_ENDPOINT_URL") or None,
+        "region_name": os.environ.get("AWS_S3_REGION_NAME") or None,
+        "access_key": os.environ.get("AWS_ACCESS_KEY_ID") or None,
+        "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY") or None,
+        # Keys under this prefix, so one bucket may serve several deployments.
+        "location": os.environ.get("AWS_LOCATION", ""),
+        "addressing_style": os.environ.get("AWS_S3_ADDRESSING_STYLE") or None,
+        "signature_version": "s3v4",
+        # Names are generated (uuid); never overwrite an object silently.
+        "file_overwrite": False,
+        "default_acl": None,
+        "querystring_auth": True,
+        "querystring_expire": 60,
+        # A file read through the app (download, import, error report) is spooled in memory up to this size,
+        # then on disk: a large export never sits in a web process's memory whole.
+        "max_memory_size": int(os.environ.get("AWS_S3_MAX_MEMORY_SIZE", str(2 * 1024 * 1024))),
+    }}
+elif STORAGE_BACKEND != "filesystem":
+    raise ImproperlyConfigured("STORAGE_BACKEND must be 'filesystem' or 's3'.")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -210,11 +239,17 @@ REST_FRAMEWORK = {
 # A one-second window: it bounds a runaway script at once, while a busy integration (or a fuzzing run) stays well
 # below it, and DRF keeps at most that many timestamps per token in the cache.
 API_THROTTLE_RATES = {"token": os.environ.get("API_THROTTLE_RATE", "200/second")}
-# The cache (API throttle counts): Redis when REDIS_URL or CACHE_URL is set (production), else this process's memory.
+# The cache (API throttle counts, the VA upload limit, sessions): Redis when REDIS_URL or CACHE_URL is set
+# (production: every web process shares it), else this process's memory (the embedded default, one process). Under
+# `check --deploy` a cache in process memory is a warning (segurtrack/checks.py).
 _CACHE_URL = os.environ.get("CACHE_URL") or os.environ.get("REDIS_URL")
 CACHES = {"default": (
     {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": _CACHE_URL}
     if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "segurtrack"})}
+# Sessions live in the database (sign-in lockouts too: django-axes' database handler), read through the cache when
+# the cache is shared; never in one process's memory, so any web process serves any request.
+SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _CACHE_URL
+                  else "django.contrib.sessions.backends.db")
 SPECTACULAR_SETTINGS = {
     "TITLE": "segurtrack API",
     "DESCRIPTION": "Suivi des dossiers de financement Ségur SONS.",
@@ -327,6 +362,8 @@ if CELERY_BROKER_URL:
     CELERY_REDBEAT_LOCK_TIMEOUT = int(os.environ.get("CELERY_REDBEAT_LOCK_TIMEOUT", "60"))
     CELERY_BEAT_MAX_LOOP_INTERVAL = min(int(os.environ.get("CELERY_BEAT_MAX_LOOP_INTERVAL", "10")),
                                         max(CELERY_REDBEAT_LOCK_TIMEOUT // 3, 1))
+# Seconds each `/health/` check may take before its part is reported down.
+HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECONDS", "5"))
 # The Redis `/health/` pings (segurtrack/health.py): REDIS_URL, else the broker's when the broker is Redis.
 REDIS_URL = os.environ.get("REDIS_URL", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
@@ -338,7 +375,7 @@ if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
 # Structured logs (issue 17): each request's log lines carry its request_id (django-structlog), and so do the log
 # lines of every task it enqueues, in the worker. LOG_FORMAT=json: one JSON object a line, for a log collector;
 # otherwise readable lines. Request lines log at REQUEST_LOG_LEVEL (INFO); the rest at LOG_LEVEL (WARNING).
-# Error reporting (Sentry) is not wired: sentry-sdk is not a dependency yet (docs/deployment.md).
+# Error reporting: Sentry (or a compatible service) when SENTRY_DSN is set, off otherwise (below).
 import structlog  # noqa: E402
 
 INSTALLED_APPS.append("django_structlog")
@@ -377,3 +414,17 @@ structlog.configure(
     wrapper_class=structlog.stdlib.BoundLogger,
     cache_logger_on_first_use=True,
 )
+
+# Error reporting (issue 17): unhandled errors of web requests and tasks go to Sentry (or a compatible service such as
+# GlitchTip) when SENTRY_DSN is set; without it nothing is initialised and nothing leaves the machine. No personal
+# data is sent (send_default_pii off); performance tracing only when SENTRY_TRACES_SAMPLE_RATE is above 0.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "").strip()
+if SENTRY_DSN:
+    import sentry_sdk
+    from sentry_sdk.integrations.celery import CeleryIntegration
+    from sentry_sdk.integrations.django import DjangoIntegration
+
+    sentry_sdk.init(dsn=SENTRY_DSN, environment=os.environ.get("SENTRY_ENVIRONMENT", "production"),
+                    release=os.environ.get("SENTRY_RELEASE") or None, send_default_pii=False,
+                    traces_sample_rate=float(os.environ.get("SENTRY_TRACES_SAMPLE_RATE", "0")),
+                    integrations=[DjangoIntegration(), CeleryIntegration()])
