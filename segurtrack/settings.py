@@ -58,6 +58,7 @@ INSTALLED_APPS = [
     "imports",
     "webhooks",
     "varequests",
+    "demo",
     "drf_spectacular_sidecar",
 ]
 

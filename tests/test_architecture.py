@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("segurtrack", "organisations", "faqref", "dossiers", "imports", "webhooks", "varequests", "reports")
+APPS = ("segurtrack", "organisations", "faqref", "dossiers", "imports", "webhooks", "varequests", "reports", "demo")
 LIFECYCLE = {"dossiers", "imports", "webhooks", "varequests", "reports"}
 # app → the apps it must never import (docs/architecture.md, "Dependencies point one way").
 FORBIDDEN = {
@@ -13,6 +13,11 @@ FORBIDDEN = {
     "faqref": LIFECYCLE,
     "dossiers": {"imports", "webhooks", "varequests", "reports"},
 }
+# The tooling app (demo data, benchmark data sets) builds on every app; no app builds on it (only tests do).
+TOOLING = "demo"
+for _app in APPS:
+    if _app != TOOLING and (ROOT / _app / "__init__.py").is_file():
+        FORBIDDEN.setdefault(_app, set()).add(TOOLING)
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
@@ -72,6 +77,12 @@ def test_a_forbidden_import_is_found_wherever_and_however_it_is_written():
 def test_dossiers_may_use_faqref_but_not_the_apps_built_on_it():
     files = {"dossiers.services": "from faqref.links import guidance\nfrom varequests import models\n"}
     assert violations("dossiers", files) == ["dossiers.services:2 imports varequests"]
+
+
+def test_no_app_imports_the_tooling_app_but_the_tooling_app_may_import_any():
+    assert violations("imports", {"imports.importer": "from demo.generation.bulk import Table\n"}) == [
+        "imports.importer:1 imports demo.generation.bulk"]
+    assert violations(TOOLING, {"demo.seed": "from imports import importer\nfrom dossiers import services\n"}) == []
 
 
 def test_the_architecture_document_names_every_app_of_the_tree():

@@ -8,7 +8,7 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from dossiers.history import broken_dossiers
-from dossiers.management.commands.seed_demo import DEMO_ORGANISATION, MIN_DOSSIERS, pdf_document
+from demo.management.commands.seed_demo import DEMO_ORGANISATION, MIN_DOSSIERS, pdf_document
 from dossiers.models import Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution, State
 from organisations.models import ApiToken, Membership, Organisation, Role, hash_token
 
@@ -38,7 +38,7 @@ def demo(demo_output) -> Organisation:
 
 def test_the_demo_covers_every_state_and_every_dispositif_with_sound_history_chains(demo):
     dossiers = Dossier.objects.filter(organisation=demo)
-    assert dossiers.count() == 60 + 1  # the Alsace correction of dossiers/management/demo_followups.py
+    assert dossiers.count() == 60 + 1  # the Alsace correction of demo/followups.py
     assert set(dossiers.values_list("state", flat=True)) == set(State.values)
     every_dispositif = set(Dispositif.objects.values_list("code", flat=True))
     assert set(dossiers.values_list("dispositif__code", flat=True)) == every_dispositif

@@ -26,11 +26,19 @@ from stdnum import luhn
 from dossiers import services
 from dossiers.history import broken_dossiers
 from dossiers.models import (
-    Amendment, Client, Dispositif, Document, Dossier, PvPilote, SignatureType, Solution, State,
+    Amendment,
+    Client,
+    Dispositif,
+    Document,
+    Dossier,
+    PvPilote,
+    SignatureType,
+    Solution,
+    State,
 )
 from organisations.models import ApiToken, Membership, Organisation, Role
 
-from .. import demo_followups
+from demo import followups as demo_followups
 
 DEMO_ORGANISATION = "Démo Santé Logiciels"
 DEMO_USERS = (("demo-admin", Role.ADMIN), ("demo-manager", Role.MANAGER), ("demo-viewer", Role.VIEWER))

@@ -10,7 +10,7 @@ from dossiers import followups, services
 from dossiers.models import Client, Dossier, State
 
 if TYPE_CHECKING:
-    from .commands.seed_demo import Demo
+    from .management.commands.seed_demo import Demo
 
 ALSACE_CLIENT = "Clinique de l'Orangerie (Strasbourg)"
 ALSACE_REFERENCE = "DEMO-ALSACE"
@@ -26,7 +26,7 @@ def correction_year(today: date) -> int:
 
 def alsace_correction(demo: "Demo") -> Dossier:
     """A solde sent back for correction on 19 December: due in ten jours ouvrés of the Bas-Rhin (26/12 excluded)."""
-    from .commands.seed_demo import Plan, path_for
+    from .management.commands.seed_demo import Plan, path_for
 
     requested_on = date(correction_year(demo.today), 12, 19)
     solution = next((s for s in demo.main.values() if s.dispositif.code == "HOP-DPI-VA1"),
