@@ -10,41 +10,15 @@ from datetime import date, datetime, timedelta
 
 from django.utils import timezone
 
-from dossiers.models import (
-    AMENDMENT_STATES,
-    Amendment,
-    Blocker,
-    Client,
-    Document,
-    Dossier,
-    HistoryEntry,
-)
+from dossiers.models import AMENDMENT_STATES, Amendment, Blocker, Client, Document, Dossier, HistoryEntry
 from dossiers.rules import NEXT_STEP
 
 from .plans import ClientDraft, DispositifInfo, OrgInfo, Plan, state_after, tables
 from .rows import Rows
 from .vocabulary import (
-    AMENDMENT_SHARE,
-    AMENDMENT_STATUSES,
-    CANCEL_FROM,
-    CANCEL_FROM_PAID,
-    CANCEL_FROM_UNPAID,
-    CITIES,
-    CLIENT_REUSE,
-    DEFAULT_PROFILE,
-    DEPLOYED_AGE_WEIGHTS,
-    DEPLOYED_AGES,
-    FILINGS,
-    GAPS,
-    KINDS,
-    MAIN_TABLES,
-    PARIS,
-    PROFILES,
-    STATE_WEIGHTS,
-    UTC,
-    Dice,
-    quotas,
-    weighted,
+    AMENDMENT_SHARE, AMENDMENT_STATUSES, CANCEL_FROM, CANCEL_FROM_PAID, CANCEL_FROM_UNPAID, CITIES, CLIENT_REUSE,
+    DEFAULT_PROFILE, DEPLOYED_AGE_WEIGHTS, DEPLOYED_AGES, FILINGS, GAPS, KINDS, MAIN_TABLES, PARIS, PROFILES,
+    STATE_WEIGHTS, UTC, Dice, quotas, weighted,
 )
 
 

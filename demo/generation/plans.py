@@ -6,14 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import Enum
 
-from dossiers.models import (
-    Amendment,
-    Blocker,
-    Client,
-    Document,
-    Dossier,
-    HistoryEntry,
-)
+from dossiers.models import Amendment, Blocker, Client, Document, Dossier, HistoryEntry
 
 from .bulk import Table
 from .vocabulary import SCENARIOS, UTC

@@ -13,19 +13,8 @@ from dossiers.rules import PRE_REFERENCING_DAYS
 from .bulk import chain_hash, data_json
 from .plans import DOSSIER_DEFAULTS, ClientDraft, Plan, dossier_row
 from .vocabulary import (
-    CLIENT_NAMES,
-    FILINGS,
-    FIRST,
-    FIX_REASONS,
-    LAST,
-    MOTIVES,
-    SAINTS,
-    SCENARIOS,
-    SIGNATURES,
-    TITLES,
-    cents,
-    weighted,
-    with_luhn,
+    CLIENT_NAMES, FILINGS, FIRST, FIX_REASONS, LAST, MOTIVES, SAINTS, SCENARIOS, SIGNATURES, TITLES, cents,
+    weighted, with_luhn,
 )
 
 

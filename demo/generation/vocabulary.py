@@ -11,14 +11,7 @@ from zoneinfo import ZoneInfo
 
 from stdnum import luhn
 
-from dossiers.models import (
-    Amendment,
-    Blocker,
-    Client,
-    Document,
-    Dossier,
-    HistoryEntry,
-)
+from dossiers.models import Amendment, Blocker, Client, Document, Dossier, HistoryEntry
 
 MAX_WITHOUT_POSTGRESQL = 10_000
 PARIS = ZoneInfo("Europe/Paris")

@@ -30,12 +30,7 @@ from demo.generation.bulk import check_chain_hash, sink_for_connection
 from demo.generation.generator import Generator
 from demo.generation.plans import DispositifInfo, OrgInfo, SolutionInfo, chain_samples
 from demo.generation.vocabulary import (
-    BRANDS,
-    DEFAULT_PROFILE,
-    MAIN_TABLES,
-    MAX_WITHOUT_POSTGRESQL,
-    PROFILES,
-    STATE_WEIGHTS,
+    BRANDS, DEFAULT_PROFILE, MAIN_TABLES, MAX_WITHOUT_POSTGRESQL, PROFILES, STATE_WEIGHTS,
 )
 from dossiers.models import Dispositif, PvPilote, Solution
 from organisations.models import Membership, Organisation, Role
