@@ -2,9 +2,10 @@
 
 Most dossiers arrive the way a vendor's existing book does: one spreadsheet through the importer's bulk path
 (`imports.services.start_import`), each dossier with its chained and anchored `import` history row and the rules'
-blockers. A showcase then goes through the services as a person would: for every state, one dossier walked
-from its creation (documents, amendments, refusals of the ASP), every correction request (its reason and due
-date), and the second release's cases. Business dates are relative to today; history rows carry the build time.
+blockers. A showcase then goes through the services as a person would: a paid dossier walked from its creation
+(its documents and a paid amendment); on the first dossier of other states, the step taken there (a correction
+request with its reason and due date, a cancellation with its statement, an open amendment); the second release's
+cases. Business dates are relative to today; history rows carry the build time.
 """
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ STEP_COLUMNS = {"sign_bdc": "bdc_signed_on", "file_avance": "avance_filed_on", "
 
 
 class Demo(Parties, Walk):
-    """Builds the demo inside the caller's transaction."""
+    """Builds the demo: `prepare` (the organisation and its catalogue), then `build` (the dossiers)."""
 
     def __init__(self, password: str, seed: int = 2024):
         super().__init__(password, seed)
