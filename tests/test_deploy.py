@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -15,6 +17,7 @@ def _check(env_extra):
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_under_production_settings():
     result = _check({"DJANGO_PRODUCTION": "1", "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                      "DJANGO_ALLOWED_HOSTS": "segurtrack.example.fr",
@@ -29,6 +32,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_development_defaults_fail_the_deploy_check():
     result = _check({"DJANGO_PRODUCTION": "0", "DJANGO_DEBUG": "1"})
     assert result.returncode != 0
