@@ -30,9 +30,24 @@ class Severity(str, enum.Enum):
     WARN = "warn"
 
 
+@dataclass(frozen=True)
+class Facts:
+    """What the rules know of a dossier beyond its own fields, client, solution and dispositif, given as plain values.
+
+    A caller that already holds them (a batch that looked them up together, a test) passes them to the Context,
+    which then reads no database at all; without them, the Context queries each on first use.
+    """
+
+    document_kinds: frozenset[str] = frozenset()
+    has_validated_pv_pilote: bool = False
+    last_amendment: Amendment | None = None
+    other_active_dossier: Dossier | None = None
+
+
 @dataclass
 class Context:
-    """What the rules read about one dossier; each relation is loaded once, on first use (≤ 4 queries)."""
+    """What the rules read about one dossier; each relation is loaded once, on first use (≤ 4 queries), unless
+    `facts` gives them."""
 
     dossier: Dossier
     transition: str
@@ -40,6 +55,7 @@ class Context:
     now: datetime = field(default_factory=timezone.now)
     # Documents are also counted as present when the caller is about to attach them (upload-in-place forms).
     extra_document_kinds: frozenset[str] = frozenset()
+    facts: Facts | None = None
 
     @property
     def client(self) -> Client:
@@ -55,19 +71,27 @@ class Context:
 
     @cached_property
     def document_kinds(self) -> frozenset[str]:
+        if self.facts is not None:
+            return self.facts.document_kinds | self.extra_document_kinds
         kinds = Document.objects.filter(dossier_id=self.dossier.pk).values_list("kind", flat=True).distinct()
         return frozenset(kinds) | self.extra_document_kinds
 
     @cached_property
     def has_validated_pv_pilote(self) -> bool:
+        if self.facts is not None:
+            return self.facts.has_validated_pv_pilote
         return PvPilote.objects.filter(solution_id=self.dossier.solution_id, status=PvPilote.Status.VALIDATED).exists()
 
     @cached_property
     def last_amendment(self) -> Amendment | None:
+        if self.facts is not None:
+            return self.facts.last_amendment
         return Amendment.objects.filter(dossier_id=self.dossier.pk).order_by("-filed_on", "-id").first()
 
     @cached_property
     def other_active_dossier(self) -> Dossier | None:
+        if self.facts is not None:
+            return self.facts.other_active_dossier
         return (
             Dossier.objects.filter(client_id=self.dossier.client_id, dispositif_id=self.dossier.dispositif_id)
             .exclude(pk=self.dossier.pk)

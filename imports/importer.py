@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import anchors, rules
-from dossiers.bulk import sink_for_connection
+from segurtrack.bulk_ids import ids_for_connection
 from dossiers.models import (
     Blocker,
     Client,
@@ -93,7 +93,7 @@ class Importer:
         self.error_count = 0
         self.rows = self.clients = self.solutions = self.dossiers = self.unchanged = 0
         self.dispositifs = {d.code.upper(): d for d in Dispositif.objects.select_related("couloir")}
-        self.sink = sink_for_connection()
+        self.sink = ids_for_connection()
         self.now = timezone.now()
 
     # --- the run -------------------------------------------------------------------------------------------

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "imports",
     "webhooks",
     "varequests",
+    "demo",
     "drf_spectacular_sidecar",
 ]
 

@@ -7,6 +7,16 @@ from organisations.models import Role
 from .factories import MembershipFactory, OrganisationFactory, token_for
 
 
+# Browser and Celery worker tests are slow by nature: `-m "not slow"` (the inner loop, docs/testing.md) leaves them out.
+SLOW_BY_NATURE = ("e2e", "celery_worker")
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(marker) for marker in SLOW_BY_NATURE):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(autouse=True)
 def _documents_in_tmp(settings, tmp_path):
     settings.STORAGES = {**settings.STORAGES, "default": {

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-APPS = ("segurtrack", "organisations", "faqref", "dossiers", "imports", "webhooks", "varequests", "reports")
+APPS = ("segurtrack", "organisations", "faqref", "dossiers", "imports", "webhooks", "varequests", "reports", "demo")
 LIFECYCLE = {"dossiers", "imports", "webhooks", "varequests", "reports"}
 # Every top-level package of the project (an app added later counts too), the tests aside.
 PROJECT = {path.parent.name for path in ROOT.glob("*/__init__.py")} - {"tests"} | set(APPS)
@@ -18,6 +18,11 @@ FORBIDDEN = {
     # The API plumbing every app runs through (segurtrack/api/) belongs to none of them.
     "segurtrack.api": PROJECT - {"segurtrack"},
 }
+# The tooling app (demo data, benchmark data sets) builds on every app; no app builds on it (only tests do).
+TOOLING = "demo"
+for _app in APPS:
+    if _app != TOOLING and (ROOT / _app / "__init__.py").is_file():
+        FORBIDDEN.setdefault(_app, set()).add(TOOLING)
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
@@ -98,6 +103,12 @@ def test_the_api_plumbing_in_the_settings_is_the_projects_own():
 def test_dossiers_may_use_faqref_but_not_the_apps_built_on_it():
     files = {"dossiers.services": "from faqref.links import guidance\nfrom varequests import models\n"}
     assert violations("dossiers", files) == ["dossiers.services:2 imports varequests"]
+
+
+def test_no_app_imports_the_tooling_app_but_the_tooling_app_may_import_any():
+    assert violations("imports", {"imports.importer": "from demo.generation.bulk import Table\n"}) == [
+        "imports.importer:1 imports demo.generation.bulk"]
+    assert violations(TOOLING, {"demo.seed": "from imports import importer\nfrom dossiers import services\n"}) == []
 
 
 def test_the_architecture_document_names_every_app_of_the_tree():

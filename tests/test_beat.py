@@ -92,6 +92,7 @@ def beats(tmp_path: Path) -> Iterator[tuple[Callable[..., Beat], redis.Redis, st
         client.close()
 
 
+@pytest.mark.slow
 def test_a_second_beat_sends_nothing_while_the_first_holds_the_lock_then_takes_over(beats):
     start, client, probe_queue = beats
     first = start("first")
@@ -119,6 +120,7 @@ def test_a_second_beat_sends_nothing_while_the_first_holds_the_lock_then_takes_o
     assert second.sent_probes() >= 2
 
 
+@pytest.mark.slow
 def test_without_the_lock_two_beats_would_send_every_tick_twice(beats, tmp_path):
     """The control: Celery's default file scheduler has no lock, and the count above would catch it."""
     start, client, probe_queue = beats

@@ -5,6 +5,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -20,6 +22,7 @@ PRODUCTION = {"DJANGO_PRODUCTION": "1", "DJANGO_ALLOWED_HOSTS": "segurtrack.exam
               "REDIS_URL": "redis://127.0.0.1:6379/0"}
 
 
+@pytest.mark.slow
 def test_check_deploy_is_clean_under_production_settings():
     result = _check({**PRODUCTION, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
                      "HISTORY_ANCHOR_KEY": secrets.token_urlsafe(32)})
@@ -43,6 +46,7 @@ def test_production_refuses_to_start_without_a_secret_key():
     assert "DJANGO_SECRET_KEY" in result.stderr
 
 
+@pytest.mark.slow
 def test_development_defaults_fail_the_deploy_check():
     result = _check({"DJANGO_PRODUCTION": "0", "DJANGO_DEBUG": "1"})
     assert result.returncode != 0

@@ -29,6 +29,7 @@ def answer(address: str) -> tuple[int, dict] | None:
         return None
 
 
+@pytest.mark.slow
 @pytest.mark.django_db
 def test_gunicorn_serves_the_health_endpoint_with_json_request_logs(tmp_path):
     port = free_port()

@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "security.md"
 BEGIN, END = "<!-- headers:begin -->", "<!-- headers:end -->"
@@ -52,6 +54,7 @@ def header_table(answer: dict) -> str:
     return "\n".join(["| header | value |", "|---|---|", *rows])
 
 
+@pytest.mark.slow
 def test_the_documented_headers_are_the_production_ones(tmp_path):
     answer = production_sign_in_page(tmp_path)
     assert answer["status"] == 200
@@ -61,6 +64,7 @@ def test_the_documented_headers_are_the_production_ones(tmp_path):
     assert documented == table, f"docs/security.md should list:\n{table}"
 
 
+@pytest.mark.slow
 def test_production_pages_carry_a_policy_without_inline_script(tmp_path):
     headers = production_sign_in_page(tmp_path)["headers"]
     policy = {part.split()[0]: part.split()[1:] for part in headers["Content-Security-Policy"].split("; ")}

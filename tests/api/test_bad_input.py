@@ -44,6 +44,7 @@ CLIENT = {"name": "Clinique du Parc", "kind": "es", "finess_geo": "010003820", "
     ({"vat_liable": "perhaps"}, "vat_liable", "booléen"),
     ({"name": ""}, "name", "vide"),
 ])
+@pytest.mark.slow
 def test_a_client_with_a_bad_field_is_refused_with_its_reason(changes, field, words, api):
     before = counts()
     errors = assert_bad_input(api.post(url("client-list"), {**CLIENT, **changes}, format="json"), field)

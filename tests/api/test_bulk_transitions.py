@@ -99,6 +99,7 @@ def test_more_than_1000_items_is_a_400_and_runs_nothing(api, manager_membership)
     assert dossier.state == State.AVANCE_FILED
 
 
+@pytest.mark.slow
 def test_exactly_1000_items_are_accepted(api, manager_membership):
     dossier = walk_to("avance_filed", membership=manager_membership)
     items = [{"dossier": dossier.pk, "data": {"on": days_ago(1).isoformat()}}] * bulk_transitions.MAX_ITEMS

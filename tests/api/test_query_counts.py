@@ -33,6 +33,7 @@ def dossier_holding(membership, documents: int, changes: int):
     return dossier
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("route", ["dossier-detail", "dossier-checklist", "dossier-history", "document-list"])
 def test_a_dossier_route_costs_the_same_with_thirty_documents_and_fifty_changes(route, api, manager_membership,
                                                                                django_assert_max_num_queries):

@@ -29,6 +29,7 @@ def operations(schema: dict) -> set[tuple[str, str]]:
     return {(method, re.sub(r"\{[^}]+\}", "{}", path)) for path, item in schema["paths"].items() for method in item}
 
 
+@pytest.mark.slow
 def test_the_schema_is_openapi_3_with_every_path_of_the_contract(client):
     response = client.get("/api/v1/schema/")
     assert response.status_code == 200
@@ -37,6 +38,7 @@ def test_the_schema_is_openapi_3_with_every_path_of_the_contract(client):
     assert CONTRACT <= operations(schema)
 
 
+@pytest.mark.slow
 def test_refusals_are_documented_with_the_contracts_bodies(client):
     schema = yaml.safe_load(client.get("/api/v1/schema/").content)
     transition = schema["paths"]["/api/v1/dossiers/{dossier_id}/transitions/{name}/"]["post"]

@@ -50,6 +50,7 @@ def test_the_default_rates_leave_ordinary_use_alone(manager_membership):
     assert throttle.num_requests / throttle.duration >= 100
 
 
+@pytest.mark.slow
 def test_production_keeps_the_counts_in_redis_when_configured():
     import os
     import subprocess

@@ -1,6 +1,7 @@
 """Names as people write them (DOMAIN.md §8), as properties: any rewriting of a name matches it; other names don't."""
 import unicodedata
 
+import pytest
 from hypothesis import assume, given, settings, strategies as st
 
 from dossiers.names import TITLES, fold, name_parts, names_match
@@ -45,6 +46,7 @@ def rewritten(draw, words: list[list[str]]) -> str:
     return separator.join(chunks)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data(), name_words)
 def test_a_name_matches_any_way_of_writing_it(data, words):
@@ -58,6 +60,7 @@ def letters(name: str) -> list[str]:
     return sorted("".join(name_parts(name)))
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(st.data(), name_words, name_words)
 def test_two_different_names_never_match_however_written(data, first, second):

@@ -134,6 +134,7 @@ def send(clients: dict[str, Any], name: str, url: str, kind: str, method: str) -
     return client.post(url, values).status_code
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", INPUTS)
 def test_bad_input_to_every_page_and_endpoint_is_never_a_5xx_and_saves_nothing(
         world, manager_membership, kind, django_capture_on_commit_callbacks):

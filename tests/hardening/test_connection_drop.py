@@ -119,6 +119,7 @@ DROP_POINTS = ["before the history row", "during the dossier save", "after the s
                "at the outbox row", "at COMMIT"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("point", DROP_POINTS)
 def test_a_connection_dropped_during_a_transition_applies_nothing_and_a_retry_succeeds(
         monkeypatch, manager, deployed_dossier, point):

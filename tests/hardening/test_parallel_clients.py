@@ -201,6 +201,7 @@ def in_client_order(changes: list[tuple[int, int, str]], dossier_id: int, logged
     assert sum(len(v) for v in by_client.values()) == len(logged), "a change in the history nobody was answered 200"
 
 
+@pytest.mark.slow
 def test_thirty_two_parallel_clients_lose_no_update_and_keep_every_history_chain_sound(
         manager_membership, shared_dossiers):
     organisation = manager_membership.organisation

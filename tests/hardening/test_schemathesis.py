@@ -152,6 +152,7 @@ def fuzz(membership, *, faq: bool, examples: int) -> Run:
     return run
 
 
+@pytest.mark.slow
 def test_thousands_of_generated_requests_get_no_5xx_and_answers_that_conform_to_the_schema(populated_organisation):
     run = fuzz(populated_organisation, faq=False, examples=EXAMPLES_PER_OPERATION_AND_MODE)
     assert not run.failures, "\n\n".join(run.failures)
@@ -162,6 +163,7 @@ def test_thousands_of_generated_requests_get_no_5xx_and_answers_that_conform_to_
     assert run.statuses[200] > 100 and run.statuses[201] > 0 and run.statuses[409] > 0
 
 
+@pytest.mark.slow
 def test_generated_requests_to_the_faq_api_get_no_5xx_and_answers_that_conform_to_the_schema(populated_organisation):
     """The FAQ API apart: faqref declares its own schema (it cannot use dossiers.api's documented answers)."""
     run = fuzz(populated_organisation, faq=True, examples=FAQ_EXAMPLES_PER_OPERATION_AND_MODE)

@@ -1,7 +1,7 @@
 """Benchmark of imports (not in the default run): `pytest tests/perf/test_import_perf.py -s`, see docs/benchmarks.md.
 
 For each size (PERF_IMPORT_ROWS, default "10000,100000") one CSV file of sample rows at mixed states is written to
-disk, then: the floor — the same rows COPY-loaded through dossiers/bulk.py (generate_dossiers' path: ids reserved,
+disk, then: the floor — the same rows COPY-loaded through demo/generation/bulk.py (generate_dossiers' path: ids reserved,
 rows streamed by COPY, one `import` history row each with its chained hash, no checks), rolled back; the import
 as a dry run; the dry run again under tracemalloc for its peak Python memory; the import for real.
 """
@@ -19,7 +19,7 @@ from django.core.files import File
 from django.db import connection, transaction
 from django.utils import timezone
 
-from dossiers.bulk import Table, chain_hash, data_json, sink_for_connection
+from demo.generation.bulk import Table, chain_hash, data_json, sink_for_connection
 from dossiers.models import Client, Dispositif, Dossier, HistoryEntry, Solution
 from imports import checks, importer, samples, services
 from imports import columns as c

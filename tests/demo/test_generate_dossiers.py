@@ -22,6 +22,8 @@ from dossiers.models import (
 from dossiers.payloads import TRANSITIONS, validate_payload
 from organisations.models import Membership, Organisation
 
+# Most tests generate 300 dossiers: the module is left out of the inner loop (docs/testing.md).
+pytestmark = pytest.mark.slow
 MONEY = re.compile(r"^\d+\.\d{2}$")
 # Dossier fields a transition records: replaying the history through the model must give the stored values.
 # The amounts in force (declared_amount, avance_paid_total) also follow amendments: checked separately.

@@ -1,6 +1,6 @@
 """Bulk loading for generated data: ids reserved up front, rows streamed by PostgreSQL COPY (INSERTs elsewhere).
 
-Used by `generate_dossiers`. Rows are plain tuples in the order of a `Table`'s columns; nothing here builds
+Used by `generate_dossiers` (and the import benchmark's floor). Rows are plain tuples in the order of a `Table`'s columns; nothing here builds
 model instances, so memory stays proportional to one batch whatever the total.
 """
 from __future__ import annotations
@@ -16,8 +16,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import connection, models
 from django.utils import timezone
 
-from .models import HistoryEntry
-from .models.records import canonical_json
+from dossiers.models import HistoryEntry
+from dossiers.models.records import canonical_json
+from segurtrack.bulk_ids import CountedIds, SequenceIds
 
 # The canonical form of HistoryEntry.compute_hash (records.canonical_json) for values that are already JSON:
 # sorted keys, no spaces, UTF-8 kept. One encoder, built once, because it runs millions of times.
@@ -56,7 +57,7 @@ def check_chain_hash(samples: Iterable[dict[str, Any]]) -> None:
         ours = chain_hash(**{**sample, "data": data_json(sample["data"])})
         if data_json(sample["data"]) != canonical_json(sample["data"]) or ours != entry.compute_hash():
             raise ImproperlyConfigured(
-                "dossiers.bulk.chain_hash no longer matches HistoryEntry.compute_hash(); update it before loading.")
+                "demo.bulk.chain_hash no longer matches HistoryEntry.compute_hash(); update it before loading.")
 
 
 def _default(field: models.Field, now: datetime) -> Any:
@@ -106,7 +107,7 @@ class Sink:
         """Called at the start of each batch's transaction."""
 
     def reserve_ids(self, model: type[models.Model], count: int) -> list[int]:
-        raise NotImplementedError
+        raise NotImplementedError   # SequenceIds or CountedIds (segurtrack.bulk_ids)
 
     def write(self, table: Table, rows: Iterable[tuple]) -> int:
         raise NotImplementedError
@@ -122,11 +123,8 @@ class Sink:
         """Called once after the last batch."""
 
 
-class CopySink(Sink):
+class CopySink(SequenceIds, Sink):
     """PostgreSQL: ids from the tables' own sequences, rows through COPY FROM STDIN (psycopg 3, text format)."""
-
-    def __init__(self):
-        self._sequences: dict[str, str] = {}
 
     def begin_batch(self) -> None:
         with connection.cursor() as cursor:
@@ -140,18 +138,6 @@ class CopySink(Sink):
             # the transaction (the next batch, in a caller's transaction, writes children first again).
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
             cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-    def reserve_ids(self, model: type[models.Model], count: int) -> list[int]:
-        if count == 0:
-            return []
-        table = model._meta.db_table
-        with connection.cursor() as cursor:
-            if table not in self._sequences:
-                cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, model._meta.pk.column])
-                self._sequences[table] = cursor.fetchone()[0]
-            # nextval is outside transactions: the ids stay ours even if a concurrent writer inserts meanwhile.
-            cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self._sequences[table], count])
-            return [row[0] for row in cursor.fetchall()]
 
     def write(self, table: Table, rows: Iterable[tuple]) -> int:
         quote = connection.ops.quote_name
@@ -171,25 +157,10 @@ class CopySink(Sink):
             cursor.execute(f"ANALYZE {', '.join(quote(m._meta.db_table) for m in models_)}")
 
 
-class InsertSink(Sink):
-    """Any other database (SQLite): ids counted up from the table's largest, rows by executemany in chunks.
-
-    Counting ids from the largest assumes no other writer during the load, which holds for the embedded
-    database; a concurrent insert would make the batch fail on its primary key, never mix rows.
-    """
+class InsertSink(CountedIds, Sink):
+    """Any other database (SQLite): ids counted up from the table's largest, rows by executemany in chunks."""
 
     CHUNK = 2000
-
-    def __init__(self):
-        self._next: dict[type[models.Model], int] = {}
-
-    def reserve_ids(self, model: type[models.Model], count: int) -> list[int]:
-        if model not in self._next:
-            largest = model._default_manager.aggregate(largest=models.Max("pk"))["largest"] or 0
-            self._next[model] = largest + 1
-        first = self._next[model]
-        self._next[model] = first + count
-        return list(range(first, first + count))
 
     def end_batch(self, models_: Sequence[type[models.Model]]) -> None:
         connection.check_constraints(table_names=[m._meta.db_table for m in models_])

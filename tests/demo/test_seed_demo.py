@@ -1,5 +1,9 @@
-"""The demo seed: every state and dispositif, real history chains, varied clients, idempotent, logins printed."""
+"""The demo seed: every state and dispositif, real history chains, varied clients, idempotent, logins printed.
+
+The portfolio comes through the importer's bulk path (one `import` row per dossier), the showcase through the
+services (a paid dossier walked from its creation, corrections, cancellations, amendments)."""
 import re
+from collections import Counter
 from io import StringIO
 
 import pytest
@@ -8,8 +12,10 @@ from django.core.management import CommandError, call_command
 from django.utils import timezone
 
 from dossiers.history import broken_dossiers
-from dossiers.management.commands.seed_demo import DEMO_ORGANISATION, MIN_DOSSIERS, pdf_document
-from dossiers.models import Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution, State
+from demo.seed.data import DEMO_ORGANISATION, MIN_DOSSIERS
+from demo.seed.pdf import pdf_document
+from dossiers.models import Amendment, Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution, State
+from imports.models import ImportJob
 from organisations.models import ApiToken, Membership, Organisation, Role, hash_token
 
 pytestmark = pytest.mark.django_db
@@ -38,18 +44,37 @@ def demo(demo_output) -> Organisation:
 
 def test_the_demo_covers_every_state_and_every_dispositif_with_sound_history_chains(demo):
     dossiers = Dossier.objects.filter(organisation=demo)
-    assert dossiers.count() == 60 + 1  # the Alsace correction of dossiers/management/demo_followups.py
+    assert dossiers.count() == 60 + 1  # the Alsace correction of demo/followups.py
     assert set(dossiers.values_list("state", flat=True)) == set(State.values)
     every_dispositif = set(Dispositif.objects.values_list("code", flat=True))
     assert set(dossiers.values_list("dispositif__code", flat=True)) == every_dispositif
     assert list(broken_dossiers(dossiers)) == []
-    paid = dossiers.filter(state=State.SOLDE_PAID).first()
+    # every chain starts with the dossier's creation through the services or its row of the demo's import
+    first = Counter(HistoryEntry.objects.filter(dossier__organisation=demo, seq=1).values_list("action", flat=True))
+    assert set(first) == {"create", "import"} and sum(first.values()) == 61
+    job = ImportJob.objects.get(organisation=demo)
+    assert job.saved and job.created_dossiers == first["import"] > 50
+    paid = dossiers.get(state=State.SOLDE_PAID, history__action="create")
     actions = list(paid.history.order_by("seq").values_list("action", flat=True))
-    for step in ("create", "sign_bdc", "file_avance", "validate_avance", "mark_deployed", "sign_va", "file_solde",
-                 "validate_solde", "record_solde_payment"):
+    for step in ("create", "add_document", "sign_bdc", "file_avance", "validate_avance", "record_avance_payment",
+                 "mark_deployed", "sign_va", "file_solde", "validate_solde", "record_solde_payment"):
         assert step in actions
+    assert paid.amendments.get().status == Amendment.Status.PAID
+    assert Amendment.objects.filter(dossier__organisation=demo, status=Amendment.Status.FILED).exists()
+    # each correction request the showcase made has its reason and its due date
+    for state, due in ((State.AVANCE_TO_FIX, "avance_fix_due_on"), (State.SOLDE_TO_FIX, "solde_fix_due_on")):
+        assert dossiers.filter(state=state, **{f"{due}__isnull": False}).exists()
+    assert dossiers.filter(state=State.CANCELLATION_REQUESTED).exclude(cancellation_motive="").exists()
     assert HistoryEntry.objects.filter(dossier__organisation=demo, action="add_document").count() == \
         Document.objects.filter(organisation=demo).count()
+
+
+def test_the_output_says_only_where_to_go_how_to_log_in_and_which_faq_is_shown(demo_output):
+    lines = demo_output.strip().splitlines()
+    assert len(lines) == 8, lines
+    assert lines[0].startswith("Démo prête") and "61 dossiers" in lines[0]
+    assert "Adresse : http://127.0.0.1:8000/" in lines
+    assert lines[-2].startswith("FAQ : ") and lines[-1].startswith("Jeton d'API")
 
 
 def test_the_logins_and_a_working_api_token_are_printed_and_a_second_run_creates_nothing(demo, demo_output):

@@ -9,8 +9,10 @@ from typing import TYPE_CHECKING
 from dossiers import followups, services
 from dossiers.models import Client, Dossier, State
 
+from .data import Plan, path_for
+
 if TYPE_CHECKING:
-    from .commands.seed_demo import Demo
+    from .builder import Demo
 
 ALSACE_CLIENT = "Clinique de l'Orangerie (Strasbourg)"
 ALSACE_REFERENCE = "DEMO-ALSACE"
@@ -26,8 +28,6 @@ def correction_year(today: date) -> int:
 
 def alsace_correction(demo: "Demo") -> Dossier:
     """A solde sent back for correction on 19 December: due in ten jours ouvrés of the Bas-Rhin (26/12 excluded)."""
-    from .commands.seed_demo import Plan, path_for
-
     requested_on = date(correction_year(demo.today), 12, 19)
     solution = next((s for s in demo.main.values() if s.dispositif.code == "HOP-DPI-VA1"),
                     next(iter(demo.main.values())))
@@ -35,7 +35,7 @@ def alsace_correction(demo: "Demo") -> Dossier:
         organisation=demo.organisation, name=ALSACE_CLIENT, kind=Client.Kind.ES, department="67", vat_liable=True,
         finess_geo=demo.finess("67")), by=demo.manager)
     demo.clients.setdefault(solution.dispositif.couloir_id, []).append(client)
-    demo.used.add((client.pk, solution.dispositif_id))
+    demo.used.add((id(client), solution.dispositif_id))
     plan = Plan(State.SOLDE_TO_FIX, solution, path_for(State.SOLDE_TO_FIX, 0), 0, client=client)
     demo.schedule(plan)
     shift = plan.dates[-1] - requested_on

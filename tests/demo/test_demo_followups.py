@@ -8,8 +8,8 @@ from django.core.management import call_command
 
 from dossiers import deadlines as dl
 from dossiers.business_days import correction_due_on
-from dossiers.management.commands.seed_demo import DEMO_ORGANISATION, MIN_DOSSIERS
-from dossiers.management.demo_followups import ALSACE_REFERENCE, correction_year
+from demo.seed.data import DEMO_ORGANISATION, MIN_DOSSIERS
+from demo.seed.followups import ALSACE_REFERENCE, correction_year
 from dossiers.models import Dossier, PortabilityRequest, SolutionChange, State
 from organisations.models import Organisation
 

@@ -63,7 +63,7 @@ class Command(BaseCommand):
         from faqref.models import Entry
         from organisations.models import Organisation
 
-        from .seed_demo import DEMO_ORGANISATION
+        from demo.seed.data import DEMO_ORGANISATION
 
         if not Entry.objects.exists():
             try:
@@ -83,7 +83,7 @@ def _demo_session() -> tuple[str, dict[str, int]]:
     from organisations.current import SESSION_KEY
     from organisations.models import Membership, Organisation, Role
 
-    from .seed_demo import DEMO_ORGANISATION
+    from demo.seed.data import DEMO_ORGANISATION
 
     organisation = Organisation.objects.get(name=DEMO_ORGANISATION)
     membership = (Membership.objects.filter(organisation=organisation, role=Role.MANAGER).select_related("user")

@@ -1,0 +1,1 @@
+"""Benchmark data: realistic dossiers generated in bulk (`manage.py generate_dossiers`)."""
