@@ -28,6 +28,7 @@ from segurtrack.errors import InvalidInput, NotPermitted, ServiceError
 from . import rules
 from . import anchors
 from . import blocker_refresh
+from . import counters
 from . import events
 from .models import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES, SIGNED_KINDS, Amendment, Blocker, Client, Document, Dossier, HistoryEntry,
@@ -113,9 +114,9 @@ def refresh_blockers(dossier: Dossier) -> list[str]:
     failures = rules.next_step_blockers(dossier, payload)
     transition = rules.NEXT_STEP.get(dossier.state, "")
     # A dossier read by `_lock` knows whether it has blocker rows: none to delete saves a statement.
-    if getattr(dossier, "has_blockers", True):
-        Blocker.objects.filter(dossier_id=dossier.pk).delete()
+    before = counters.delete_blockers(dossier)
     Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, transition=transition, rule=f.rule) for f in failures])
+    counters.record_blockers(dossier, before, [f.rule for f in failures])
     dossier.has_blockers = bool(failures)
     return [f.rule for f in failures]
 
@@ -167,6 +168,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
         if blocking:
             raise RulesFailed(blocking, warnings)
         from_state = dossier.state
+        before = counters.snapshot(dossier)
         getattr(dossier, name)(payload)
         dossier.state_changed_at = timezone.now()
         history_data = dict(payload)
@@ -185,6 +187,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
                     "Le client a déjà un dossier actif pour ce dispositif."))])
         else:
             dossier.save()
+        counters.record_change(dossier, before)
         refresh_blockers(dossier)
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
@@ -208,6 +211,7 @@ def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: 
         if not dossier.reference:
             dossier.reference = f"SEG-{dossier.pk:06d}"
             Dossier.objects.filter(pk=dossier.pk).update(reference=dossier.reference)
+        counters.record_change(dossier, None)
         append_history(dossier, user=by, action="create", to_state=dossier.state,
                        data={"client": client.pk, "solution": solution.pk, "scenario": scenario,
                              "reference": dossier.reference})
@@ -382,6 +386,7 @@ def add_amendment(dossier_id: int, *, by: AbstractBaseUser, filed_on: date, amou
             raise RulesFailed([rules.Failure("amendment.avance_open", rules.Severity.BLOCK, _(
                 "Un avenant ne peut être déposé que pendant que l'avance est ouverte (de son dépôt au dépôt du "
                 "solde)."))])
+        before = counters.snapshot(dossier)
         if amount <= 0:
             raise InvalidInput({"amount": [_("Le montant doit être positif.")]})
         # An amendment declares a new avance amount: the avance's amount rule (ceiling, decimals) applies to it.
@@ -394,6 +399,7 @@ def add_amendment(dossier_id: int, *, by: AbstractBaseUser, filed_on: date, amou
         append_history(dossier, user=by, action="file_amendment", from_state=dossier.state,
                        data={"amendment": amendment.pk, "filed_on": filed_on, "amount": amount})
         dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
+        counters.record_change(dossier, before)
         refresh_blockers(dossier)
     return amendment
 
@@ -424,10 +430,12 @@ def update_amendment(amendment_id: int, *, by: AbstractBaseUser, status: str, on
             amendment.paid_on = on
             amendment.paid_amount = paid_amount
         amendment.save()
+        before = counters.snapshot(dossier)
         _recompute_amounts(dossier)
         append_history(dossier, user=by, action=f"amendment_{status}", from_state=dossier.state,
                        data={"amendment": amendment.pk, "on": on, "paid_amount": paid_amount})
         dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
+        counters.record_change(dossier, before)
         refresh_blockers(dossier)
     return amendment
 

@@ -1,5 +1,6 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .audit import AuditEntry
+from .counters import BlockerCount, StateCount
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
     CancellationReason, DeclaredFiness, Dossier, MssDeployment, SignatureType, State,
@@ -20,4 +21,5 @@ __all__ = [
     "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
     "AuditEntry",
     "CalendarFeed",
+    "BlockerCount", "StateCount",
 ]
