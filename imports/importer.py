@@ -127,9 +127,10 @@ class Importer:
                         self.progress(total)
                 if batch:
                     self.process(batch)
-                self.counts.apply()
                 if self.errors or job.dry_run:
                     transaction.set_rollback(True)
+                else:
+                    self.counts.apply()
         self.progress(total)
 
     def progress(self, total: int | None) -> None:
