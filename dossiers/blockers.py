@@ -12,7 +12,7 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
-from . import rules
+from . import counters, rules
 from .models import Blocker, Dossier
 from .models.dossier import FINAL_STATES
 from .payloads import solde_draft_payload
@@ -38,10 +38,11 @@ def refresh_blockers(dossier: Dossier) -> list[str]:
     payload = solde_draft_payload(dossier) if rules.NEXT_STEP.get(dossier.state) == "file_solde" else {}
     failures = rules.next_step_blockers(dossier, payload)
     transition = rules.NEXT_STEP.get(dossier.state, "")
-    # A dossier read by `lock` knows whether it has blocker rows: none to delete saves a statement.
-    if getattr(dossier, "has_blockers", True):
-        Blocker.objects.filter(dossier_id=dossier.pk).delete()
+    # The old rows go in one statement that returns their rules (none to delete when `lock` saw none), so the kept
+    # blocked-by-rule counts move in the same transaction without a read.
+    before = counters.delete_blockers(dossier)
     Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, transition=transition, rule=f.rule) for f in failures])
+    counters.record_blockers(dossier, before, [f.rule for f in failures])
     dossier.has_blockers = bool(failures)
     return [f.rule for f in failures]
 

@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dossiers import anchors, rules
+from dossiers import anchors, counters, rules
 from segurtrack.bulk_ids import ids_for_connection
 from dossiers.models import (
     Blocker,
@@ -95,6 +95,7 @@ class Importer:
         self.dispositifs = {d.code.upper(): d for d in Dispositif.objects.select_related("couloir")}
         self.sink = ids_for_connection()
         self.now = timezone.now()
+        self.counts = counters.Deltas()  # the run's dossiers counted once, at its end (counter rows locked briefly)
 
     # --- the run -------------------------------------------------------------------------------------------
 
@@ -128,6 +129,8 @@ class Importer:
                     self.process(batch)
                 if self.errors or job.dry_run:
                     transaction.set_rollback(True)
+                else:
+                    self.counts.apply()
         self.progress(total)
 
     def progress(self, total: int | None) -> None:
@@ -330,6 +333,7 @@ class Importer:
         Dossier.objects.bulk_create(dossiers)
         HistoryEntry.objects.bulk_create(entries)
         Blocker.objects.bulk_create(blockers)
+        self.counts.add_dossiers(dossiers, blockers)
         ImportedDossier.objects.bulk_create(links)
         self.dossiers += len(dossiers)
 

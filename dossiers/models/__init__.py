@@ -1,5 +1,6 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .audit import AuditEntry
+from .counters import BlockerCount, StateCount
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, INVOICE_FIELDS, SCENARIO_CHANGE_STATES,
     SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS, CancellationReason, DeclaredFiness,
@@ -25,4 +26,5 @@ __all__ = [
     "AuditEntry",
     "CalendarFeed",
     "Channel", "NotificationKind", "NotificationPreference",
+    "BlockerCount", "StateCount",
 ]

@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from segurtrack.errors import InvalidInput
 
-from .. import rules
+from .. import counters, rules
 from ..blockers import lock, refresh_blockers
 from ..models import AMENDMENT_STATES, Amendment, Dossier
 from .common import RulesFailed, append_history, require_role
@@ -29,9 +29,11 @@ def _recompute_amounts(dossier: Dossier) -> None:
 
 
 def _save_amounts(dossier: Dossier, *, by: AbstractBaseUser, action: str, data: dict) -> None:
+    before = counters.snapshot(dossier)
     _recompute_amounts(dossier)
     append_history(dossier, user=by, action=action, from_state=dossier.state, data=data)
     dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
+    counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
     refresh_blockers(dossier)
 
 

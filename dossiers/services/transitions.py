@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 from organisations.models import Organisation
 from segurtrack.errors import InvalidInput
 
-from .. import outbox, rules, tasks
+from .. import counters, outbox, rules, tasks
 from ..blockers import lock, refresh_blockers
 from ..models import (
     ACTIVE_EXCLUDED_STATES, SCENARIO_CHANGE_STATES, Client, DeclaredFiness, Dossier, HistoryEntry, Solution, State,
@@ -57,6 +57,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
         if blocking:
             raise RulesFailed(blocking, warnings)
         from_state = dossier.state
+        before = counters.snapshot(dossier)
         getattr(dossier, name)(payload)
         dossier.state_changed_at = timezone.now()
         history_data = dict(payload)
@@ -75,6 +76,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
                     "Le client a déjà un dossier actif pour ce dispositif."))])
         else:
             dossier.save()
+        counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
         refresh_blockers(dossier)
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
@@ -98,6 +100,7 @@ def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: 
         if not dossier.reference:
             dossier.reference = f"SEG-{dossier.pk:06d}"
             Dossier.objects.filter(pk=dossier.pk).update(reference=dossier.reference)
+        counters.record_change(dossier, None)
         append_history(dossier, user=by, action="create", to_state=dossier.state,
                        data={"client": client.pk, "solution": solution.pk, "scenario": scenario,
                              "reference": dossier.reference})

@@ -1,0 +1,57 @@
+"""Counters kept by the writer (dossiers.counters), so the home page and the pipeline read a few rows per
+organisation instead of counting its dossiers.
+
+Derived data: `dossiers.counters.rebuild` recomputes them from the dossiers at any time (`rebuild_counters`).
+Rows are never deleted by the writer; a cell back to zero keeps its row (zeros are read as absent).
+"""
+from decimal import Decimal
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from organisations.models import Organisation
+
+from .parties import Solution
+from .reference import Dispositif
+
+
+def _sum(label) -> models.DecimalField:
+    # A dossier's amounts have 12 digits; the sum over an organisation's dossiers needs a few more.
+    return models.DecimalField(label, max_digits=18, decimal_places=2, default=Decimal("0.00"))
+
+
+class StateCount(models.Model):
+    """Dossiers of one organisation in one state for one solution (hence one dispositif), and their amounts:
+    what the pipeline sums per state, with its dispositif, couloir and solution filters."""
+
+    # The unique constraint leads with the organisation and serves every read: no other index to maintain.
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dispositif = models.ForeignKey(Dispositif, on_delete=models.CASCADE, related_name="+", db_index=False)
+    solution = models.ForeignKey(Solution, on_delete=models.CASCADE, related_name="+", db_index=False)
+    state = models.CharField(_("état"), max_length=30)
+    count = models.IntegerField(_("dossiers"), default=0)
+    declared_amount = _sum(_("montants déclarés"))
+    avance_paid = _sum(_("avances versées"))
+    solde_paid = _sum(_("soldes payés"))
+
+    class Meta:
+        verbose_name = _("compteur par état")
+        verbose_name_plural = _("compteurs par état")
+        constraints = [models.UniqueConstraint(fields=["organisation", "dispositif", "solution", "state"],
+                                               name="statecount_org_disp_sol_state")]
+
+
+class BlockerCount(models.Model):
+    """Blocker rows of one organisation per rule; the row whose rule is ANY_RULE ("") counts the organisation's
+    dossiers blocked by at least one rule (the home page's "bloqués par une règle")."""
+
+    ANY_RULE = ""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
+    rule = models.CharField(_("règle"), max_length=60, blank=True)
+    count = models.IntegerField(_("dossiers"), default=0)
+
+    class Meta:
+        verbose_name = _("compteur de blocages")
+        verbose_name_plural = _("compteurs de blocages")
+        constraints = [models.UniqueConstraint(fields=["organisation", "rule"], name="blockercount_org_rule")]
