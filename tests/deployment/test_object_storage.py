@@ -18,7 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
 from django.urls import reverse
 
-from dossiers import services, tasks
+from dossiers import audit, services, tasks
 from dossiers.models import Document, ExportJob, PvPilote, State
 from imports import services as import_services
 from imports.models import ImportJob
@@ -124,7 +124,7 @@ def test_a_refused_upload_writes_nothing_to_the_bucket(s3, api, manager, dossier
 
 @pytest.mark.django_db
 def test_a_failure_after_the_document_is_written_removes_it_from_the_bucket(s3, manager, dossier, monkeypatch):
-    monkeypatch.setattr(services, "refresh_blockers", boom)
+    monkeypatch.setattr(services.documents, "refresh_blockers", boom)
     with pytest.raises(Boom):
         services.add_document(dossier.pk, by=manager, kind="bdc", upload=pdf_upload())
     assert s3.keys() == [] and Document.objects.count() == 0
@@ -163,7 +163,7 @@ def test_a_pv_pilote_goes_to_the_bucket_and_a_failure_removes_it(s3, api, manage
                                 upload=pdf_upload("pv.pdf"))
     assert s3.keys() == [pv.file.name]
     assert download(api.get(reverse("api:pv-pilote-download", args=[solution.pk, pv.pk]))) == PDF
-    monkeypatch.setattr(services.audit, "record_pv_pilote", boom)
+    monkeypatch.setattr(audit, "record_pv_pilote", boom)
     with pytest.raises(Boom):
         services.add_pv_pilote(solution, by=manager, signed_on=date(2024, 6, 2), status="validated",
                                upload=pdf_upload("pv2.pdf"))
