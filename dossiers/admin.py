@@ -29,9 +29,9 @@ from . import blocker_refresh, rules, services
 from .history import verify_chain
 from .models import AuditEntry
 from .models import (
-    SCENARIO_CHANGE_STATES, Amendment, Blocker, Client, Couloir, DigestSent, Dispositif, Document, Dossier,
-    ExportJob, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
-    ReminderSent, Solution, SolutionChange, State,
+    SCENARIO_CHANGE_STATES, Amendment, Blocker, Client, Couloir, Dispositif, Document, Dossier,
+    HistoryEntry, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
+    Solution, SolutionChange, State,
 )
 
 # French labels of the transitions (DOMAIN.md §4), for the panels and the action messages.
@@ -699,21 +699,8 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         return False
 
 
-@admin.register(DigestSent, ReminderSent)
-class SentAdmin(ReadOnlyAdmin):
-    list_display = ("user", "organisation", "day")
-    list_filter = ("day",)
-    list_select_related = ("user", "organisation")
-
-
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
     list_display = ("task_name", "created_at", "sent_at", "done_at", "attempts", "last_error")
     list_filter = (("done_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter))
 
-
-@admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
-    list_display = ("organisation", "user", "kind", "format", "status", "progress", "created_at", "finished_at")
-    list_filter = ("status", "kind")
-    list_select_related = ("organisation", "user")

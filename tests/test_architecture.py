@@ -13,6 +13,10 @@ FORBIDDEN = {
     "faqref": LIFECYCLE,
     "dossiers": {"imports", "webhooks", "varequests", "reports"},
 }
+# app → the only project apps it may import (besides itself); checked on top of FORBIDDEN.
+ALLOWED = {
+    "reports": {"dossiers", "faqref", "organisations", "segurtrack"},
+}
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
@@ -32,6 +36,8 @@ def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
 def violations(app: str, files: dict[str, str]) -> list[str]:
     """`path:line imports X` for each import of a forbidden app among `files` ({module name: source})."""
     forbidden = FORBIDDEN.get(app, set())
+    if app in ALLOWED:
+        forbidden |= set(APPS) - ALLOWED[app] - {app}
     return [f"{module}:{line} imports {name}"
             for module, source in sorted(files.items())
             for line, name in imported_modules(source, module)
@@ -48,7 +54,7 @@ def app_files(app: str) -> dict[str, str]:
     return files
 
 
-@pytest.mark.parametrize("app", sorted(FORBIDDEN))
+@pytest.mark.parametrize("app", sorted(FORBIDDEN.keys() | ALLOWED.keys()))
 def test_no_app_imports_an_app_it_must_not_depend_on(app):
     files = app_files(app)
     assert files, f"{app}/ holds no module"
@@ -72,6 +78,30 @@ def test_a_forbidden_import_is_found_wherever_and_however_it_is_written():
 def test_dossiers_may_use_faqref_but_not_the_apps_built_on_it():
     files = {"dossiers.services": "from faqref.links import guidance\nfrom varequests import models\n"}
     assert violations("dossiers", files) == ["dossiers.services:2 imports varequests"]
+
+
+def test_dossiers_never_imports_reports_however_it_is_written():
+    files = {"dossiers.tasks": "def run():\n    from reports.digests import build_digest\n",
+             "dossiers.views.home": "from ...reports import queries\n",
+             "dossiers.queries": "from reports.queries import AddDays\nfrom .models import Dossier\n"}
+    assert violations("dossiers", files) == [
+        "dossiers.queries:1 imports reports.queries",
+        "dossiers.tasks:2 imports reports.digests",
+        "dossiers.views.home:1 imports reports",
+    ]
+
+
+def test_reports_reads_dossiers_and_the_apps_below_it_only():
+    files = {"reports.queries": "from dossiers.queries import filter_dossiers\nfrom faqref.links import guidance_for\n"
+                                "from organisations.models import Organisation\nfrom segurtrack import errors\n"
+                                "from .models import ExportJob\n",
+             "reports.api.reports": "from webhooks.models import Endpoint\nfrom ..deadlines import KINDS\n",
+             "reports.tasks": "def run():\n    import varequests.tasks\n    from imports import models\n"}
+    assert violations("reports", files) == [
+        "reports.api.reports:1 imports webhooks.models",
+        "reports.tasks:2 imports varequests.tasks",
+        "reports.tasks:3 imports imports",
+    ]
 
 
 def test_the_architecture_document_names_every_app_of_the_tree():

@@ -4,20 +4,18 @@ from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, SCENARIO_CHANGE_STATES,
     CancellationReason, DeclaredFiness, Dossier, MssDeployment, SignatureType, State,
 )
-from .followup import DigestSent, ExportJob, OutboxMessage, PortabilityRequest, ReminderSent, SolutionChange
+from .followup import OutboxMessage, PortabilityRequest, SolutionChange
 from .parties import Client, PvPilote, Solution
 from .records import (
     SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
 )
 from .reference import Couloir, Dispositif
-from .feeds import CalendarFeed
 
 __all__ = [
     "ACTIVE_EXCLUDED_STATES", "AMENDMENT_STATES", "CANCELLABLE_STATES", "FINAL_STATES", "SCENARIO_CHANGE_STATES",
     "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
     "SignatureType", "Solution", "State", "DeclaredFiness",
-    "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
+    "OutboxMessage", "PortabilityRequest", "SolutionChange",
     "AuditEntry",
-    "CalendarFeed",
 ]

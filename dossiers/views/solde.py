@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import selectors, services, solde_json
+from .. import queries, services, solde_json
 from ..forms import DocumentForm, SoldeDraftForm, SoldeFilingForm
 from ..models import DocumentKind, Dossier
 from ..rules import Severity
@@ -38,7 +38,7 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
                   filing_form: SoldeFilingForm | None = None, upload_forms: dict[str, DocumentForm] | None = None,
                   refusal: list | None = None) -> dict[str, Any]:
     payload = services.solde_draft_payload(dossier)
-    items = selectors.solde_checklist(dossier, payload)
+    items = queries.solde_checklist(dossier, payload)
     upload_forms = upload_forms or {}
     kinds_present = {document.kind for document in dossier.document_rows}
     rows = []
@@ -59,7 +59,7 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
         "ready": filing and not blocking_open, "filing": filing, "filed": dossier.state in solde_json.FILED_STATES,
         "blocking_open": blocking_open,
         "draft_form": draft_form or SoldeDraftForm(initial=dossier.solde_draft or {}),
-        "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": selectors.today()}),
+        "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": queries.today()}),
         "refusal": refusal,
         "documents": dossier.document_rows,
         "preview": preview, "not_ready": not_ready,
@@ -67,7 +67,7 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
 
 
 def render_solde(request: HttpRequest, pk: int, *, status: int = 200, **overrides) -> HttpResponse:
-    dossier = selectors.dossier_for_solde(organisation_id(request), pk)
+    dossier = queries.dossier_for_solde(organisation_id(request), pk)
     return render(request, "dossiers/solde.html", solde_context(request, dossier, **overrides), status=status)
 
 
@@ -100,7 +100,7 @@ def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         outcome = services.run_transition(dossier.pk, "file_solde", by=request.user, data=data)
     except RulesFailed as refused:
-        return render_solde(request, pk, filing_form=form, refusal=selectors.with_guidance(refused.failures),
+        return render_solde(request, pk, filing_form=form, refusal=queries.with_guidance(refused.failures),
                             status=409)
     except InvalidInput as invalid:
         form.set_errors(invalid.errors)
@@ -113,12 +113,12 @@ def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def solde_json_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The solde request JSON as an attachment; while not ready, a 409 page saying what is missing."""
-    dossier = selectors.dossier_for_solde(organisation_id(request), pk)
+    dossier = queries.dossier_for_solde(organisation_id(request), pk)
     try:
         document = solde_json.build(dossier)
     except RulesFailed as refused:
         return render(request, "dossiers/solde_not_ready.html", {
-            "dossier": dossier, "failures": selectors.with_guidance(refused.failures)}, status=409)
+            "dossier": dossier, "failures": queries.with_guidance(refused.failures)}, status=409)
     body = json.dumps(document, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     filename = services.sanitise_filename(f"solde-{dossier.reference or dossier.pk}.json")

@@ -9,9 +9,10 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _, ngettext
 
+from dossiers import rules
 from organisations.models import Organisation
 
-from . import deadlines as dl, queries, rules
+from . import deadlines as dl, queries
 
 DIGEST_DAYS = 7
 OVERDUE_VA_SHOWN = 5
