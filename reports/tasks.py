@@ -6,6 +6,7 @@ messages already queued under it, and a beat still running the old schedule, kee
 import logging
 import tempfile
 import uuid
+from collections.abc import Callable
 from datetime import date
 from smtplib import SMTPException
 
@@ -58,6 +59,12 @@ def send_daily_digests(day: str | None = None) -> int:
     return len(ids)
 
 
+def _active_member(membership_id: int) -> Membership | None:
+    """The membership with its user and organisation, unless it is gone or its user deactivated."""
+    membership = Membership.objects.select_related("user", "organisation").filter(pk=membership_id).first()
+    return membership if membership is not None and membership.user.is_active else None
+
+
 def _send_once(record_model, membership: Membership, day: date, *, subject: str, body: str,
                notifications: list[Notification]) -> bool:
     """Record, notify in-app and e-mail in one transaction: the unique row makes a second run a no-op.
@@ -77,23 +84,39 @@ def _send_once(record_model, membership: Membership, day: date, *, subject: str,
     return True
 
 
+Message = tuple[str, str, list[Notification]]   # subject, body, in-app notifications
+
+
+def _tell(membership_id: int, day: str, record_model, compose: Callable[[Membership, date], Message | str]) -> str:
+    """Send one member what `compose` writes for the day (or the reason it wrote nothing), once a day."""
+    membership = _active_member(membership_id)
+    if membership is None:
+        return "no member"
+    the_day = _day(day)
+    message = compose(membership, the_day)
+    if isinstance(message, str):
+        return message
+    subject, body, notes = message
+    sent = _send_once(record_model, membership, the_day, subject=subject, body=body, notifications=notes)
+    return "sent" if sent else "already sent"
+
+
 @task(autoretry_for=MAIL_ERRORS + DATABASE_ERRORS, **RETRY)
 def send_digest(membership_id: int, day: str) -> str:
     """E-mail one member the organisation's digest of the day, once; mirrored as an in-app notification."""
-    membership = Membership.objects.select_related("user", "organisation").filter(pk=membership_id).first()
-    if membership is None or not membership.user.is_active:
-        return "no member"
-    the_day = _day(day)
+    return _tell(membership_id, day, DigestSent, _digest)
+
+
+def _digest(membership: Membership, day: date) -> Message | str:
     if DigestSent.objects.filter(user_id=membership.user_id, organisation_id=membership.organisation_id,
-                                 day=the_day).exists():
+                                 day=day).exists():
         return "already sent"
-    digest = build_digest(membership.organisation, the_day)
+    digest = build_digest(membership.organisation, day)
     if digest.empty:
         return "nothing to report"
     note = Notification(user_id=membership.user_id, organisation_id=membership.organisation_id, kind="digest",
                         message=digest.summary[:500])
-    sent = _send_once(DigestSent, membership, the_day, subject=digest.subject, body=digest.body(), notifications=[note])
-    return "sent" if sent else "already sent"
+    return digest.subject, digest.body(), [note]
 
 
 @task(autoretry_for=FAN_OUT_ERRORS, **RETRY)
@@ -110,19 +133,17 @@ def send_deadline_reminders(day: str | None = None) -> int:
 @task(autoretry_for=MAIL_ERRORS + DATABASE_ERRORS, **RETRY)
 def send_deadline_reminder(membership_id: int, day: str) -> str:
     """Remind one member of the deadlines whose reminder day it is: one e-mail, one notification each, once a day."""
-    membership = Membership.objects.select_related("user", "organisation").filter(pk=membership_id).first()
-    if membership is None or not membership.user.is_active:
-        return "no member"
-    the_day = _day(day)
-    reminders = build_reminders(membership.organisation, the_day)
+    return _tell(membership_id, day, ReminderSent, _reminders)
+
+
+def _reminders(membership: Membership, day: date) -> Message | str:
+    reminders = build_reminders(membership.organisation, day)
     if not reminders.deadlines:
         return "nothing to remind"
     notes = [Notification(user_id=membership.user_id, organisation_id=membership.organisation_id,
                           dossier_id=d["dossier"], kind="deadline_reminder", message=describe(d)[:500])
              for d in reminders.deadlines]
-    sent = _send_once(ReminderSent, membership, the_day, subject=reminders.subject, body=reminders.body(),
-                      notifications=notes)
-    return "sent" if sent else "already sent"
+    return reminders.subject, reminders.body(), notes
 
 
 @task(base=OutboxTask)

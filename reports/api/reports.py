@@ -14,7 +14,7 @@ from typing import Any
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import generics, permissions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -42,6 +42,7 @@ class ReportReader(permissions.BasePermission):
         if not token_allows(request, view):
             return False
         return bool(user.is_staff or request_membership(request) is not None)
+
 
 # --- pending VA -------------------------------------------------------------------------------------------------------
 
@@ -118,10 +119,14 @@ def pending_va_item(item: queries.PendingVa) -> dict[str, Any]:
     }
 
 
-class PendingVaReport(generics.GenericAPIView):
-    queryset = Dossier.objects.none()  # the schema generator asks for a model; rows come from `queries`
-    permission_classes = [ReportReader]
+class PagedRows(generics.GenericAPIView):
+    # Rows a report computes, paginated as every list of the API.
+    queryset = Dossier.objects.none()  # the schema generator asks for a model; rows come from the report
     pagination_class = Pagination
+
+
+class PendingVaReport(PagedRows):
+    permission_classes = [ReportReader]
     serializer_class = PendingVaReportSerializer
 
     @extend_schema(summary="VA en attente (dossiers déployés) : totaux, tranches d'âge, par dispositif, dossiers",
@@ -141,17 +146,27 @@ class PendingVaReport(generics.GenericAPIView):
         }
         return Response({**PendingVaReportSerializer(body).data, **report.figures()})
 
-class PendingVaExport(APIView):
+
+# A report's rows as CSV or XLSX (`fmt`), with the report's filters (a comment: a docstring would be the
+# operations' description in the schema).
+class ReportExport(APIView):
     permission_classes = [ReportReader]
     content_negotiation_class = PassThroughNegotiation
+    report: type[generators.PendingVaReport | generators.PipelineReport]
 
-    @extend_schema(summary="VA en attente : export CSV ou XLSX des mêmes lignes (en-têtes en français)",
-                   parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True))
     def get(self, request: Request, fmt: str):
         filters, error = report_filters(request)
         if error:
             return error
-        return file_answer(generators.PendingVaReport(report_scope(request), filters), fmt)
+        return file_answer(self.report(report_scope(request), filters), fmt)
+
+
+@extend_schema_view(get=extend_schema(
+    summary="VA en attente : export CSV ou XLSX des mêmes lignes (en-têtes en français)",
+    parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True)))
+class PendingVaExport(ReportExport):
+    report = generators.PendingVaReport
+
 
 # --- pipeline ---------------------------------------------------------------------------------------------------------
 
@@ -189,17 +204,12 @@ class PipelineReport(APIView):
         return Response(PipelineSerializer({"states": report.states, "totals": report.totals}).data)
 
 
-class PipelineExport(APIView):
-    permission_classes = [ReportReader]
-    content_negotiation_class = PassThroughNegotiation
+@extend_schema_view(get=extend_schema(
+    summary="Pipeline : export CSV ou XLSX (un état par ligne, puis le total ; en-têtes en français)",
+    parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True)))
+class PipelineExport(ReportExport):
+    report = generators.PipelineReport
 
-    @extend_schema(summary="Pipeline : export CSV ou XLSX (un état par ligne, puis le total ; en-têtes en français)",
-                   parameters=REPORT_PARAMETERS, responses=answers(FILE_ANSWERS, bad_input=True, not_found=True))
-    def get(self, request: Request, fmt: str):
-        filters, error = report_filters(request)
-        if error:
-            return error
-        return file_answer(generators.PipelineReport(report_scope(request), filters), fmt)
 
 # --- deadlines --------------------------------------------------------------------------------------------------------
 
@@ -230,11 +240,8 @@ class DeadlineSerializer(serializers.Serializer):
                                       help_text=gettext_lazy("Reste dû pour un ordre de recouvrement, sinon null."))
 
 
-
-class DeadlineList(generics.GenericAPIView):
-    queryset = Dossier.objects.none()  # the schema generator asks for a model; rows come from `deadlines`
+class DeadlineList(PagedRows):
     permission_classes = [IsOrganisationMember]
-    pagination_class = Pagination
     serializer_class = DeadlineSerializer
 
     @extend_schema(summary="Échéances de l'organisation, à venir et en retard, la plus proche d'abord",
