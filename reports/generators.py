@@ -21,8 +21,8 @@ from dossiers.models import State
 from dossiers.queries import dossiers_of, filter_dossiers
 from organisations.models import Organisation
 
-from . import deadlines as dl, queries
-from .exports import CHUNK_SIZE, Column
+from . import deadlines as dl, exports, queries
+from .exports import Column
 from .models import ExportJob
 
 Scope = Organisation | int | None    # one organisation, or every organisation (platform staff: None)
@@ -102,7 +102,7 @@ DEADLINE_COLUMNS = [
 
 
 def _chunked(queryset: QuerySet) -> Iterator[Any]:
-    return queryset.iterator(chunk_size=CHUNK_SIZE)
+    return queryset.iterator(chunk_size=exports.CHUNK_SIZE)
 
 
 class Report:

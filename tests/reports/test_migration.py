@@ -26,9 +26,10 @@ def migrated_again():
     """Whatever a test does, the database ends at the latest migrations (the tests after it need them)."""
     yield
     migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+    ContentType.objects.clear_cache()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_database_of_main_keeps_its_rows_and_their_permissions(manager_membership):
     old = migrate(BEFORE)
     with pytest.raises(LookupError):
@@ -59,7 +60,7 @@ def test_a_database_of_main_keeps_its_rows_and_their_permissions(manager_members
         ("reports", model) for model in MOVED)
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_migrating_back_gives_the_rows_to_dossiers_again(manager_membership):
     DigestSent.objects.create(user=manager_membership.user, organisation=manager_membership.organisation,
                               day=date(2024, 9, 4))
