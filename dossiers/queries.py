@@ -1,226 +1,200 @@
-"""Reads for reports and lists: the SQL that must stay fast, in a fixed number of queries whatever the data."""
+"""The dossiers app's reads: the dossiers of a scope, the one filter every list shares, the pages' reads.
+
+Each function answers in a fixed number of queries, whatever the data size. Reports (`reports.queries`) build on
+`dossiers_of` and `filter_dossiers`."""
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, timedelta
-from decimal import Decimal
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
-from django.db import NotSupportedError
-from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySet, Sum, Value, Window
-from django.db.models.functions import Coalesce, RowNumber
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.text import Truncator
 
+from faqref.links import guidance_for
+from faqref.models import Entry
 from organisations.models import Organisation
+from segurtrack.search import folded_contains
 
-from .models import Blocker, Dossier, State
+from . import rules
+from .extensions import apply_list_filters
+from .identifiers import compact
+from .models import Amendment, Blocker, Client, Dispositif, Document, Dossier, HistoryEntry, PvPilote, Solution
 
-ZERO = Decimal("0.00")
-MONEY = DecimalField(max_digits=14, decimal_places=2)
+EXCERPT_WORDS = 30
+LIST_RELATED = ("client", "solution", "dispositif__couloir")
 
-
-# --- date arithmetic in SQL (PostgreSQL and SQLite, the two databases the project runs on) -----------------------
-
-class AddDays(Func):
-    """`date + n days` as a date; `n` is an int or an integer expression (a column of another table)."""
-
-    arity = 2
-    output_field = DateField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        date_sql, date_params = compiler.compile(self.source_expressions[0])
-        days_sql, days_params = compiler.compile(self.source_expressions[1])
-        params = (*date_params, *days_params)
-        if connection.vendor == "postgresql":
-            return f"CAST(({date_sql} + ({days_sql}) * INTERVAL '1 day') AS date)", params
-        if connection.vendor == "sqlite":
-            return f"date({date_sql}, '+' || ({days_sql}) || ' days')", params
-        raise NotSupportedError(f"AddDays is not implemented for {connection.vendor}.")
-
-
-class AddMonths(Func):
-    """`date + n months` as a date, clamped to the month's last day (31 January + 1 month = 28 or 29 February)."""
-
-    arity = 1
-    output_field = DateField()
-
-    def __init__(self, expression: Any, months: int, **extra: Any):
-        super().__init__(expression, **extra)
-        self.months = int(months)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        n = self.months
-        if connection.vendor == "postgresql":
-            return f"CAST(({sql} + INTERVAL '{n} months') AS date)", tuple(params)
-        if connection.vendor == "sqlite":
-            # SQLite overflows into the next month (31/01 + 1 month = 02/03 or 03/03): clamp to the month's end.
-            return (f"min(date({sql}, '+{n} months'), date({sql}, 'start of month', '+{n + 1} months', '-1 day'))",
-                    (*params, *params))
-        raise NotSupportedError(f"AddMonths is not implemented for {connection.vendor}.")
-
-
-# --- scope -----------------------------------------------------------------------------------------------------------
 
 def dossiers_of(scope: Organisation | int | None) -> QuerySet[Dossier]:
-    """The dossiers a report covers: one organisation's, or every organisation's (platform staff) when None."""
+    """The dossiers of one organisation (an instance or its id), or of every organisation (None: platform staff's
+    reports), unordered."""
     queryset = Dossier.objects.order_by()
     return queryset if scope is None else queryset.filter(organisation=scope)
 
 
-def filter_dossiers(queryset: QuerySet[Dossier], *, dispositif: str | None = None, couloir: str | None = None,
-                    solution: int | None = None, organisation: int | None = None) -> QuerySet[Dossier]:
-    """The report filters: dispositif and couloir codes, solution and organisation ids (empty values ignored)."""
-    if dispositif:
-        queryset = queryset.filter(dispositif__code=dispositif)
-    if couloir:
-        queryset = queryset.filter(dispositif__couloir_id=couloir)
-    if solution:
-        queryset = queryset.filter(solution_id=solution)
-    if organisation:
-        queryset = queryset.filter(organisation_id=organisation)
-    return queryset
+def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> QuerySet[Dossier]:
+    """The dossier filters every list shares (the page, the API, the reports, the exports), from plain values:
+    `state`; `couloir` (code); `dispositif` (a code, or a Dispositif); `solution` and `organisation` (ids or
+    instances); `rule` (a blocking rule's code); `q` (free search); and the filters other apps registered
+    (`dossiers.extensions.LIST_FILTERS`). Empty values and other keys (`sort`) are ignored."""
+    values = {name: value for name, value in params.items() if value not in (None, "")}
+    if "state" in values:
+        queryset = queryset.filter(state=values["state"])
+    if "couloir" in values:
+        queryset = queryset.filter(dispositif__couloir_id=values["couloir"])
+    if "dispositif" in values:
+        dispositif = values["dispositif"]
+        queryset = queryset.filter(**{"dispositif" if isinstance(dispositif, Dispositif) else "dispositif__code":
+                                      dispositif})
+    if "solution" in values:
+        queryset = queryset.filter(solution=values["solution"])
+    if "organisation" in values:
+        queryset = queryset.filter(organisation=values["organisation"])
+    if "rule" in values:
+        queryset = queryset.filter(Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"), rule=values["rule"])))
+    queryset = apply_list_filters(queryset, values)
+    return search_dossiers(queryset, values.get("q", ""))
 
 
-# --- pending VA (DOMAIN.md §6: deployed, VA awaited) ------------------------------------------------------------------
+# --- dossier list ------------------------------------------------------------------------------------------------
 
-# Bucket labels and their age bounds in days (inclusive); ages are today (Europe/Paris) minus deployed_on.
-PENDING_VA_BUCKETS: list[tuple[str, int | None, int | None]] = [
-    ("0-30", None, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None),
-]
-
-
-def pending_va_queryset(scope: Organisation | int | None, **filters: Any) -> QuerySet[Dossier]:
-    """Dossiers deployed whose VA is awaited. Cancelled dossiers are excluded by construction (state)."""
-    return filter_dossiers(dossiers_of(scope).filter(state=State.DEPLOYED), **filters)
-
-
-def _overdue(today: date) -> Q:
-    # Overdue when the age exceeds the organisation's delay: deployed_on + pending_va_days < today.
-    return Q(va_due_on__lt=today)
+SORTS: dict[str, tuple[str, ...]] = {
+    "reference": ("reference", "id"),
+    "-reference": ("-reference", "-id"),
+    "client": ("client__name", "id"),
+    "-client": ("-client__name", "-id"),
+    "state": ("state", "id"),
+    "-state": ("-state", "-id"),
+    "updated": ("updated_at", "id"),
+    "-updated": ("-updated_at", "-id"),
+}
+DEFAULT_SORT = "-updated"
 
 
-def _with_va_due(queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
-    return queryset.alias(va_due_on=AddDays(F("deployed_on"), F("organisation__pending_va_days")))
+def dossier_list(organisation_id: int, **params: Any) -> QuerySet[Dossier]:
+    """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS); each
+    row's blockers prefetched (one query)."""
+    queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
+        Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"))
+    sort = params.get("sort") or DEFAULT_SORT
+    return filter_dossiers(queryset, params).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
 
 
-def _age_bounds(today: date, low: int | None, high: int | None) -> Q:
-    condition = Q()
-    if high is not None:
-        condition &= Q(deployed_on__gte=today - timedelta(days=high))
-    if low is not None:
-        condition &= Q(deployed_on__lte=today - timedelta(days=low))
-    return condition
+def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
+    """The free search of the list page and the API: client name or reference, or part of an identifier typed
+    with spaces or dots ("75 000 001 2" finds 750000012, stored compact)."""
+    q = (q or "").strip()
+    if not q:
+        return queryset
+    match = folded_contains("client__name", q) | folded_contains("reference", q)
+    number = compact(q)
+    if number:
+        match |= (Q(client__finess_geo__icontains=number) | Q(client__siret__icontains=number)
+                  | Q(client__finess_legal__icontains=number))
+    return queryset.filter(match)
 
 
-def _stake() -> Sum:
-    return Sum(Coalesce(F("declared_amount"), Value(ZERO), output_field=MONEY) - F("avance_paid_total"),
-               output_field=MONEY)
+# --- one dossier -------------------------------------------------------------------------------------------------
+
+def dossier_detail(organisation_id: int, pk: int) -> Dossier:
+    """A dossier with what its page shows: documents, amendments, history and blockers (five queries)."""
+    return get_object_or_404(
+        dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
+            Prefetch("documents", queryset=Document.objects.select_related("uploaded_by").order_by("uploaded_at", "id"),
+                     to_attr="document_rows"),
+            Prefetch("amendments", queryset=Amendment.objects.order_by("filed_on", "id"), to_attr="amendment_rows"),
+            Prefetch("history", queryset=HistoryEntry.objects.order_by("seq"), to_attr="history_rows"),
+            Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"),
+        ),
+        pk=pk,
+    )
 
 
-def pending_va_summary(queryset: QuerySet[Dossier], today: date) -> dict[str, Any]:
-    """Totals, buckets and per-dispositif counts of a pending-VA queryset: two queries."""
-    queryset = _with_va_due(queryset)
-    buckets = {f"b{i}": Count("id", filter=_age_bounds(today, low, high))
-               for i, (_label, low, high) in enumerate(PENDING_VA_BUCKETS)}
-    totals = queryset.aggregate(total=Count("id"), overdue=Count("id", filter=_overdue(today)),
-                                amount_at_stake=_stake(), **buckets)
-    by_dispositif = (queryset.values("dispositif__code")
-                     .annotate(count=Count("id"), overdue=Count("id", filter=_overdue(today)))
-                     .order_by("dispositif__code"))
-    return {
-        "total": totals["total"],
-        "overdue": totals["overdue"],
-        "amount_at_stake": (totals["amount_at_stake"] or ZERO).quantize(Decimal("0.01")),
-        "buckets": [{"label": label, "count": totals[f"b{i}"]} for i, (label, _l, _h) in enumerate(PENDING_VA_BUCKETS)],
-        "by_dispositif": [{"dispositif": row["dispositif__code"], "count": row["count"], "overdue": row["overdue"]}
-                          for row in by_dispositif],
-    }
+def dossier_for_solde(organisation_id: int, pk: int) -> Dossier:
+    """A dossier with its documents (the checklist page lists them beside the rules)."""
+    return get_object_or_404(
+        dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
+            Prefetch("documents", queryset=Document.objects.select_related("uploaded_by").order_by("uploaded_at", "id"),
+                     to_attr="document_rows")),
+        pk=pk,
+    )
 
 
-PENDING_VA_FIELDS = (
-    "id", "reference", "organisation_id", "organisation__pending_va_days", "client_id", "client__name",
-    "client__finess_geo", "client__siret", "solution_id", "solution__name", "solution__version", "dispositif__code",
-    "dispositif__couloir_id", "deployed_on", "declared_amount", "avance_paid_total",
-)
+def guidance(codes) -> dict[str, list[dict[str, Any]]]:
+    """Each rule code's FAQ guidance with a short excerpt of the answer (two queries, one when none is linked)."""
+    links = guidance_for(codes)
+    ids = {ref["id"] for refs in links.values() for ref in refs}
+    rows = Entry.objects.filter(pk__in=ids).values_list("id", "text", "is_demo") if ids else []
+    entries = {pk: (text, is_demo) for pk, text, is_demo in rows}
+
+    def shown(ref: dict[str, Any]) -> dict[str, Any]:
+        text, is_demo = entries.get(ref["id"], ("", False))
+        return {**ref, "excerpt": Truncator(" ".join(text.split())).words(EXCERPT_WORDS), "is_demo": is_demo}
+
+    return {code: [shown(ref) for ref in refs]
+            for code, refs in links.items()}
 
 
-def pending_va_rows(queryset: QuerySet[Dossier]) -> QuerySet[dict[str, Any]]:
-    """The rows of the report, oldest deployment first (one query; age and overdue are derived per row)."""
-    return queryset.order_by("deployed_on", "id").values(*PENDING_VA_FIELDS)
+@dataclass
+class RuleOutcome:
+    rule: str
+    title: str
+    severity: str
+    status: str          # ok, failed, pending
+    message: str
+    guidance: list[dict[str, Any]] = field(default_factory=list)
 
 
-@dataclass(frozen=True)
-class PendingVa:
-    """A pending-VA row with its derived figures."""
-
-    row: dict[str, Any]
-    today: date
-
-    @property
-    def age_days(self) -> int:
-        return (self.today - self.row["deployed_on"]).days
-
-    @property
-    def overdue(self) -> bool:
-        return self.age_days > self.row["organisation__pending_va_days"]
-
-    @property
-    def amount_at_stake(self) -> Decimal:
-        return ((self.row["declared_amount"] or ZERO) - (self.row["avance_paid_total"] or ZERO)).quantize(
-            Decimal("0.01"))
+def with_guidance(failures: list[rules.Failure], links: dict[str, list] | None = None) -> list[RuleOutcome]:
+    """Refused rules as the page shows them: title, message and FAQ guidance (fetched unless given)."""
+    if links is None:
+        links = guidance(f.rule for f in failures)
+    return [RuleOutcome(f.rule, rule_title(f.rule), f.severity.value, "failed", f.message, links.get(f.rule, []))
+            for f in failures]
 
 
-# --- pipeline ---------------------------------------------------------------------------------------------------------
-
-def pipeline(scope: Organisation | int | None, **filters: Any) -> list[dict[str, Any]]:
-    """Count and amounts per state, every state listed (zero included), in one query."""
-    rows = filter_dossiers(dossiers_of(scope), **filters).values("state").annotate(
-        count=Count("id"),
-        declared_amount=Coalesce(Sum("declared_amount"), Value(ZERO), output_field=MONEY),
-        avance_paid=Coalesce(Sum("avance_paid_total"), Value(ZERO), output_field=MONEY),
-        solde_paid=Coalesce(Sum("solde_paid_amount"), Value(ZERO), output_field=MONEY),
-    ).order_by("state")
-    found = {row["state"]: row for row in rows}
-    result = []
-    for state in State:
-        row = found.get(state.value, {})
-        result.append({
-            "state": state.value, "label": str(state.label), "count": row.get("count", 0),
-            **{key: Decimal(row.get(key) or ZERO).quantize(Decimal("0.01"))
-               for key in ("declared_amount", "avance_paid", "solde_paid")},
-        })
-    return result
+def rule_title(code: str) -> str:
+    rule = rules.CATALOGUE.get(code)
+    return str(rule.title) if rule else code
 
 
-# --- blockers ---------------------------------------------------------------------------------------------------------
+# --- clients, solutions ------------------------------------------------------------------------------------------
 
-def blockers_by_rule(organisation: Organisation | int, *, references: int = 3) -> list[dict[str, Any]]:
-    """Rules blocking the organisation's dossiers: count and the first few references per rule (one query)."""
-    rows = (Blocker.objects.filter(dossier__organisation=organisation)
-            .annotate(count=Window(Count("id"), partition_by=[F("rule")]),
-                      rank=Window(RowNumber(), partition_by=[F("rule")], order_by=[F("dossier_id").asc()]))
-            .filter(rank__lte=references)
-            .order_by("rule", "dossier_id")
-            .values("rule", "count", "dossier_id", "dossier__reference"))
-    grouped: dict[str, dict[str, Any]] = {}
-    for row in rows:
-        item = grouped.setdefault(row["rule"], {"rule": row["rule"], "count": row["count"], "references": []})
-        item["references"].append(row["dossier__reference"] or f"#{row['dossier_id']}")
-    return sorted(grouped.values(), key=lambda item: (-item["count"], item["rule"]))
+def clients_of(organisation_id: int, q: str = "") -> QuerySet[Client]:
+    queryset = Client.objects.filter(organisation_id=organisation_id).annotate(dossier_count=Count("dossiers"))
+    q = (q or "").strip()
+    if q:
+        match = folded_contains("name", q)
+        number = compact(q)
+        if number:
+            match |= Q(finess_geo__startswith=number) | Q(siret__startswith=number) | Q(finess_legal__startswith=number)
+        queryset = queryset.filter(match)
+    return queryset.order_by("name", "id")
 
 
-class KnownCount:
-    """Rows whose total is already known (a report's summary counted them): the paginator slices the rows and
-    takes the total as given, instead of a second COUNT over the same joins."""
+def solutions_of(organisation_id: int) -> QuerySet[Solution]:
+    return (
+        Solution.objects.filter(organisation_id=organisation_id).select_related("dispositif")
+        .annotate(
+            pv_count=Count("pv_pilotes", distinct=True),
+            pv_validated=Count("pv_pilotes", filter=Q(pv_pilotes__status=PvPilote.Status.VALIDATED), distinct=True),
+            dossier_count=Count("dossiers", distinct=True),
+        )
+        .order_by("name", "version", "id")
+    )
 
-    def __init__(self, rows, count: int):
-        self.rows, self.total = rows, count
 
-    def count(self) -> int:
-        return self.total
+def solution_detail(organisation_id: int, pk: int) -> Solution:
+    return get_object_or_404(
+        Solution.objects.filter(organisation_id=organisation_id).select_related("dispositif").prefetch_related(
+            Prefetch("pv_pilotes", queryset=PvPilote.objects.select_related("uploaded_by").order_by("-signed_on", "-id"),
+                     to_attr="pv_rows")),
+        pk=pk,
+    )
 
-    def __len__(self) -> int:
-        return self.total
 
-    def __getitem__(self, index):
-        return self.rows[index]
+def today() -> date:
+    return timezone.localdate()

@@ -1,11 +1,9 @@
-"""Pages of the dossiers app: home, dossiers, the pre-solde checklist, clients, solutions, downloads."""
+"""Pages of the dossiers app: dossiers, the pre-solde checklist, clients, solutions, downloads."""
 from django.urls import path
 
 from . import views
-from .views import calendar as calendar_views
 
 urlpatterns = [
-    path("", views.home, name="home"),
     path("dossiers/", views.dossier_list, name="dossier-list"),
     path("dossiers/new/", views.dossier_create, name="dossier-create"),
     path("dossiers/<int:pk>/", views.dossier_detail, name="dossier-detail"),
@@ -29,11 +27,6 @@ urlpatterns = [
     path("pv-pilotes/<int:pk>/status/", views.pv_pilote_status, name="pv-pilote-status"),
     path("documents/<int:pk>/", views.download_document, name="document-download"),
     path("pv-pilotes/<int:pk>/", views.download_pv_pilote, name="pv-pilote-download"),
-    path("echeances/", views.deadlines, name="deadlines"),
-    path("rapports/va-en-attente/", views.pending_va_report, name="report-pending-va"),
-    path("rapports/va-en-attente/export/", views.export_job_create, name="report-export-create"),
-    path("rapports/exports/<int:pk>/", views.export_job_status, name="report-export-status"),
-    path("rapports/pipeline/", views.pipeline_report, name="report-pipeline"),
     path("notifications/", views.notification_list, name="notifications"),
     path("notifications/tout-lu/", views.notifications_read_all, name="notifications-read-all"),
     path("notifications/non-lues/", views.notifications_unread, name="notifications-unread"),
@@ -41,8 +34,6 @@ urlpatterns = [
     path("portabilite/<int:pk>/", views.portability_request_edit, name="portability-request-edit"),
     path("solutions/<int:pk>/modifications/", views.solution_change_add, name="solution-change-add"),
     path("modifications/<int:pk>/", views.solution_change_edit, name="solution-change-edit"),
-    path("echeances/agenda/", calendar_views.calendar_page, name="calendar"),
-    path("echeances/agenda/revoquer/", calendar_views.calendar_revoke, name="calendar-revoke"),
 ]
 
 # Bulk transitions from the dossier list (dossiers/views/bulk.py).

@@ -19,7 +19,7 @@ from dossiers.models import Client, SignatureType, State
 @dataclass(frozen=True)
 class Column:
     name: str       # the field name (API.md), also accepted as a header
-    header: Any     # the French header, as dossiers/exports.py writes it where the export has the column
+    header: Any     # the French header, as reports/generators.py writes it where the export has the column
     kind: str = "text"   # text, date, money, bool, identifier, choice
 
 

@@ -29,13 +29,13 @@ app.conf.beat_schedule = {
     },
     # D-30/D-7/D-1 avance deadlines, weekly ESMS prerequisites, portability, ANS notices… (DOMAIN.md §6).
     "send-deadline-reminders": {
-        "task": "dossiers.tasks.send_deadline_reminders",
+        "task": "reports.tasks.send_deadline_reminders",
         "schedule": crontab(hour=7, minute=0),
         "options": {"expires": 6 * 3600},
     },
     # One digest per member and day: deadlines of the week and overdue, blocked dossiers, overdue VAs.
     "send-daily-digests": {
-        "task": "dossiers.tasks.send_daily_digests",
+        "task": "reports.tasks.send_daily_digests",
         "schedule": crontab(hour=7, minute=30),
         "options": {"expires": 6 * 3600},
     },

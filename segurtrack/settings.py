@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "organisations",
     "faqref",
     "dossiers",
+    "reports",
     "imports",
     "webhooks",
     "varequests",
@@ -264,9 +265,9 @@ SPECTACULAR_SETTINGS = {
         "DocumentKindEnum": "dossiers.models.DocumentKind",
         "CancellationReasonEnum": "dossiers.models.CancellationReason",
         "ClientPrerequisiteEnum": "dossiers.models.Client.Prerequisite",
-        "ExportKindEnum": "dossiers.models.ExportJob.Kind",
-        "ExportFormatEnum": "dossiers.models.ExportJob.Format",
-        "ExportStatusEnum": "dossiers.models.ExportJob.Status",
+        "ExportKindEnum": "reports.models.ExportJob.Kind",
+        "ExportFormatEnum": "reports.models.ExportJob.Format",
+        "ExportStatusEnum": "reports.models.ExportJob.Status",
     },
 }
 # API docs: Swagger UI's assets from drf-spectacular-sidecar (served as static files, no CDN).

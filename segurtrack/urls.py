@@ -16,7 +16,7 @@ urlpatterns = [
     path("api/v1/", include("imports.api_urls")),
     path("api/v1/", include("webhooks.api_urls")),
     path("api/v1/", include("varequests.api_urls")),
-    path("api/v1/", include("dossiers.api.report_urls")),
+    path("api/v1/", include("reports.api_urls")),
     path("api/v1/", include("dossiers.api.urls")),
     path("faq/", include("faqref.urls")),
     path("va/", include("varequests.urls")),
@@ -24,7 +24,7 @@ urlpatterns = [
     path("webhooks/", include("webhooks.urls")),
     path("", include("organisations.urls")),
     path("", include("dossiers.urls")),
-    path("", include("dossiers.feed_urls")),
+    path("", include("reports.urls")),
 ]
 # Load balancers and operators: public, JSON, 503 naming the part that is down (segurtrack/health.py).
 urlpatterns.append(path("health/", HealthView.as_view(), name="health"))

@@ -23,6 +23,10 @@ TOOLING = "demo"
 for _app in APPS:
     if _app != TOOLING and (ROOT / _app / "__init__.py").is_file():
         FORBIDDEN.setdefault(_app, set()).add(TOOLING)
+# app → the only project apps it may import (besides itself); checked on top of FORBIDDEN.
+ALLOWED = {
+    "reports": {"dossiers", "faqref", "organisations", "segurtrack"},
+}
 
 
 def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
@@ -42,6 +46,8 @@ def imported_modules(source: str, module: str) -> list[tuple[int, str]]:
 def violations(app: str, files: dict[str, str]) -> list[str]:
     """`path:line imports X` for each import of a forbidden app among `files` ({module name: source})."""
     forbidden = FORBIDDEN.get(app, set())
+    if app in ALLOWED:
+        forbidden |= set(APPS) - ALLOWED[app] - {app}
     return [f"{module}:{line} imports {name}"
             for module, source in sorted(files.items())
             for line, name in imported_modules(source, module)
@@ -58,7 +64,7 @@ def app_files(app: str) -> dict[str, str]:
     return files
 
 
-@pytest.mark.parametrize("app", sorted(FORBIDDEN))
+@pytest.mark.parametrize("app", sorted(FORBIDDEN.keys() | ALLOWED.keys()))
 def test_no_app_imports_an_app_it_must_not_depend_on(app):
     files = app_files(app)
     assert files, f"{app}/ holds no module"
@@ -109,6 +115,28 @@ def test_no_app_imports_the_tooling_app_but_the_tooling_app_may_import_any():
     assert violations("imports", {"imports.importer": "from demo.generation.bulk import Table\n"}) == [
         "imports.importer:1 imports demo.generation.bulk"]
     assert violations(TOOLING, {"demo.seed": "from imports import importer\nfrom dossiers import services\n"}) == []
+def test_dossiers_never_imports_reports_however_it_is_written():
+    files = {"dossiers.tasks": "def run():\n    from reports.digests import build_digest\n",
+             "dossiers.views.home": "from ...reports import queries\n",
+             "dossiers.queries": "from reports.queries import AddDays\nfrom .models import Dossier\n"}
+    assert violations("dossiers", files) == [
+        "dossiers.queries:1 imports reports.queries",
+        "dossiers.tasks:2 imports reports.digests",
+        "dossiers.views.home:1 imports reports",
+    ]
+
+
+def test_reports_reads_dossiers_and_the_apps_below_it_only():
+    files = {"reports.queries": "from dossiers.queries import filter_dossiers\nfrom faqref.links import guidance_for\n"
+                                "from organisations.models import Organisation\nfrom segurtrack import errors\n"
+                                "from .models import ExportJob\n",
+             "reports.api.reports": "from webhooks.models import Endpoint\nfrom ..deadlines import KINDS\n",
+             "reports.tasks": "def run():\n    import varequests.tasks\n    from imports import models\n"}
+    assert violations("reports", files) == [
+        "reports.api.reports:1 imports webhooks.models",
+        "reports.tasks:2 imports varequests.tasks",
+        "reports.tasks:3 imports imports",
+    ]
 
 
 def test_the_architecture_document_names_every_app_of_the_tree():

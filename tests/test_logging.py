@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
-from dossiers.models import ExportJob
+from reports.models import ExportJob
 
 from .reports.conftest import url
 from .reports.test_worker import Worker, transactional, wait_for
@@ -85,7 +85,7 @@ def test_a_task_enqueued_by_a_request_logs_that_request_s_id_in_the_worker(json_
     with json_worker.active():
         response = api.post(url("export-list"), {"kind": "dossiers"}, format="json")
         assert response.status_code == 202, response.content
-        json_worker.finished("dossiers.tasks.run_export", 1)
+        json_worker.finished("reports.tasks.run_export", 1)
     (request_id,) = request_ids(caplog, "request_finished")
     assert ExportJob.objects.get(pk=response.json()["id"]).status == ExportJob.Status.DONE
     lines = [json.loads(line) for line in json_worker.text().splitlines() if line.startswith("{")]

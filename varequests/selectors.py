@@ -75,7 +75,7 @@ def median_days_to_return(returned: QuerySet[VaRequest]) -> float | None:
 def pending_va_figures(scope: int | None, filters: dict[str, Any], pending: QuerySet[Dossier]) -> dict[str, Any]:
     """Share of pending VAs with an open request, and the median days from request to return (two queries)."""
     counts = pending.aggregate(total=Count("id"), with_open=Count("id", filter=Q(open_request_of_dossier())))
-    scoped = queries.filter_dossiers(queries.dossiers_of(scope), **filters)
+    scoped = queries.filter_dossiers(queries.dossiers_of(scope), filters)
     returned = VaRequest.objects.filter(status=VaRequest.Status.RETURNED, dossier__in=scoped.values("pk"))
     total = counts["total"]
     return {

@@ -10,10 +10,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from dossiers import outbox
-from dossiers.deadlines import INFORMATION_KINDS, deadlines_for
 from dossiers.models import HistoryEntry
 from dossiers.payloads import TRANSITIONS
 from dossiers.services import require_role
+from reports.deadlines import INFORMATION_KINDS, deadlines_for
 from segurtrack.errors import InvalidInput
 from organisations.models import Organisation, Role
 

@@ -10,8 +10,7 @@ from django.contrib import admin
 from segurtrack.admin import ReadOnlyAdmin
 
 from ..models import (
-    Amendment, Blocker, DigestSent, Document, ExportJob, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage,
-    ReminderSent,
+    Amendment, Blocker, Document, HistoryEntry, IdempotencyRecord, Notification, OutboxMessage,
 )
 
 
@@ -78,24 +77,9 @@ class NotificationAdmin(admin.ModelAdmin):
 
 # --- background work -----------------------------------------------------------------------------------------------
 
-@admin.register(DigestSent, ReminderSent)
-class SentAdmin(ReadOnlyAdmin):
-    deletable = True
-    list_display = ("user", "organisation", "day")
-    list_filter = ("day",)
-    list_select_related = ("user", "organisation")
-
-
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
     deletable = True
     list_display = ("task_name", "created_at", "sent_at", "done_at", "attempts", "last_error")
     list_filter = (("done_at", admin.EmptyFieldListFilter), ("sent_at", admin.EmptyFieldListFilter))
 
-
-@admin.register(ExportJob)
-class ExportJobAdmin(ReadOnlyAdmin):
-    deletable = True
-    list_display = ("organisation", "user", "kind", "format", "status", "progress", "created_at", "finished_at")
-    list_filter = ("status", "kind")
-    list_select_related = ("organisation", "user")

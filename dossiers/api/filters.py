@@ -1,4 +1,7 @@
-"""Dossier list filters: state, dispositif and couloir codes, solution id, and a free search `q`."""
+"""Dossier list filters: state, dispositif and couloir codes, solution id, and a free search `q`.
+
+django-filter checks the parameters and documents them; the filtering itself is `dossiers.queries.filter_dossiers`,
+the one the page list and the exports use."""
 from __future__ import annotations
 
 import django_filters
@@ -6,7 +9,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 
 from ..models import Dossier, State
-from ..selectors import search_dossiers
+from ..queries import filter_dossiers
 
 
 class DossierFilter(django_filters.FilterSet):
@@ -16,7 +19,7 @@ class DossierFilter(django_filters.FilterSet):
     # Bounded to 64-bit ids: a larger number is bad input (400), not an overflow in SQLite's driver (500).
     solution = django_filters.NumberFilter(field_name="solution_id", label=_("Id de la solution"),
                                            min_value=-(2**63), max_value=2**63 - 1)
-    q = django_filters.CharFilter(method="search", label=_("Nom du client, FINESS, SIRET ou référence"))
+    q = django_filters.CharFilter(label=_("Nom du client, FINESS, SIRET ou référence"))
 
     class Meta:
         model = Dossier
@@ -28,18 +31,16 @@ class DossierFilter(django_filters.FilterSet):
         for name, extra in registered_filters().items():
             self.filters.setdefault(name, extra)
 
-    def search(self, queryset: QuerySet[Dossier], name: str, value: str) -> QuerySet[Dossier]:
-        return search_dossiers(queryset, value)
+    def filter_queryset(self, queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
+        return filter_dossiers(queryset, self.form.cleaned_data)
 
 
 def registered_filters() -> dict[str, django_filters.Filter]:
     """The list filters other apps registered in dossiers.extensions, as django-filter filters."""
     from ..extensions import LIST_FILTERS
 
-    return {name: django_filters.ChoiceFilter(
-        choices=extra.choices, label=extra.label,
-        method=lambda queryset, _name, value, apply=extra.apply: apply(queryset, value) if value else queryset)
-        for name, extra in LIST_FILTERS.items()}
+    return {name: django_filters.ChoiceFilter(choices=extra.choices, label=extra.label)
+            for name, extra in LIST_FILTERS.items()}
 
 
 # Imported with the URLs, once every app is ready: the schema (built from base_filters) documents them too.

@@ -6,13 +6,12 @@ from .dossier import (
     SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS, CancellationReason, DeclaredFiness,
     Dossier, MssDeployment, SignatureType, State, field_label,
 )
-from .followup import DigestSent, ExportJob, OutboxMessage, PortabilityRequest, ReminderSent, SolutionChange
+from .followup import OutboxMessage, PortabilityRequest, SolutionChange
 from .parties import Client, PvPilote, Solution
 from .records import (
     ACTION_LABELS, SIGNED_KINDS, Amendment, AppendOnlyError, Blocker, Document, DocumentKind, HistoryEntry, IdempotencyRecord, Notification,
 )
 from .reference import Couloir, Dispositif
-from .feeds import CalendarFeed
 from .team import Channel, NotificationKind, NotificationPreference
 
 __all__ = [
@@ -22,9 +21,8 @@ __all__ = [
     "SIGNED_KINDS", "Amendment", "AppendOnlyError", "Blocker", "CancellationReason", "Client", "Couloir", "Dispositif",
     "Document", "DocumentKind", "Dossier", "HistoryEntry", "IdempotencyRecord", "MssDeployment", "Notification", "PvPilote",
     "SignatureType", "Solution", "State", "DeclaredFiness",
-    "DigestSent", "ExportJob", "OutboxMessage", "PortabilityRequest", "ReminderSent", "SolutionChange",
+    "OutboxMessage", "PortabilityRequest", "SolutionChange",
     "AuditEntry",
-    "CalendarFeed",
     "Channel", "NotificationKind", "NotificationPreference",
     "BlockerCount", "StateCount",
 ]

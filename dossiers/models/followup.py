@@ -1,15 +1,14 @@
-"""Follow-up records: client and solution deadlines (DOMAIN.md §6), what was sent, the task outbox, export jobs."""
+"""Follow-up records: client and solution deadlines (DOMAIN.md §6) and the task outbox.
+
+What was sent and the export jobs are `reports.models`."""
 from __future__ import annotations
 
 from datetime import date, timedelta
 
 from dateutil.relativedelta import relativedelta
-from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
-
-from organisations.models import Organisation
 
 from .parties import Client, Solution
 
@@ -81,31 +80,6 @@ class SolutionChange(models.Model):
         return self.rereferencing_requested_on + relativedelta(months=1)
 
 
-class DigestSent(models.Model):
-    """One row per member, organisation and day: the daily digest is sent at most once (the unique row decides)."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "organisation", "day"], name="digest_once_per_day")]
-
-
-class ReminderSent(models.Model):
-    """One row per member, organisation and day: the deadline reminders of a day are sent at most once."""
-
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    day = models.DateField()
-    count = models.PositiveIntegerField(default=0)
-    sent_at = models.DateTimeField(auto_now_add=True)
-
-    class Meta:
-        constraints = [models.UniqueConstraint(fields=["user", "organisation", "day"], name="reminder_once_per_day")]
-
-
 class OutboxMessage(models.Model):
     """A task to publish, written in the transaction that made it necessary (see `dossiers.outbox`).
 
@@ -132,44 +106,7 @@ class OutboxMessage(models.Model):
         return f"{self.task_name}{tuple(self.args)} ({status})"
 
 
-def export_path(instance: "ExportJob", filename: str) -> str:
+def export_path(instance, filename: str) -> str:
+    """Where an export job's file goes. Migration 0004 names this function; the model is now
+    `reports.models.ExportJob`, whose own `export_path` gives the same path."""
     return f"exports/org{instance.organisation_id}/{filename}"
-
-
-class ExportJob(models.Model):
-    """An export written by a task, with its progress; the file is served only by the org-checked download."""
-
-    class Kind(models.TextChoices):
-        PENDING_VA = "pending_va", _("VA en attente")
-        DOSSIERS = "dossiers", _("Dossiers")
-
-    class Format(models.TextChoices):
-        CSV = "csv", "CSV"
-        XLSX = "xlsx", "XLSX"
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("En attente")
-        RUNNING = "running", _("En cours")
-        DONE = "done", _("Terminé")
-        FAILED = "failed", _("Échec")
-
-    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+")
-    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
-    kind = models.CharField(_("type"), max_length=20, choices=Kind.choices)
-    format = models.CharField(_("format"), max_length=4, choices=Format.choices, default=Format.CSV)
-    params = models.JSONField(_("filtres"), default=dict, blank=True)
-    status = models.CharField(_("statut"), max_length=10, choices=Status.choices, default=Status.QUEUED)
-    progress = models.PositiveSmallIntegerField(_("avancement (%)"), default=0)
-    row_count = models.PositiveIntegerField(default=0)
-    file = models.FileField(upload_to=export_path, max_length=300, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    error = models.TextField(blank=True, default="")
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name = _("export")
-        verbose_name_plural = _("exports")
-
-    def __str__(self) -> str:
-        return f"{self.get_kind_display()} ({self.format}) — {self.get_status_display()}"

@@ -22,7 +22,7 @@ from faqref.links import guidance_for
 from organisations.models import Role
 
 from .. import bulk_transitions as bulk
-from .. import rules, selectors
+from .. import queries, rules
 from ..forms import DossierFilterForm, PayloadForm
 from ..models import TRANSITION_LABELS, Dossier
 from ..payloads import PAYLOADS
@@ -48,7 +48,7 @@ def _new_selection(request: HttpRequest) -> str | None:
     org = organisation_id(request)
     if request.GET.get("all"):
         form = DossierFilterForm(request.GET, organisation_id=org)
-        ids = list(owner_scope(request).apply(selectors.dossier_list(org, **form.params())).values_list(
+        ids = list(owner_scope(request).apply(queries.dossier_list(org, **form.params())).values_list(
             "pk", flat=True)[: bulk.MAX_ITEMS + 1])
     else:
         wanted = [int(v) for v in request.GET.getlist("dossier") if v.isdigit()]

@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import diagram, extensions, selectors, services
+from .. import diagram, extensions, queries, services
 from ..forms import (
     AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
@@ -46,14 +46,14 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     form = DossierFilterForm(request.GET or None, organisation_id=org)
     params = form.params()
     owner = owner_scope(request)  # « mes dossiers » by default (dossiers/views/team.py)
-    page = Paginator(owner.apply(selectors.dossier_list(org, **params)), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(owner.apply(queries.dossier_list(org, **params)), PAGE_SIZE).get_page(request.GET.get("page"))
     query = request.GET.copy()
     query.pop("page", None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
         "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
-        "sort": params.get("sort", selectors.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
+        "sort": params.get("sort", queries.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).
         "filter_fields": [(key, value) for key, values in sort_query.lists() for value in values],
     })
@@ -190,15 +190,15 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
                         "url": reverse("dossier-transition", args=[dossier.pk, name])})
     blocker_codes = [b.rule for b in dossier.blocker_rows]
     refused_codes = [f.rule for f in (refused.failures + refused.warnings)] if refused else []
-    links = selectors.guidance([*blocker_codes, *refused_codes])
-    blockers = [selectors.RuleOutcome(code, selectors.rule_title(code), "block", "failed", "", links.get(code, []))
+    links = queries.guidance([*blocker_codes, *refused_codes])
+    blockers = [queries.RuleOutcome(code, queries.rule_title(code), "block", "failed", "", links.get(code, []))
                 for code in blocker_codes]
     refusal = None
     if refused:
         refusal = {
             "label": TRANSITION_LABELS.get(transition_form.transition, "") if transition_form else "",
-            "failures": selectors.with_guidance(refused.failures, links),
-            "warnings": selectors.with_guidance(refused.warnings, links),
+            "failures": queries.with_guidance(refused.failures, links),
+            "warnings": queries.with_guidance(refused.warnings, links),
         }
     status_forms = status_forms or {}
     amendments = []
@@ -207,7 +207,7 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         form = status_forms.get(amendment.pk)
         if form is None and following:
             form = AmendmentStatusForm(prefix=f"amendment{amendment.pk}", initial={
-                "status": following, "on": selectors.today(),
+                "status": following, "on": queries.today(),
                 "paid_amount": amendment.amount if following == Amendment.Status.PAID else None})
         amendments.append({"amendment": amendment, "next": following,
                            "next_label": Amendment.Status(following).label if following else "", "form": form})
@@ -220,7 +220,7 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "document_form": document_form or DocumentForm(),
         "amendments": amendments,
         "amendments_open": dossier.state in AMENDMENT_STATES,
-        "amendment_form": amendment_form or AmendmentForm(initial={"filed_on": selectors.today()}),
+        "amendment_form": amendment_form or AmendmentForm(initial={"filed_on": queries.today()}),
         "scenario_open": dossier.state in SCENARIO_CHANGE_STATES,
         "scenario_form": scenario_form or ScenarioForm(initial={"scenario": dossier.scenario}),
         "installation": installation_facts(dossier),
@@ -234,7 +234,7 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
 
 
 def render_detail(request: HttpRequest, pk: int, *, status: int = 200, **overrides) -> HttpResponse:
-    dossier = selectors.dossier_detail(organisation_id(request), pk)
+    dossier = queries.dossier_detail(organisation_id(request), pk)
     return render(request, "dossiers/detail.html", detail_context(request, dossier, **overrides), status=status)
 
 

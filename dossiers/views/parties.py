@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import audit, selectors, services, team_queries
+from .. import audit, queries, services, team_queries
 from ..followup_forms import PortabilityRequestForm, SolutionChangeForm, edit_forms
 from ..identifiers import validate_finess, validate_siret
 from ..models import AuditEntry, Client, PvPilote, Solution
@@ -63,7 +63,7 @@ CHECKS = {"finess_geo": validate_finess, "finess_legal": validate_finess, "siret
 @member_required
 def client_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "")
-    page = Paginator(selectors.clients_of(organisation_id(request), q), PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(queries.clients_of(organisation_id(request), q), PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dossiers/clients.html", {"page": page, "q": q})
 
 
@@ -139,7 +139,7 @@ def client_identifier_check(request: HttpRequest) -> HttpResponse:
 @require_GET
 @member_required
 def solution_list(request: HttpRequest) -> HttpResponse:
-    return render(request, "dossiers/solutions.html", {"solutions": selectors.solutions_of(organisation_id(request))})
+    return render(request, "dossiers/solutions.html", {"solutions": queries.solutions_of(organisation_id(request))})
 
 
 def _save_solution(request: HttpRequest, form: SolutionForm) -> Solution | None:
@@ -166,7 +166,7 @@ def solution_create(request: HttpRequest) -> HttpResponse:
 
 def render_solution(request: HttpRequest, pk: int, *, form: SolutionForm | None = None,
                     pv_form: PvPiloteForm | None = None, status: int = 200, followup: dict | None = None) -> HttpResponse:
-    solution = selectors.solution_detail(organisation_id(request), pk)
+    solution = queries.solution_detail(organisation_id(request), pk)
     can_act = request.membership.can_act
     form = form or SolutionForm(instance=solution)
     if not can_act:
@@ -174,7 +174,7 @@ def render_solution(request: HttpRequest, pk: int, *, form: SolutionForm | None 
             field.disabled = True
     return render(request, "dossiers/solution_detail.html", {
         "solution": solution, "form": form, "can_act": can_act, "pv_pilotes": solution.pv_rows,
-        "pv_form": pv_form or PvPiloteForm(initial={"signed_on": selectors.today()}),
+        "pv_form": pv_form or PvPiloteForm(initial={"signed_on": queries.today()}),
         **(solution_followup_context(solution) if followup is None else followup),
     }, status=status)
 

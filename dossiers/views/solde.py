@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import selectors, services, solde_json
+from .. import queries, services, solde_json
 from ..checklist import Checklist, checklist_for
 from ..forms import DocumentForm, SoldeDraftForm, SoldeFilingForm
 from ..models import DocumentKind, Dossier
@@ -35,10 +35,10 @@ def _json_preview(checklist: Checklist) -> tuple[str, list]:
     return json.dumps(document, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder), []
 
 
-def _with_guidance(checklist: Checklist) -> list[selectors.RuleOutcome]:
+def _with_guidance(checklist: Checklist) -> list[queries.RuleOutcome]:
     """The checklist's items as the page shows them, each with its FAQ guidance."""
-    links = selectors.guidance(item.rule.code for item in checklist.items)
-    return [selectors.RuleOutcome(item.rule.code, str(item.rule.title), item.rule.severity.value, item.status,
+    links = queries.guidance(item.rule.code for item in checklist.items)
+    return [queries.RuleOutcome(item.rule.code, str(item.rule.title), item.rule.severity.value, item.status,
                                   item.message, links.get(item.rule.code, []))
             for item in checklist.items]
 
@@ -66,7 +66,7 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
         "ready": checklist.filing and not blocking_open, "filing": checklist.filing, "filed": checklist.filed,
         "blocking_open": blocking_open,
         "draft_form": draft_form or SoldeDraftForm(initial=dossier.solde_draft or {}),
-        "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": selectors.today()}),
+        "filing_form": filing_form or SoldeFilingForm(initial={"filed_on": queries.today()}),
         "refusal": refusal,
         "documents": dossier.document_rows,
         "preview": preview, "not_ready": not_ready,
@@ -74,7 +74,7 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
 
 
 def render_solde(request: HttpRequest, pk: int, *, status: int = 200, **overrides) -> HttpResponse:
-    dossier = selectors.dossier_for_solde(organisation_id(request), pk)
+    dossier = queries.dossier_for_solde(organisation_id(request), pk)
     return render(request, "dossiers/solde.html", solde_context(request, dossier, **overrides), status=status)
 
 
@@ -107,7 +107,7 @@ def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
     try:
         outcome = services.run_transition(dossier.pk, "file_solde", by=request.user, data=data)
     except RulesFailed as refused:
-        return render_solde(request, pk, filing_form=form, refusal=selectors.with_guidance(refused.failures),
+        return render_solde(request, pk, filing_form=form, refusal=queries.with_guidance(refused.failures),
                             status=409)
     except InvalidInput as invalid:
         form.set_errors(invalid.errors)
@@ -120,12 +120,12 @@ def solde_file(request: HttpRequest, pk: int) -> HttpResponse:
 @member_required
 def solde_json_download(request: HttpRequest, pk: int) -> HttpResponse:
     """The solde request JSON as an attachment; while not ready, a 409 page saying what is missing."""
-    dossier = selectors.dossier_for_solde(organisation_id(request), pk)
+    dossier = queries.dossier_for_solde(organisation_id(request), pk)
     try:
         document = solde_json.build(dossier)
     except RulesFailed as refused:
         return render(request, "dossiers/solde_not_ready.html", {
-            "dossier": dossier, "failures": selectors.with_guidance(refused.failures)}, status=409)
+            "dossier": dossier, "failures": queries.with_guidance(refused.failures)}, status=409)
     body = json.dumps(document, indent=2, ensure_ascii=False, cls=DjangoJSONEncoder)
     response = HttpResponse(body, content_type="application/json; charset=utf-8")
     filename = services.sanitise_filename(f"solde-{dossier.reference or dossier.pk}.json")

@@ -12,12 +12,14 @@ import pytest
 from django.urls import URLPattern, reverse
 
 from dossiers import services
-from dossiers.api import report_urls, urls
+from dossiers.api import urls
 from dossiers.models import (
-    Amendment, Client, Document, Dossier, ExportJob, HistoryEntry, IdempotencyRecord, PvPilote, Solution, State,
+    Amendment, Client, Document, Dossier, HistoryEntry, IdempotencyRecord, PvPilote, Solution, State,
 )
 from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
 from organisations.models import Role
+from reports import api_urls as report_urls
+from reports.models import ExportJob
 
 from ..factories import PvPiloteFactory, attach, walk_to
 

@@ -6,7 +6,7 @@ from io import StringIO
 import pytest
 from django.core.management import call_command
 
-from dossiers import deadlines as dl
+from reports import deadlines as dl
 from dossiers.business_days import correction_due_on
 from demo.seed.data import DEMO_ORGANISATION, MIN_DOSSIERS
 from demo.seed.followups import ALSACE_REFERENCE, correction_year

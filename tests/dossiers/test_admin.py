@@ -15,11 +15,11 @@ from django.utils import timezone
 from dossiers import services
 from dossiers.models import AuditEntry
 from dossiers.models import (
-    DigestSent, Dossier, ExportJob, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote,
-    ReminderSent, SolutionChange, State,
+    Dossier, IdempotencyRecord, Notification, OutboxMessage, PortabilityRequest, PvPilote, SolutionChange, State,
 )
 from faqref.models import Entry, Revision, RuleLink, Source, Vote
 from organisations.models import ApiToken
+from reports.models import DigestSent, ExportJob, ReminderSent
 
 from ..factories import (
     ClientFactory, MembershipFactory, PvPiloteFactory, SolutionFactory, UserFactory, next_finess, pdf_upload, walk_to,

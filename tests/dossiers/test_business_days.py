@@ -4,7 +4,8 @@ from datetime import date
 import pytest
 from django.urls import reverse
 
-from dossiers import deadlines as dl, services
+from dossiers import services
+from reports import deadlines as dl
 from dossiers.business_days import add_business_days, correction_due_on, is_business_day
 from dossiers.models import State
 

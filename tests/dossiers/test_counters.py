@@ -12,7 +12,8 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from dossiers import blocker_refresh, counters, queries, selectors, services
+from dossiers import blocker_refresh, counters, services
+from reports import queries as report_queries
 from dossiers.models import Amendment, BlockerCount, Dispositif, Dossier, PvPilote, State, StateCount
 from segurtrack.errors import InvalidInput
 
@@ -268,9 +269,9 @@ def test_counts_for_answers_the_home_page_figures_in_one_query(book, manager_mem
     organisation = manager_membership.organisation
     # Ten days before HOP-PFI-VA2's avance deadline (2025-09-17 12:00 Paris): its draft and signed dossiers are due.
     now = datetime(2025, 9, 7, 12, tzinfo=PARIS)
-    home = selectors.home(organisation, now=now)
+    home = report_queries.home(organisation, now=now)
     with django_assert_num_queries(1):
-        kept = counters.counts_for(organisation, now=now, avance_days=selectors.AVANCE_DEADLINE_DAYS)
+        kept = counters.counts_for(organisation, now=now, avance_days=report_queries.AVANCE_DEADLINE_DAYS)
     assert [(value, kept["by_state"][value]) for value, _label, _n in home.state_counts] == [
         (value, n) for value, _label, n in home.state_counts]
     assert (kept["total"], kept["va_awaited"], kept["avance_due"], kept["blocked_total"]) == (
@@ -297,11 +298,11 @@ def test_the_kept_pipeline_is_the_recomputed_one_in_one_query(book, solutions, m
     for scope in (manager_membership.organisation, manager_membership.organisation_id, None):
         with django_assert_num_queries(1):
             kept = counters.pipeline(scope, **filters)
-        assert kept == queries.pipeline(scope, **filters)
+        assert kept == report_queries.pipeline(scope, **filters)
     both = counters.pipeline(None, **filters)
     if not filters:
         assert sum(row["count"] for row in both) == 12
         assert sum(row["avance_paid"] for row in both) == Decimal("18000.00")  # three paid avances of 3000 in each
     # Platform staff narrowing to one organisation get that organisation's rows.
-    assert counters.pipeline(None, organisation=manager_membership.organisation_id, **filters) == queries.pipeline(
+    assert counters.pipeline(None, organisation=manager_membership.organisation_id, **filters) == report_queries.pipeline(
         None, organisation=manager_membership.organisation_id, **filters)

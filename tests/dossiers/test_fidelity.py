@@ -8,8 +8,9 @@ import pytest
 from django.utils import timezone
 
 from segurtrack import errors
-from dossiers import deadlines as dl, rules, services, solde_json
+from dossiers import rules, services, solde_json
 from dossiers.checklist import checklist_for
+from reports import deadlines as dl
 from dossiers.models import Client, Dispositif, Dossier, State
 
 from ..factories import ClientFactory, SolutionFactory, attach, next_finess, next_siret, valid_payload, walk_to

@@ -4,7 +4,8 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from dossiers import deadlines as dl, followups
+from dossiers import followups
+from reports import deadlines as dl
 from dossiers.models import Dispositif, PortabilityRequest, SolutionChange, State
 from segurtrack.errors import InvalidInput, NotPermitted
 

@@ -4,7 +4,8 @@ import pytest
 from django.urls import reverse
 from playwright.sync_api import expect
 
-from dossiers.models import ExportJob, Notification, State
+from dossiers.models import Notification, State
+from reports.models import ExportJob
 
 from ..factories import walk_to
 

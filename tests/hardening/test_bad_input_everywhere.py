@@ -19,7 +19,8 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from rest_framework.test import APIClient
 
 from dossiers import services
-from dossiers.models import ExportJob, PvPilote, State
+from dossiers.models import PvPilote, State
+from reports.models import ExportJob
 from faqref.models import Entry
 
 from ..factories import attach, token_for, walk_to

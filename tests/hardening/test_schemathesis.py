@@ -28,7 +28,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from dossiers import rules, services
-from dossiers.models import Amendment, Client, Document, Dossier, ExportJob, PvPilote, Solution, State
+from dossiers.models import Amendment, Client, Document, Dossier, PvPilote, Solution, State
+from reports.models import ExportJob
 from faqref.models import Entry, RuleLink
 from organisations.models import Role
 

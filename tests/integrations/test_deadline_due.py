@@ -4,7 +4,7 @@ import json
 import pytest
 from django.utils import timezone
 
-from dossiers import tasks
+from reports import tasks
 from webhooks.models import DeadlineAnnounced, Delivery, Endpoint
 from webhooks.sending import build_body
 

@@ -1,4 +1,4 @@
-"""Who may see and do what, swept over every route of the pages' URLconfs (dossiers.urls, organisations.urls).
+"""Who may see and do what, swept over every route of the pages' URLconfs (dossiers, organisations, reports).
 
 A route added later is covered without being listed here, except routes taking an object id: the sweep then
 fails until the route says which object its id names (OBJECT_OF).
@@ -14,18 +14,21 @@ from django.utils import timezone
 
 import dossiers.urls
 import organisations.urls
+import reports.urls
 from dossiers import services
 from dossiers.models import (
-    Amendment, Client as ClientModel, Document, Dossier, ExportJob, HistoryEntry, Notification, PvPilote, Solution,
-    State,
+    Amendment, Client as ClientModel, Document, Dossier, HistoryEntry, Notification, PvPilote, Solution, State,
 )
 from dossiers.models import AuditEntry, PortabilityRequest, SolutionChange
 from organisations.models import ApiToken, Invitation, Membership, Role, hash_token
+from reports.models import ExportJob
 
 from ..factories import MembershipFactory, walk_to
 from .conftest import signed_in
 
-PATTERNS: list[URLPattern] = [*dossiers.urls.urlpatterns, *organisations.urls.urlpatterns]
+# The public calendar feed answers to its secret key, not to a session (tests/integrations/test_calendar_feed.py).
+PATTERNS: list[URLPattern] = [*dossiers.urls.urlpatterns, *organisations.urls.urlpatterns,
+                              *(p for p in reports.urls.urlpatterns if p.name != "calendar-feed")]
 
 # The object an id in the route names; the world fixture builds one of each.
 OBJECT_OF = {
@@ -61,7 +64,7 @@ VIEWER_FORBIDDEN_PAGES = {"dossier-create", "client-create", "solution-create", 
 VIEWER_POST_FORMS = {"report-pending-va": [("report-export-create", ["Lancer un export en arrière-plan"])],
                      "password_change": [("password_change", ["Changer mon mot de passe"])],
                      "password_reset": [("password_reset", ["Recevoir le lien"])]}
-# A member's own API tokens and calendar address: every role manages its own (the public feed is in feed_urls).
+# A member's own API tokens and calendar address: every role manages its own (the public feed is left out above).
 OBJECT_OF["token-revoke"] = "api_token"
 ANY_ROLE_POSTS |= {"tokens", "token-revoke", "calendar", "calendar-revoke"}
 POST_ONLY |= {"token-revoke", "calendar-revoke"}

@@ -14,6 +14,7 @@ from dossiers.models import Client, Dispositif, Dossier, Solution, State
 from organisations.models import Membership
 
 from ..factories import SolutionFactory, days_ago, next_finess, walk_to
+from ..pages.conftest import as_manager, as_outsider, as_viewer  # noqa: F401 (fixtures of the report pages' tests)
 
 _BULK = itertools.count(1)
 

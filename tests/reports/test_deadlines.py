@@ -5,7 +5,7 @@ from datetime import date, datetime, time, timedelta
 import pytest
 from django.utils import timezone
 
-from dossiers import deadlines as dl
+from reports import deadlines as dl
 from dossiers.models import Dispositif, Dossier, PortabilityRequest, SolutionChange, State
 
 from ..factories import ClientFactory, EsmsClientFactory, SolutionFactory, days_ago, walk_to

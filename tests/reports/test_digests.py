@@ -5,8 +5,9 @@ from unittest import mock
 import pytest
 from django.core import mail
 
-from dossiers import tasks
-from dossiers.models import Blocker, DigestSent, Notification, PortabilityRequest, ReminderSent, State
+from dossiers.models import Blocker, Notification, PortabilityRequest, State
+from reports import tasks
+from reports.models import DigestSent, ReminderSent
 
 from ..factories import ClientFactory, MembershipFactory, days_ago, walk_to
 from .conftest import deployed
@@ -109,7 +110,7 @@ def test_no_reminder_when_no_deadline_is_on_its_reminder_day(manager_membership)
 def test_blockers_are_grouped_by_rule_with_a_few_references(manager_membership):
     drafts = [walk_to(State.DRAFT, membership=manager_membership) for _ in range(4)]
     assert Blocker.objects.filter(rule="bdc.document").count() == 4
-    from dossiers.queries import blockers_by_rule
+    from reports.queries import blockers_by_rule
 
     groups = blockers_by_rule(manager_membership.organisation)
     bdc = next(g for g in groups if g["rule"] == "bdc.document")
@@ -117,7 +118,8 @@ def test_blockers_are_grouped_by_rule_with_a_few_references(manager_membership):
 
 
 def test_a_recovery_in_the_digest_says_what_is_still_owed(manager_membership):
-    from dossiers import deadlines as dl, digests, services
+    from dossiers import services
+    from reports import deadlines as dl, digests
 
     dossier = walk_to(State.RECOVERY_ISSUED, membership=manager_membership)
     services.run_transition(dossier.pk, "record_recovery", by=manager_membership.user,

@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
-from dossiers import exports
+from reports import exports
 from dossiers.models import Client, Dossier, Solution
 
 from ..factories import next_finess

@@ -7,8 +7,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from openpyxl import load_workbook
 
-from dossiers import exports
-from dossiers.models import ExportJob, State
+from dossiers.models import State
+from reports import exports
+from reports.models import ExportJob
 
 from ..factories import walk_to
 from .conftest import bulk_dossiers, deployed, url
@@ -44,7 +45,7 @@ def test_a_pending_va_export_runs_to_100_percent_and_downloads_the_report_rows(
 
 
 def test_progress_is_written_chunk_by_chunk(manager_membership, monkeypatch):
-    from dossiers import tasks
+    from reports import tasks
 
     monkeypatch.setattr(exports, "CHUNK_SIZE", 2)
     calls = []

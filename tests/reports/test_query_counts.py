@@ -3,7 +3,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from dossiers import deadlines as dl, digests
+from reports import deadlines as dl, digests
 from dossiers.models import Blocker, PortabilityRequest, SolutionChange, State
 
 from ..factories import SolutionFactory, days_ago

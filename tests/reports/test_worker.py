@@ -24,7 +24,9 @@ from django.core import mail
 from django.db import connection, connections
 
 from dossiers import services, tasks
-from dossiers.models import DigestSent, Notification, OutboxMessage, PortabilityRequest, State
+from dossiers.models import Notification, OutboxMessage, PortabilityRequest, State
+from reports import tasks as report_tasks
+from reports.models import DigestSent
 from segurtrack.celery import app
 
 from ..factories import ClientFactory, MembershipFactory, attach, days_ago, valid_payload, walk_to
@@ -155,9 +157,9 @@ def test_a_digest_enqueued_twice_is_sent_once(background, manager_membership, or
     PortabilityRequest.objects.create(client=ClientFactory(organisation=organisation), requested_on=days_ago(10))
     day = days_ago(0).isoformat()
     with background.active():
-        tasks.send_digest.delay(manager_membership.pk, day)
-        tasks.send_digest.delay(manager_membership.pk, day)
-        background.finished("dossiers.tasks.send_digest", 2)
+        report_tasks.send_digest.delay(manager_membership.pk, day)
+        report_tasks.send_digest.delay(manager_membership.pk, day)
+        background.finished("reports.tasks.send_digest", 2)
     assert DigestSent.objects.filter(user=manager_membership.user).count() == 1
     assert Notification.objects.filter(user=manager_membership.user, kind="digest").count() == 1
     assert background.mails_to(address) == 1
@@ -192,14 +194,14 @@ def test_a_transition_made_while_redis_is_down_is_notified_once_redis_is_back(ba
 
 def test_the_beat_schedule_holds_the_periodic_tasks():
     schedule = {entry["task"]: entry["schedule"] for entry in app.conf.beat_schedule.values()}
-    assert set(schedule) == {"dossiers.tasks.send_daily_digests", "dossiers.tasks.drain_outbox",
-                             "dossiers.tasks.send_deadline_reminders",
+    assert set(schedule) == {"reports.tasks.send_daily_digests", "dossiers.tasks.drain_outbox",
+                             "reports.tasks.send_deadline_reminders",
                              "varequests.tasks.send_va_reminders",
                              "webhooks.tasks.deliver_due"}
     assert schedule["dossiers.tasks.drain_outbox"] == 60.0
-    digest = schedule["dossiers.tasks.send_daily_digests"]
+    digest = schedule["reports.tasks.send_daily_digests"]
     assert digest.hour == {7} and digest.minute == {30}
-    assert schedule["dossiers.tasks.send_deadline_reminders"].hour == {7}
+    assert schedule["reports.tasks.send_deadline_reminders"].hour == {7}
     app.loader.import_default_modules()  # the task autodiscovery a worker runs at start (else order-dependent)
     for name in schedule:
         assert name in app.tasks

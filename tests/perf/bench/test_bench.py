@@ -10,7 +10,8 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from dossiers import deadlines, queries, services
+from dossiers import services
+from reports import deadlines, queries
 from dossiers.models import Client as ClientModel
 from faqref.search import excerpt, query_words, search
 from organisations.models import Organisation

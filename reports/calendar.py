@@ -1,7 +1,7 @@
 """Calendar feeds: a member's secret URL serving the organisation's deadlines as iCalendar (the `icalendar` library)."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.db import transaction
 from django.urls import reverse
@@ -11,9 +11,8 @@ from icalendar import Calendar, Event
 
 from organisations.models import Membership
 
-from .deadlines import deadlines_for
-from .models import CalendarFeed
-from .models.feeds import feed_digest
+from .deadlines import deadlines_for, due_date
+from .models import CalendarFeed, feed_digest
 
 PRODUCT_ID = "-//segurtrack//Échéances Ségur//FR"
 
@@ -44,11 +43,6 @@ def membership_for_key(key: str) -> Membership | None:
     return feed.membership
 
 
-def _due_date(deadline: dict) -> date:
-    due = deadline["due"]
-    return timezone.localtime(due).date() if hasattr(due, "hour") else due
-
-
 def build_calendar(membership: Membership, *, base_url: str) -> bytes:
     """The organisation's deadlines as all-day events, each with a stable UID so calendars update them in place."""
     organisation = membership.organisation
@@ -61,7 +55,7 @@ def build_calendar(membership: Membership, *, base_url: str) -> bytes:
     calendar.add("x-published-ttl", "PT1H")
     stamp = timezone.now()
     for deadline in deadlines_for(organisation):
-        due = _due_date(deadline)
+        due = due_date(deadline)
         subject = deadline["reference"] or deadline["client"] or deadline["solution"] or ""
         event = Event()
         event.add("uid", f"{deadline['kind']}-{deadline['dossier'] or 0}-{deadline['object_id'] or 0}"

@@ -1,7 +1,7 @@
 """Report, deadline and export routes (mounted under /api/v1/, before the dossier API and its JSON 404)."""
 from django.urls import path, re_path
 
-from . import reports
+from .api import exports, reports
 
 app_name = "reports"
 
@@ -11,9 +11,9 @@ urlpatterns = [
             name="pending-va-export"),
     path("reports/pipeline/", reports.PipelineReport.as_view(), name="pipeline"),
     path("deadlines/", reports.DeadlineList.as_view(), name="deadlines"),
-    path("exports/", reports.ExportJobList.as_view(), name="export-list"),
-    path("exports/<int:export_id>/", reports.ExportJobDetail.as_view(), name="export-detail"),
-    path("exports/<int:export_id>/download/", reports.ExportJobDownload.as_view(), name="export-download"),
+    path("exports/", exports.ExportJobList.as_view(), name="export-list"),
+    path("exports/<int:export_id>/", exports.ExportJobDetail.as_view(), name="export-detail"),
+    path("exports/<int:export_id>/download/", exports.ExportJobDownload.as_view(), name="export-download"),
     re_path(r"^reports/pipeline/export\.(?P<fmt>csv|xlsx)$", reports.PipelineExport.as_view(),
             name="pipeline-export"),
 ]

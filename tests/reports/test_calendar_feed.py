@@ -6,11 +6,10 @@ import pytest
 from django.utils import timezone
 from icalendar import Calendar
 
-from dossiers import calendar
-from dossiers.models import CalendarFeed
-from dossiers.models.feeds import feed_digest
+from reports import calendar
+from reports.models import CalendarFeed, feed_digest
 
-from ..reports.conftest import bulk_dossiers, deployed
+from .conftest import bulk_dossiers, deployed
 
 pytestmark = pytest.mark.django_db
 

@@ -37,7 +37,7 @@ def calendar_page(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         key = calendar.issue_feed(membership=request.membership)
         url = request.build_absolute_uri(reverse("calendar-feed", args=[key]))
-    return render(request, "dossiers/calendar.html", {"feed": calendar.feed_of(request.membership), "url": url})
+    return render(request, "reports/calendar.html", {"feed": calendar.feed_of(request.membership), "url": url})
 
 
 @require_POST

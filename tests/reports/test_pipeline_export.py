@@ -8,7 +8,7 @@ from openpyxl import load_workbook
 
 from dossiers.models import State
 
-from ..reports.conftest import bulk_dossiers
+from .conftest import bulk_dossiers
 
 pytestmark = pytest.mark.django_db
 

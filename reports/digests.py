@@ -9,10 +9,11 @@ from typing import Any
 from django.utils import formats
 from django.utils.translation import gettext as _, ngettext
 
+from dossiers import rules
+from dossiers.team_queries import digest_notices
 from organisations.models import Membership, Organisation
 
-from . import deadlines as dl, queries, rules
-from .team_queries import digest_notices
+from . import deadlines as dl, queries
 
 DIGEST_DAYS = 7
 OVERDUE_VA_SHOWN = 5

@@ -25,9 +25,9 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from dossiers.models import Client, Dossier, PortabilityRequest, SolutionChange, State
 from organisations.models import Organisation
 
-from .models import Client, Dossier, PortabilityRequest, SolutionChange, State
 from .queries import AddDays, AddMonths
 
 
@@ -210,6 +210,12 @@ def as_deadline(row: dict[str, Any], *, today: date, now: datetime) -> dict[str,
         # What is still owed (a recovery order), else None.
         "amount": None if row["dl_amount"] is None else f"{row['dl_amount']:.2f}",
     }
+
+
+def due_date(deadline: dict[str, Any]) -> date:
+    """The day a deadline falls due (the avance's is set to the minute: its day in Europe/Paris)."""
+    due = deadline["due"]
+    return timezone.localtime(due).date() if hasattr(due, "hour") else due
 
 
 def _moment(today: date | None) -> tuple[date, datetime]:

@@ -8,13 +8,14 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers import queries
-from dossiers.models import Dossier, ExportJob, Notification, State
+from dossiers.models import Dossier, Notification, State
 from dossiers.rules import money
-from dossiers.tasks import run_export
+from reports import queries
+from reports.models import ExportJob
+from reports.tasks import run_export
 
 from ..factories import walk_to
-from .conftest import signed_in
+from ..pages.conftest import signed_in
 
 AGES = [5, 10, 45, 75, 120]   # buckets 0-30: 2, 31-60: 1, 61-90: 1, 90+: 1; overdue (> 30 days): 3
 

@@ -1,0 +1,280 @@
+"""Reads of the reports, the home page and the digest: the SQL that must stay fast, in a fixed number of queries
+whatever the data. The dossiers of a scope and their filters are `dossiers.queries`."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.db import NotSupportedError
+from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySet, Sum, Value, Window
+from django.db.models.functions import Coalesce, RowNumber
+from django.utils import timezone
+
+from dossiers.models import Blocker, Dossier, State
+from dossiers.queries import LIST_RELATED, dossiers_of, filter_dossiers, rule_title
+from organisations.models import Organisation
+
+ZERO = Decimal("0.00")
+MONEY = DecimalField(max_digits=14, decimal_places=2)
+AVANCE_DEADLINE_DAYS = 30
+HOME_ROWS = 8             # dossiers listed under each heading of the home page
+BLOCKED_ROWS_PER_RULE = 5
+
+
+# --- date arithmetic in SQL (PostgreSQL and SQLite, the two databases the project runs on) -----------------------
+
+class AddDays(Func):
+    """`date + n days` as a date; `n` is an int or an integer expression (a column of another table)."""
+
+    arity = 2
+    output_field = DateField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        date_sql, date_params = compiler.compile(self.source_expressions[0])
+        days_sql, days_params = compiler.compile(self.source_expressions[1])
+        params = (*date_params, *days_params)
+        if connection.vendor == "postgresql":
+            return f"CAST(({date_sql} + ({days_sql}) * INTERVAL '1 day') AS date)", params
+        if connection.vendor == "sqlite":
+            return f"date({date_sql}, '+' || ({days_sql}) || ' days')", params
+        raise NotSupportedError(f"AddDays is not implemented for {connection.vendor}.")
+
+
+class AddMonths(Func):
+    """`date + n months` as a date, clamped to the month's last day (31 January + 1 month = 28 or 29 February)."""
+
+    arity = 1
+    output_field = DateField()
+
+    def __init__(self, expression: Any, months: int, **extra: Any):
+        super().__init__(expression, **extra)
+        self.months = int(months)
+
+    def as_sql(self, compiler, connection, **extra_context):
+        sql, params = compiler.compile(self.source_expressions[0])
+        n = self.months
+        if connection.vendor == "postgresql":
+            return f"CAST(({sql} + INTERVAL '{n} months') AS date)", tuple(params)
+        if connection.vendor == "sqlite":
+            # SQLite overflows into the next month (31/01 + 1 month = 02/03 or 03/03): clamp to the month's end.
+            return (f"min(date({sql}, '+{n} months'), date({sql}, 'start of month', '+{n + 1} months', '-1 day'))",
+                    (*params, *params))
+        raise NotSupportedError(f"AddMonths is not implemented for {connection.vendor}.")
+
+
+# --- pending VA (DOMAIN.md §6: deployed, VA awaited) ------------------------------------------------------------------
+
+# Bucket labels and their age bounds in days (inclusive); ages are today (Europe/Paris) minus deployed_on.
+PENDING_VA_BUCKETS: list[tuple[str, int | None, int | None]] = [
+    ("0-30", None, 30), ("31-60", 31, 60), ("61-90", 61, 90), ("90+", 91, None),
+]
+
+
+def pending_va_queryset(scope: Organisation | int | None, **filters: Any) -> QuerySet[Dossier]:
+    """Dossiers deployed whose VA is awaited. Cancelled dossiers are excluded by construction (state)."""
+    return filter_dossiers(dossiers_of(scope).filter(state=State.DEPLOYED), filters)
+
+
+def _overdue(today: date) -> Q:
+    # Overdue when the age exceeds the organisation's delay: deployed_on + pending_va_days < today.
+    return Q(va_due_on__lt=today)
+
+
+def _with_va_due(queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
+    return queryset.alias(va_due_on=AddDays(F("deployed_on"), F("organisation__pending_va_days")))
+
+
+def _age_bounds(today: date, low: int | None, high: int | None) -> Q:
+    condition = Q()
+    if high is not None:
+        condition &= Q(deployed_on__gte=today - timedelta(days=high))
+    if low is not None:
+        condition &= Q(deployed_on__lte=today - timedelta(days=low))
+    return condition
+
+
+def _stake() -> Sum:
+    return Sum(Coalesce(F("declared_amount"), Value(ZERO), output_field=MONEY) - F("avance_paid_total"),
+               output_field=MONEY)
+
+
+def pending_va_summary(queryset: QuerySet[Dossier], today: date) -> dict[str, Any]:
+    """Totals, buckets and per-dispositif counts of a pending-VA queryset: two queries."""
+    queryset = _with_va_due(queryset)
+    buckets = {f"b{i}": Count("id", filter=_age_bounds(today, low, high))
+               for i, (_label, low, high) in enumerate(PENDING_VA_BUCKETS)}
+    totals = queryset.aggregate(total=Count("id"), overdue=Count("id", filter=_overdue(today)),
+                                amount_at_stake=_stake(), **buckets)
+    by_dispositif = (queryset.values("dispositif__code")
+                     .annotate(count=Count("id"), overdue=Count("id", filter=_overdue(today)))
+                     .order_by("dispositif__code"))
+    return {
+        "total": totals["total"],
+        "overdue": totals["overdue"],
+        "amount_at_stake": (totals["amount_at_stake"] or ZERO).quantize(Decimal("0.01")),
+        "buckets": [{"label": label, "count": totals[f"b{i}"]} for i, (label, _l, _h) in enumerate(PENDING_VA_BUCKETS)],
+        "by_dispositif": [{"dispositif": row["dispositif__code"], "count": row["count"], "overdue": row["overdue"]}
+                          for row in by_dispositif],
+    }
+
+
+PENDING_VA_FIELDS = (
+    "id", "reference", "organisation_id", "organisation__pending_va_days", "client_id", "client__name",
+    "client__finess_geo", "client__siret", "solution_id", "solution__name", "solution__version", "dispositif__code",
+    "dispositif__couloir_id", "deployed_on", "declared_amount", "avance_paid_total",
+)
+
+
+def pending_va_rows(queryset: QuerySet[Dossier]) -> QuerySet[dict[str, Any]]:
+    """The rows of the report, oldest deployment first (one query; age and overdue are derived per row)."""
+    return queryset.order_by("deployed_on", "id").values(*PENDING_VA_FIELDS)
+
+
+@dataclass(frozen=True)
+class PendingVa:
+    """A pending-VA row with its derived figures."""
+
+    row: dict[str, Any]
+    today: date
+
+    @property
+    def age_days(self) -> int:
+        return (self.today - self.row["deployed_on"]).days
+
+    @property
+    def overdue(self) -> bool:
+        return self.age_days > self.row["organisation__pending_va_days"]
+
+    @property
+    def amount_at_stake(self) -> Decimal:
+        return ((self.row["declared_amount"] or ZERO) - (self.row["avance_paid_total"] or ZERO)).quantize(
+            Decimal("0.01"))
+
+
+# --- pipeline ---------------------------------------------------------------------------------------------------------
+
+def pipeline(scope: Organisation | int | None, **filters: Any) -> list[dict[str, Any]]:
+    """Count and amounts per state, every state listed (zero included), in one query."""
+    rows = filter_dossiers(dossiers_of(scope), filters).values("state").annotate(
+        count=Count("id"),
+        declared_amount=Coalesce(Sum("declared_amount"), Value(ZERO), output_field=MONEY),
+        avance_paid=Coalesce(Sum("avance_paid_total"), Value(ZERO), output_field=MONEY),
+        solde_paid=Coalesce(Sum("solde_paid_amount"), Value(ZERO), output_field=MONEY),
+    ).order_by("state")
+    found = {row["state"]: row for row in rows}
+    result = []
+    for state in State:
+        row = found.get(state.value, {})
+        result.append({
+            "state": state.value, "label": str(state.label), "count": row.get("count", 0),
+            **{key: Decimal(row.get(key) or ZERO).quantize(Decimal("0.01"))
+               for key in ("declared_amount", "avance_paid", "solde_paid")},
+        })
+    return result
+
+
+# --- blockers ---------------------------------------------------------------------------------------------------------
+
+def blockers_by_rule(organisation: Organisation | int, *, references: int = 3) -> list[dict[str, Any]]:
+    """Rules blocking the organisation's dossiers: count and the first few references per rule (one query)."""
+    rows = (Blocker.objects.filter(dossier__organisation=organisation)
+            .annotate(count=Window(Count("id"), partition_by=[F("rule")]),
+                      rank=Window(RowNumber(), partition_by=[F("rule")], order_by=[F("dossier_id").asc()]))
+            .filter(rank__lte=references)
+            .order_by("rule", "dossier_id")
+            .values("rule", "count", "dossier_id", "dossier__reference"))
+    grouped: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        item = grouped.setdefault(row["rule"], {"rule": row["rule"], "count": row["count"], "references": []})
+        item["references"].append(row["dossier__reference"] or f"#{row['dossier_id']}")
+    return sorted(grouped.values(), key=lambda item: (-item["count"], item["rule"]))
+
+
+class KnownCount:
+    """Rows whose total is already known (a report's summary counted them): the paginator slices the rows and
+    takes the total as given, instead of a second COUNT over the same joins."""
+
+    def __init__(self, rows, count: int):
+        self.rows, self.total = rows, count
+
+    def count(self) -> int:
+        return self.total
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __getitem__(self, index):
+        return self.rows[index]
+
+
+# --- the home page --------------------------------------------------------------------------------------------------------
+
+@dataclass
+class BlockedRule:
+    rule: str
+    title: str
+    count: int
+    dossiers: list[Dossier] = field(default_factory=list)
+
+
+@dataclass
+class Home:
+    state_counts: list[tuple[str, str, int]]
+    total: int
+    blocked_total: int
+    blocked_rules: list[BlockedRule]
+    avance_due_count: int
+    avance_due: list[Dossier]
+    va_awaited_count: int
+    va_awaited: list[Dossier]
+    pending_va_days: int
+
+
+def home(organisation, *, now=None) -> Home:
+    """What needs action: blocked dossiers by rule, avance deadlines within 30 days, VA awaited (8 queries)."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    org = organisation.pk
+    by_state = dict(Dossier.objects.filter(organisation_id=org).values_list("state").annotate(n=Count("id"))
+                    .order_by())
+    state_counts = [(value, label, by_state.get(value, 0)) for value, label in State.choices]
+
+    blockers = Blocker.objects.filter(dossier__organisation_id=org)
+    counts = list(blockers.values("rule").annotate(n=Count("dossier_id")).order_by("-n", "rule"))
+    blocked_total = blockers.values("dossier_id").distinct().count()
+    # The first few dossiers of each rule in one query: a row number per rule, filtered in SQL.
+    rows = (
+        blockers.select_related("dossier__client", "dossier__dispositif")
+        .annotate(position=Window(RowNumber(), partition_by=[F("rule")], order_by=[F("dossier__updated_at").asc(),
+                                                                                    F("dossier_id").asc()]))
+        .filter(position__lte=BLOCKED_ROWS_PER_RULE)
+        .order_by("rule", "position")
+    )
+    grouped: dict[str, list[Dossier]] = {}
+    for row in rows:
+        grouped.setdefault(row.rule, []).append(row.dossier)
+    blocked_rules = [
+        BlockedRule(c["rule"], rule_title(c["rule"]),
+                    c["n"], grouped.get(c["rule"], []))
+        for c in counts
+    ]
+
+    listed = dossiers_of(org).select_related(*LIST_RELATED)
+    due = (listed.filter(state__in=[State.DRAFT, State.BDC_SIGNED], dispositif__avance_deadline__gte=now,
+                         dispositif__avance_deadline__lte=now + timedelta(days=AVANCE_DEADLINE_DAYS))
+           .order_by("dispositif__avance_deadline", "id"))
+    awaited = listed.filter(state=State.DEPLOYED).order_by(F("deployed_on").asc(nulls_last=True), "id")
+    avance_due = list(due[:HOME_ROWS])
+    for dossier in avance_due:
+        dossier.days_left = (timezone.localtime(dossier.dispositif.avance_deadline).date() - today).days
+    va_awaited = list(awaited[:HOME_ROWS])
+    for dossier in va_awaited:
+        dossier.age_days = (today - dossier.deployed_on).days if dossier.deployed_on else None
+        dossier.overdue = dossier.age_days is not None and dossier.age_days > organisation.pending_va_days
+    return Home(
+        state_counts=state_counts, total=sum(by_state.values()), blocked_total=blocked_total,
+        blocked_rules=blocked_rules, avance_due_count=due.count(), avance_due=avance_due,
+        va_awaited_count=awaited.count(), va_awaited=va_awaited, pending_va_days=organisation.pending_va_days,
+    )
