@@ -18,8 +18,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import DatabaseError, connection
 from django.urls import reverse
 
-from dossiers import audit, services, tasks
-from dossiers.models import Document, ExportJob, PvPilote, State
+from dossiers import audit, services
+from dossiers.models import Document, PvPilote, State
+from reports import tasks
+from reports.models import ExportJob
 from imports import services as import_services
 from imports.models import ImportJob
 from segurtrack.errors import InvalidInput

@@ -136,7 +136,7 @@ def test_two_web_processes_and_a_worker_share_the_database_the_bucket_and_the_qu
     table = list(csv.reader(io.StringIO(exported), delimiter=";"))
     assert len(table) == 2 and any("Centre de santé des Lilas" in cell for cell in table[1]), exported[:500]
     worker_log = cluster.log("worker")
-    assert "dossiers.tasks.run_export" in worker_log and "succeeded" in worker_log
+    assert "reports.tasks.run_export" in worker_log and "succeeded" in worker_log
 
     # Both web processes served their share; the health check through PgBouncer, Redis and the bucket is green.
     assert len(served_by(cluster.log("web-1"))) >= 10 and len(served_by(cluster.log("web-2"))) >= 10

@@ -7,10 +7,11 @@ from django.utils import timezone
 
 from dossiers import history, team_queries, tasks
 from dossiers.services import team
-from dossiers.digests import build_digest
 from dossiers.identifiers import finess_department, finess_department_mismatch
 from dossiers.models import Channel, Dossier, HistoryEntry, Notification, NotificationPreference, State
 from organisations.models import Membership, Role
+from reports import tasks as report_tasks
+from reports.digests import build_digest
 from segurtrack.errors import InvalidInput, NotPermitted
 
 from ..factories import ClientFactory, MembershipFactory, walk_to
@@ -217,7 +218,7 @@ def test_a_member_who_wants_no_reminder_gets_none(settings, manager_membership):
     settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
     team.set_notification_preferences(manager_membership, by=manager_membership.user,
                                       channels={"deadline_reminder": "none"})
-    assert tasks.send_deadline_reminder(manager_membership.pk, timezone.localdate().isoformat()) == "not wanted"
+    assert report_tasks.send_deadline_reminder(manager_membership.pk, timezone.localdate().isoformat()) == "not wanted"
     assert mail.outbox == []
 
 
