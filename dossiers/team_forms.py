@@ -9,7 +9,7 @@ from organisations.models import Membership
 from .forms import ServiceErrorsMixin
 from .models import Channel, NotificationKind
 from .services.team import NOTE_MAX_LENGTH
-from .team_queries import EVERYONE, MINE, NOBODY, member_name
+from .queries import EVERYONE, MINE, NOBODY, member_name
 
 
 def _member_choices(members: list[Membership]) -> list[tuple[str, str]]:

@@ -10,7 +10,7 @@ from django.utils import formats
 from django.utils.translation import gettext as _, ngettext
 
 from dossiers import rules
-from dossiers.team_queries import digest_notices
+from dossiers.queries import digest_notices
 from organisations.models import Membership, Organisation
 
 from . import deadlines as dl, queries
@@ -27,7 +27,7 @@ class Digest:
     blockers: list[dict[str, Any]] = field(default_factory=list)
     overdue_va_count: int = 0
     overdue_va_references: list[str] = field(default_factory=list)
-    # The member's notices of the kinds they chose to read here (dossiers.team_queries.digest_notices).
+    # The member's notices of the kinds they chose to read here (dossiers.queries.digest_notices).
     notices: list[str] = field(default_factory=list)
 
     @property

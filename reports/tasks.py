@@ -21,7 +21,7 @@ from dossiers import events
 from dossiers.models import Channel, Notification, NotificationKind
 from dossiers.outbox import OutboxTask
 from dossiers.tasks import DATABASE_ERRORS, RETRY
-from dossiers.team_queries import channel_for
+from dossiers.queries import channel_for
 from organisations.models import Membership
 
 from .digests import build_digest, build_reminders, describe
@@ -139,7 +139,7 @@ def send_deadline_reminder(membership_id: int, day: str) -> str:
 
 def _reminders(membership: Membership, day: date) -> Message | str:
     if channel_for(membership, NotificationKind.DEADLINE_REMINDER) == Channel.NONE:
-        return "not wanted"  # the member chose not to be reminded (dossiers.team_queries)
+        return "not wanted"  # the member chose not to be reminded (dossiers.queries)
     reminders = build_reminders(membership.organisation, day)
     if not reminders.deadlines:
         return "nothing to remind"

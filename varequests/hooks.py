@@ -10,13 +10,13 @@ from dossiers.extensions import DossierPanel, ListFilter, ReportFigures
 from dossiers.forms import DocumentForm
 from dossiers.models import DocumentKind, State
 
-from . import selectors
+from . import queries
 from .forms import VaRequestForm
 
 
 def dossier_panel(request: HttpRequest, dossier) -> dict[str, Any] | None:
     """The VA requests of the dossier page: each status, revoke, the request form and the unsigned VA upload."""
-    rows = selectors.requests_of(dossier.pk)
+    rows = queries.requests_of(dossier.pk)
     deployed = dossier.state == State.DEPLOYED
     refused_form = getattr(request, "va_request_form", None)
     if not rows and not deployed and refused_form is None:
@@ -33,5 +33,5 @@ def dossier_panel(request: HttpRequest, dossier) -> dict[str, Any] | None:
 PANEL = DossierPanel(template="varequests/_dossier_panel.html", context=dossier_panel)
 LIST_FILTER = ListFilter(name="va_request", label=_("Demande de VA"), choices=[
     ("open", _("VA demandée / non retournée")), ("returned", _("VA retournée par le signataire"))],
-    apply=selectors.filter_dossiers)
-REPORT_FIGURES = ReportFigures(template="varequests/_pending_va_figures.html", compute=selectors.pending_va_figures)
+    apply=queries.filter_dossiers)
+REPORT_FIGURES = ReportFigures(template="varequests/_pending_va_figures.html", compute=queries.pending_va_figures)

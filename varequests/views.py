@@ -23,7 +23,7 @@ from dossiers.views.dossier_pages import render_detail
 from dossiers.views.downloads import _file_response
 from organisations.models import Role
 
-from . import selectors, services, throttle
+from . import queries, services, throttle
 from .forms import SignedVaForm, VaRequestForm
 from .models import VaRequest
 
@@ -47,7 +47,7 @@ def _page(request: HttpRequest, va_request: VaRequest, form: SignedVaForm, statu
     return _public(render(request, "varequests/sign.html", {
         "va_request": va_request, "dossier": dossier, "client": dossier.client, "solution": dossier.solution,
         "dispositif": dossier.dispositif, "vendor": va_request.organisation, "form": form,
-        "draft": selectors.latest_draft(dossier.pk),
+        "draft": queries.latest_draft(dossier.pk),
     }, status=status))
 
 
@@ -55,7 +55,7 @@ def _page(request: HttpRequest, va_request: VaRequest, form: SignedVaForm, statu
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def sign(request: HttpRequest, token: str) -> HttpResponse:
-    va_request = selectors.by_token(token)
+    va_request = queries.by_token(token)
     if va_request is None:
         return not_found(request)
     if va_request.status == VaRequest.Status.RETURNED:
@@ -92,10 +92,10 @@ def sign(request: HttpRequest, token: str) -> HttpResponse:
 @require_GET
 def draft_download(request: HttpRequest, token: str) -> HttpResponse:
     """The unsigned VA the vendor attached, only through a usable link."""
-    va_request = selectors.by_token(token)
+    va_request = queries.by_token(token)
     if va_request is None or not services.is_usable(va_request):
         return not_found(request)
-    draft = selectors.latest_draft(va_request.dossier_id)
+    draft = queries.latest_draft(va_request.dossier_id)
     if draft is None:
         return not_found(request)
     return _public(_file_response(draft.file, draft.filename, draft.content_type))

@@ -1,4 +1,4 @@
-"""What each member chooses to be told, per kind of notification (dossiers.team_queries.channel_for reads it)."""
+"""What each member chooses to be told, per kind of notification (dossiers.queries.channel_for reads it)."""
 from __future__ import annotations
 
 from django.db import models

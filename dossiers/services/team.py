@@ -2,7 +2,7 @@
 
 Each change of a dossier locks its row and appends one chained history row (so the webhooks hear of it through
 `dossiers.events`, as `dossier.updated`); the person told gets an in-app notification, which their preferences
-may hide or move to the daily digest (`dossiers.team_queries`).
+may hide or move to the daily digest (`dossiers.queries`).
 """
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ from segurtrack.errors import InvalidInput, NotPermitted
 
 from ..models import Channel, Dossier, HistoryEntry, Notification, NotificationKind, NotificationPreference
 from .common import append_history, require_role
-from ..team_queries import notifications_of
+from ..queries import notifications_of
 
 NOTE_MAX_LENGTH = 2000
 NOTE_EXCERPT = 120

@@ -2,7 +2,7 @@
 it read), mark all as read, the unread badge, and the preferences (how each kind is told).
 
 Only the notifications since the member joined the organisation, of the kinds they want told in the application,
-are shown and counted (`dossiers.team_queries.notifications_of`). The unread count in the navigation is loaded by
+are shown and counted (`dossiers.queries.notifications_of`). The unread count in the navigation is loaded by
 htmx from `notifications_unread` once each page has loaded: no query is added to the pages themselves.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from segurtrack.errors import InvalidInput
 
-from .. import services, team_queries
+from .. import queries, services
 from ..team_forms import NotificationPreferencesForm
 from .common import member_required
 
@@ -28,18 +28,18 @@ PAGE_SIZE = 25
 @member_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     membership = request.membership
-    notifications = team_queries.notifications_of(membership).select_related("dossier").order_by("-created_at", "-id")
+    notifications = queries.notifications_of(membership).select_related("dossier").order_by("-created_at", "-id")
     page = Paginator(notifications, PAGE_SIZE).get_page(request.GET.get("page"))
     return render(request, "dossiers/notifications.html", {
-        "page": page, "groups": team_queries.grouped_by_dossier(list(page.object_list)),
-        "unread": team_queries.unread_count(membership)})
+        "page": page, "groups": queries.grouped_by_dossier(list(page.object_list)),
+        "unread": queries.unread_count(membership)})
 
 
 @require_GET
 @member_required
 def notification_open(request: HttpRequest, pk: int) -> HttpResponse:
     """Opening a notification marks it read, then shows what it is about: its dossier, else the list."""
-    notification = get_object_or_404(team_queries.notifications_of(request.membership), pk=pk)
+    notification = get_object_or_404(queries.notifications_of(request.membership), pk=pk)
     services.mark_read(notification, by=request.user)
     if notification.dossier_id:
         return redirect("dossier-detail", pk=notification.dossier_id)
@@ -60,7 +60,7 @@ def notifications_read_all(request: HttpRequest) -> HttpResponse:
 @member_required
 def notifications_unread(request: HttpRequest) -> HttpResponse:
     """The unread badge of the navigation (an htmx fragment)."""
-    return render(request, "dossiers/_unread_badge.html", {"unread": team_queries.unread_count(request.membership)})
+    return render(request, "dossiers/_unread_badge.html", {"unread": queries.unread_count(request.membership)})
 
 
 @require_http_methods(["GET", "POST"])
@@ -79,6 +79,6 @@ def notification_preferences(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("Vos préférences de notification sont enregistrées."))
                 return redirect(reverse("notification-preferences"))
     else:
-        form = NotificationPreferencesForm(initial=team_queries.channels_of(membership))
+        form = NotificationPreferencesForm(initial=queries.channels_of(membership))
     return render(request, "dossiers/notification_preferences.html", {"form": form},
                   status=400 if form.errors else 200)

@@ -12,10 +12,10 @@ from django.urls import reverse
 
 from organisations.models import Membership
 
-from .. import team_queries
+from .. import queries
 from ..models import Dossier
 from ..team_forms import OwnerFilterForm
-from ..team_queries import EVERYONE, MINE
+from ..queries import EVERYONE, MINE
 
 
 # --- the list's owner filter ---------------------------------------------------------------------------------------
@@ -35,7 +35,7 @@ class OwnerScope:
         return self.value == MINE
 
     def apply(self, queryset: QuerySet[Dossier]) -> QuerySet[Dossier]:
-        return team_queries.filter_by_owner(queryset, self.value, self.membership)
+        return queries.filter_by_owner(queryset, self.value, self.membership)
 
 
 def _with_owner(query: QueryDict, value: str) -> str:
@@ -48,7 +48,7 @@ def _with_owner(query: QueryDict, value: str) -> str:
 def owner_scope(request: HttpRequest) -> OwnerScope:
     """The owner filter of the list (and of a bulk selection made from it): `owner` in the query, else the default."""
     membership = request.membership
-    members = team_queries.members_of(membership.organisation_id, assignable=True)
+    members = queries.members_of(membership.organisation_id, assignable=True)
     if "owner" in request.GET:
         form = OwnerFilterForm(request.GET, members=members)
         value = (form.cleaned_data["owner"] or EVERYONE) if form.is_valid() else EVERYONE

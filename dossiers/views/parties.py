@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import audit, queries, services, team_queries
+from .. import audit, queries, services
 from ..followup_forms import PortabilityRequestForm, SolutionChangeForm, edit_forms
 from ..identifiers import validate_finess, validate_siret
 from ..models import AuditEntry, Client, PvPilote, Solution
@@ -98,7 +98,7 @@ def render_client(request: HttpRequest, client: Client, *, form: ClientForm | No
                 field.disabled = True
     context = {"form": form, "client": client, "can_act": can_act}
     context.update(client_followup_context(client) if followup is None else followup)
-    context.update(team_queries.client_page(client))  # its dossiers, a FINESS of another department (issue 16)
+    context.update(queries.client_page(client))  # its dossiers, a FINESS of another department (issue 16)
     return render(request, "dossiers/client_form.html", context, status=status)
 
 

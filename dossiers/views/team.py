@@ -18,10 +18,10 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from organisations.models import Role
 from segurtrack.errors import InvalidInput
 
-from .. import services, team_queries
+from .. import queries, services
 from ..models import Dossier
 from ..team_forms import ActivityFilterForm, AssignOwnerForm, NoteForm
-from ..team_queries import EVERYONE
+from ..queries import EVERYONE
 from . import bulk as bulk_views
 from .common import member_required, organisation_id, own_dossier
 from .dossier_pages import history_items, render_detail
@@ -33,12 +33,12 @@ ACTIVITY_PAGE_SIZE = 50
 
 def team_panel(request: HttpRequest, dossier: Dossier) -> dict[str, Any]:
     """The panel's context: the owner, the reassignment and note forms (one query: the assignable members)."""
-    members = team_queries.members_of(dossier.organisation_id, assignable=True)
+    members = queries.members_of(dossier.organisation_id, assignable=True)
     owner = next((m for m in members if m.pk == dossier.owner_id), None)
     refused = getattr(request, "team_forms", {})
     return {
         "dossier": dossier, "can_act": request.membership.can_act,
-        "owner_name": team_queries.member_name(owner) if owner else "",
+        "owner_name": queries.member_name(owner) if owner else "",
         "owner_form": refused.get("owner") or AssignOwnerForm(initial={"owner": dossier.owner_id or ""},
                                                               members=members),
         "note_form": refused.get("note") or NoteForm(),
@@ -64,7 +64,7 @@ def _panel_write(request: HttpRequest, pk: int, name: str, form, write, done: st
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_owner(request: HttpRequest, pk: int) -> HttpResponse:
-    form = AssignOwnerForm(request.POST, members=team_queries.members_of(organisation_id(request), assignable=True))
+    form = AssignOwnerForm(request.POST, members=queries.members_of(organisation_id(request), assignable=True))
     return _panel_write(request, pk, "owner", form, lambda dossier_id, form: services.assign_owner(
         dossier_id, by=request.user, owner_id=form.owner_id()), _("Responsable du dossier enregistré."), "team")
 
@@ -93,7 +93,7 @@ def bulk_reassign(request: HttpRequest) -> HttpResponse:
             return redirect("dossier-list")
     selection = bulk_views._selection(request, token)
     form = AssignOwnerForm(request.POST if request.method == "POST" else None,
-                           members=team_queries.members_of(org, assignable=True))
+                           members=queries.members_of(org, assignable=True))
     if form.is_valid():
         try:
             count = services.assign_owner_many(org, selection["ids"], by=request.user, owner_id=form.owner_id())
@@ -116,13 +116,13 @@ def activity(request: HttpRequest) -> HttpResponse:
     """Who did what in the organisation: every history row, by person, dossier and period, newest first."""
 
     org = organisation_id(request)
-    form = ActivityFilterForm(request.GET or None, members=team_queries.members_of(org))
+    form = ActivityFilterForm(request.GET or None, members=queries.members_of(org))
     query = request.GET.copy()
     query.pop("page", None)
     context: dict[str, Any] = {"form": form, "query": query.urlencode(), "page": None, "items": []}
     if form.is_bound and not form.is_valid():
         return render(request, "dossiers/activity.html", context, status=400)
-    rows = team_queries.activity(org, **(form.filters() if form.is_bound else {}))
+    rows = queries.activity(org, **(form.filters() if form.is_bound else {}))
     page = Paginator(rows, ACTIVITY_PAGE_SIZE).get_page(request.GET.get("page"))
     context.update(page=page, items=history_items(list(reversed(page.object_list))))
     return render(request, "dossiers/activity.html", context)

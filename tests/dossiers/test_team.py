@@ -1,11 +1,11 @@
-"""dossiers.team (owners, notes, notifications read, preferences) and the reads of dossiers.team_queries."""
+"""dossiers.team (owners, notes, notifications read, preferences) and the reads of dossiers.queries."""
 from datetime import datetime, time, timedelta
 
 import pytest
 from django.core import mail
 from django.utils import timezone
 
-from dossiers import history, team_queries, tasks
+from dossiers import history, queries, tasks
 from dossiers.services import team
 from dossiers.identifiers import finess_department, finess_department_mismatch
 from dossiers.models import Channel, Dossier, HistoryEntry, Notification, NotificationPreference, State
@@ -154,28 +154,28 @@ def make(membership, *, kind="transition", ago=timedelta(0), read=False, dossier
 def test_a_new_member_counts_only_the_notifications_since_they_joined(viewer_membership):
     before = make(viewer_membership, ago=timedelta(days=2))
     after = make(viewer_membership)
-    assert list(team_queries.notifications_of(viewer_membership)) == [after]
-    assert team_queries.unread_count(viewer_membership) == 1
+    assert list(queries.notifications_of(viewer_membership)) == [after]
+    assert queries.unread_count(viewer_membership) == 1
     Membership.objects.filter(pk=viewer_membership.pk).update(created_at=timezone.now() - timedelta(days=3))
     viewer_membership.refresh_from_db()
-    assert set(team_queries.notifications_of(viewer_membership)) == {before, after}
+    assert set(queries.notifications_of(viewer_membership)) == {before, after}
 
 
 def test_kinds_told_elsewhere_are_not_shown_in_the_application(viewer_membership):
     transition, note = make(viewer_membership), make(viewer_membership, kind="note")
     team.set_notification_preferences(viewer_membership, by=viewer_membership.user,
                                       channels={"transition": Channel.DIGEST, "note": Channel.IN_APP})
-    assert list(team_queries.notifications_of(viewer_membership)) == [note]
+    assert list(queries.notifications_of(viewer_membership)) == [note]
     team.set_notification_preferences(viewer_membership, by=viewer_membership.user, channels={"transition": "in_app"})
-    assert set(team_queries.notifications_of(viewer_membership)) == {transition, note}
+    assert set(queries.notifications_of(viewer_membership)) == {transition, note}
     assert NotificationPreference.objects.filter(membership=viewer_membership).count() == 2
 
 
 def test_channel_for_is_in_app_by_default_and_the_members_choice_otherwise(viewer_membership, manager_membership):
-    assert team_queries.channel_for(viewer_membership, "transition") == Channel.IN_APP
+    assert queries.channel_for(viewer_membership, "transition") == Channel.IN_APP
     team.set_notification_preferences(viewer_membership, by=viewer_membership.user, channels={"transition": "none"})
-    assert team_queries.channel_for(viewer_membership, "transition") == Channel.NONE
-    assert team_queries.channel_for(manager_membership, "transition") == Channel.IN_APP
+    assert queries.channel_for(viewer_membership, "transition") == Channel.NONE
+    assert queries.channel_for(manager_membership, "transition") == Channel.IN_APP
 
 
 def test_preferences_are_ones_own_and_checked_before_anything_is_saved(viewer_membership, manager):

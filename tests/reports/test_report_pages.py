@@ -287,7 +287,7 @@ def test_notifications_newest_first_unread_highlighted_mark_all_read(deployed, m
                                       read_at=timezone.now())
     new = Notification.objects.create(user=me, organisation=org, dossier=deployed[1], message="Nouvelle")
     Notification.objects.filter(pk=old.pk).update(created_at=timezone.now() - timedelta(days=2))
-    # A member since before both (only the notifications since a member joined are shown: dossiers.team_queries).
+    # A member since before both (only the notifications since a member joined are shown: dossiers.queries).
     type(viewer_membership).objects.filter(pk=viewer_membership.pk).update(
         created_at=timezone.now() - timedelta(days=3))
     someone_else = Notification.objects.create(user=manager_membership.user, organisation=org, message="Pas pour moi")

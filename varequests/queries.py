@@ -8,7 +8,7 @@ from django.db import connection
 from django.db.models import Aggregate, Count, Exists, F, FloatField, OuterRef, Q, QuerySet
 from django.db.models.functions import Extract
 
-from dossiers import queries
+from dossiers import queries as dossier_queries
 from dossiers.models import Document, DocumentKind, Dossier
 
 from .models import VaRequest, digest_of
@@ -75,7 +75,7 @@ def median_days_to_return(returned: QuerySet[VaRequest]) -> float | None:
 def pending_va_figures(scope: int | None, filters: dict[str, Any], pending: QuerySet[Dossier]) -> dict[str, Any]:
     """Share of pending VAs with an open request, and the median days from request to return (two queries)."""
     counts = pending.aggregate(total=Count("id"), with_open=Count("id", filter=Q(open_request_of_dossier())))
-    scoped = queries.filter_dossiers(queries.dossiers_of(scope), filters)
+    scoped = dossier_queries.filter_dossiers(dossier_queries.dossiers_of(scope), filters)
     returned = VaRequest.objects.filter(status=VaRequest.Status.RETURNED, dossier__in=scoped.values("pk"))
     total = counts["total"]
     return {
