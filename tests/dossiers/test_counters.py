@@ -12,7 +12,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import HealthCheck, settings, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule, run_state_machine_as_test
 
-from dossiers import blocker_refresh, counters, services
+from dossiers import blockers, counters, services
 from reports import queries as report_queries
 from dossiers.models import Amendment, BlockerCount, Dispositif, Dossier, PvPilote, State, StateCount
 from segurtrack.errors import InvalidInput
@@ -133,7 +133,7 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
             pv = pvs[side]
             status = PvPilote.Status.VALIDATED if validated else PvPilote.Status.PENDING
             services.set_pv_pilote_status(pv, by=members[side].user, status=status)
-            blocker_refresh.refresh("solution", pv.solution_id)
+            blockers.refresh("solution", pv.solution_id)
 
         @invariant()
         def kept_equal_recomputed(self):
