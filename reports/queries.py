@@ -12,6 +12,7 @@ from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySe
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
+from dossiers import counters
 from dossiers.models import Blocker, Dossier, State
 from dossiers.queries import LIST_RELATED, dossiers_of, filter_dossiers, rule_title
 from organisations.models import Organisation
@@ -155,8 +156,20 @@ class PendingVa:
 
 # --- pipeline ---------------------------------------------------------------------------------------------------------
 
+# The filters the kept counters answer (dossiers.counters: cells per organisation, dispositif, solution and state).
+KEPT_FILTERS = frozenset({"dispositif", "couloir", "solution", "organisation"})
+
+
 def pipeline(scope: Organisation | int | None, **filters: Any) -> list[dict[str, Any]]:
-    """Count and amounts per state, every state listed (zero included), in one query."""
+    """Count and amounts per state, every state listed (zero included), in one query: read from the counters the
+    writers keep when the filters are theirs (no scan of the organisation's dossiers), else counted live."""
+    if set(filters) <= KEPT_FILTERS:
+        return counters.pipeline(scope, **filters)
+    return pipeline_live(scope, **filters)
+
+
+def pipeline_live(scope: Organisation | int | None, **filters: Any) -> list[dict[str, Any]]:
+    """The pipeline counted from the dossiers themselves (any filter; the reference the kept counters equal)."""
     rows = filter_dossiers(dossiers_of(scope), filters).values("state").annotate(
         count=Count("id"),
         declared_amount=Coalesce(Sum("declared_amount"), Value(ZERO), output_field=MONEY),
