@@ -2,7 +2,8 @@
 they show are built with the pages, in `parties`)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
@@ -12,13 +13,18 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from organisations.models import Role
+from segurtrack.errors import InvalidInput
 
 from .. import followups
 from ..followup_forms import PortabilityRequestForm, SolutionChangeForm
 from ..models import Client, PortabilityRequest, Solution, SolutionChange
-from segurtrack.errors import InvalidInput
 from .common import member_required, organisation_id
-from .parties import client_followup_context, render_client, render_solution, solution_followup_context
+from .parties import (
+    client_followup_context,
+    render_client,
+    render_solution,
+    solution_followup_context,
+)
 
 
 def _save(request: HttpRequest, form, save) -> bool:
