@@ -46,8 +46,8 @@ def _solution_page_again(request: HttpRequest, solution: Solution, **forms: Any)
     return render_solution(request, solution.pk, followup=solution_followup_context(solution, **forms), status=400)
 
 
-def _followup_views(*, owner_model: type, record_model: type, owner_field: str, record_arg: str, form_class: type,
-                    save: Callable, page: str, anchor: str, page_again: Callable, added: str, updated: str):
+def _followup_views(owner_model: type, record_model: type, owner_field: str, record_arg: str, form_class: type,
+                    save: Callable, *, page: str, anchor: str, page_again: Callable, added: str, updated: str):
     """The add and edit views of one kind of follow-up record kept on its owner's page (a client's portability
     requests, a solution's changes): both save through the service `save` and go back to the panel `anchor` of
     `page`, or show the page again (400) with the form's errors. `added` and `updated` are lazy messages."""
@@ -79,15 +79,13 @@ def _followup_views(*, owner_model: type, record_model: type, owner_field: str, 
 
 
 portability_request_add, portability_request_edit = _followup_views(
-    owner_model=Client, record_model=PortabilityRequest, owner_field="client", record_arg="request",
-    form_class=PortabilityRequestForm, save=followups.save_portability_request, page="client-edit",
-    anchor="portabilite", page_again=_client_page_again,
+    Client, PortabilityRequest, "client", "request", PortabilityRequestForm, followups.save_portability_request,
+    page="client-edit", anchor="portabilite", page_again=_client_page_again,
     added=gettext_lazy("Demande de portabilité enregistrée."),
     updated=gettext_lazy("Demande de portabilité mise à jour."))
 
 solution_change_add, solution_change_edit = _followup_views(
-    owner_model=Solution, record_model=SolutionChange, owner_field="solution", record_arg="change",
-    form_class=SolutionChangeForm, save=followups.save_solution_change, page="solution-detail",
-    anchor="modifications", page_again=_solution_page_again,
+    Solution, SolutionChange, "solution", "change", SolutionChangeForm, followups.save_solution_change,
+    page="solution-detail", anchor="modifications", page_again=_solution_page_again,
     added=gettext_lazy("Modification de la solution enregistrée."),
     updated=gettext_lazy("Suivi de la modification mis à jour."))
