@@ -4,6 +4,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
@@ -67,23 +68,24 @@ def normalise_header(text: Any) -> str:
     return re.sub(r"[\s_]+", " ", text).strip()
 
 
+def _normalised_index(rows: Iterable[tuple[str, Any, Any]]) -> dict[str, str]:
+    """(value, name, name) rows → each name normalised (any case, accents optional) → value; a later name wins."""
+    index = {}
+    for value, *names in rows:
+        for name in names:
+            index[normalise_header(name)] = value
+    return index
+
+
 @functools.cache
 def header_index() -> dict[str, str]:
     """Normalised header → field name, for the French headers and the field names."""
-    index = {}
-    for column in COLUMNS:
-        index[normalise_header(column.header)] = column.name
-        index[normalise_header(column.name)] = column.name
-    return index
+    return _normalised_index((column.name, column.header, column.name) for column in COLUMNS)
 
 
 def _choices(choices: list[tuple[str, Any]]) -> dict[str, str]:
     """Code or French label (any case, accents optional) → code."""
-    index = {}
-    for code, label in choices:
-        index[normalise_header(code)] = code
-        index[normalise_header(label)] = code
-    return index
+    return _normalised_index((code, code, label) for code, label in choices)
 
 
 @functools.cache

@@ -5,6 +5,7 @@ from rest_framework.test import APIClient
 from organisations.models import Role
 
 from .factories import MembershipFactory, OrganisationFactory, token_for
+from .roles import membership_fixture
 
 
 # Browser and Celery worker tests are slow by nature: `-m "not slow"` (the inner loop, docs/testing.md) leaves them out.
@@ -72,24 +73,10 @@ def _api(membership):
     return client
 
 
-@pytest.fixture
-def api(manager_membership):
-    return _api(manager_membership)
-
-
-@pytest.fixture
-def viewer_api(viewer_membership):
-    return _api(viewer_membership)
-
-
-@pytest.fixture
-def admin_api(admin_membership):
-    return _api(admin_membership)
-
-
-@pytest.fixture
-def outsider_api(outsider_membership):
-    return _api(outsider_membership)
+api = membership_fixture("api", "manager_membership", _api)
+viewer_api = membership_fixture("viewer_api", "viewer_membership", _api)
+admin_api = membership_fixture("admin_api", "admin_membership", _api)
+outsider_api = membership_fixture("outsider_api", "outsider_membership", _api)
 
 
 

@@ -5,6 +5,7 @@ from django.test import Client
 from organisations.current import SESSION_KEY
 
 from ..factories import SolutionFactory, walk_to
+from ..roles import membership_fixture
 
 
 def signed_in(membership, **kwargs) -> Client:
@@ -18,25 +19,11 @@ def signed_in(membership, **kwargs) -> Client:
     return client
 
 
-@pytest.fixture
-def as_manager(manager_membership):
-    return signed_in(manager_membership)
-
-
-@pytest.fixture
-def as_viewer(viewer_membership):
-    return signed_in(viewer_membership)
-
-
-@pytest.fixture
-def as_admin(admin_membership):
-    return signed_in(admin_membership)
-
-
-@pytest.fixture
-def as_outsider(outsider_membership):
-    """An admin of another organisation: everything of the first one must be 404 to them."""
-    return signed_in(outsider_membership)
+as_manager = membership_fixture("as_manager", "manager_membership", signed_in)
+as_viewer = membership_fixture("as_viewer", "viewer_membership", signed_in)
+as_admin = membership_fixture("as_admin", "admin_membership", signed_in)
+as_outsider = membership_fixture("as_outsider", "outsider_membership", signed_in,
+                                 "An admin of another organisation: everything of the first one must be 404 to them.")
 
 
 @pytest.fixture

@@ -29,6 +29,15 @@ def fetch(raw, sql: str, params=()) -> list:
         return cursor.fetchall()
 
 
+def get_page(client, url: str):
+    """The timed side that asks our page: the client gets `url`, which must answer 200 (the response is returned)."""
+    def ours():
+        response = client.get(url)
+        assert response.status_code == 200
+        return response
+    return ours
+
+
 @pytest.fixture(scope="module")
 def org() -> Organisation:
     """The biggest organisation, and the smallest (to check that query counts do not depend on the data)."""
@@ -75,10 +84,7 @@ def test_dossier_list_page_with_filters(member_client, raw, org):
     url = f"/dossiers/?state=va_signed&couloir={couloir}&sort=-updated&page=2"
     where = "WHERE d.organisation_id = %s AND d.state = 'va_signed' AND p.couloir_id = %s"
 
-    def ours():
-        response = member_client.get(url)
-        assert response.status_code == 200
-        return response
+    ours = get_page(member_client, url)
 
     def raw_side():
         fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
@@ -111,10 +117,7 @@ def test_admin_dossier_changelist(raw, org):
         url = f"/admin/dossiers/dossier/?organisation__id__exact={org.pk}&state__exact=va_signed&p=2"
         where = "WHERE d.organisation_id = %s AND d.state = 'va_signed'"
 
-        def ours():
-            response = client.get(url)
-            assert response.status_code == 200
-            return response
+        ours = get_page(client, url)
 
         def raw_side():
             fetch(raw, "SELECT * FROM dossiers_dispositif ORDER BY code")
@@ -146,9 +149,7 @@ def _dossier(raw, org, state: str) -> int:
 def test_dossier_page(member_client, raw, org):
     pk = _dossier(raw, org, "solde_paid")
 
-    def ours():
-        response = member_client.get(f"/dossiers/{pk}/")
-        assert response.status_code == 200
+    ours = get_page(member_client, f"/dossiers/{pk}/")
 
     def raw_side():
         fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.id = %s",
@@ -166,9 +167,7 @@ def test_dossier_page(member_client, raw, org):
 def test_pre_solde_checklist_page(member_client, raw, org):
     pk = _dossier(raw, org, "va_signed")
 
-    def ours():
-        response = member_client.get(f"/dossiers/{pk}/solde/")
-        assert response.status_code == 200
+    ours = get_page(member_client, f"/dossiers/{pk}/solde/")
 
     def raw_side():
         row = fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} "
