@@ -5,6 +5,7 @@ the field errors, RulesFailed the refused rules), and the view puts its errors b
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django import forms
@@ -12,8 +13,11 @@ from django.forms.utils import ErrorDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from segurtrack.errors import InvalidInput
+
 from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, SignatureType, Solution
 from .models import TRANSITION_BUTTONS
+from .services.common import RulesFailed
 from .payloads import FieldSpec, fields_of
 
 # Payload fields the serializer takes as text but whose values have a known list: offered as a select. An
@@ -170,6 +174,21 @@ class ServiceErrorsMixin:
         for name, messages in errors.items():
             for message in messages:
                 self.add_error(name if name in self.fields else None, message)
+
+    def submit(self, write: Callable[[dict[str, Any]], Any]) -> tuple[Any, int]:
+        """For a valid form, `write(cleaned_data)` (a service call), and the answer's status: (its result, 200);
+        bad input (None, 400) with the service's errors on the fields; refused (None, 409) with each rule's message."""
+        if not self.is_valid():
+            return None, 400
+        try:
+            return write(self.cleaned_data), 200
+        except InvalidInput as invalid:
+            self.add_service_errors(invalid.errors)
+            return None, 400
+        except RulesFailed as refusal:
+            for failure in refusal.failures:
+                self.add_error(None, failure.message)
+            return None, 409
 
 
 class DocumentForm(ServiceErrorsMixin, forms.Form):

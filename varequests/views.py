@@ -108,21 +108,12 @@ def draft_download(request: HttpRequest, token: str) -> HttpResponse:
 def request_create(request: HttpRequest, pk: int) -> HttpResponse:
     dossier = get_object_or_404(Dossier.objects.only("id"), pk=pk, organisation_id=organisation_id(request))
     form = VaRequestForm(request.POST)
-    status = 400
-    if form.is_valid():
-        try:
-            va_request = services.request_va(dossier.pk, by=request.user, email=form.cleaned_data["email"],
-                                             name=form.cleaned_data["name"], message=form.cleaned_data["message"])
-        except InvalidInput as invalid:
-            form.add_service_errors(invalid.errors)
-        except RulesFailed as refused:
-            status = 409
-            for failure in refused.failures:
-                form.add_error(None, failure.message)
-        else:
-            messages.success(request, _("VA demandée à %(name)s (%(email)s) : le lien lui est envoyé par e-mail.") % {
-                "name": va_request.name, "email": va_request.email})
-            return redirect(f"{reverse('dossier-detail', args=[pk])}#va-requests")
+    va_request, status = form.submit(lambda data: services.request_va(
+        dossier.pk, by=request.user, email=data["email"], name=data["name"], message=data["message"]))
+    if status == 200:
+        messages.success(request, _("VA demandée à %(name)s (%(email)s) : le lien lui est envoyé par e-mail.") % {
+            "name": va_request.name, "email": va_request.email})
+        return redirect(f"{reverse('dossier-detail', args=[pk])}#va-requests")
     request.va_request_form = form  # the panel shows it with its errors (varequests.hooks)
     return render_detail(request, pk, status=status)
 

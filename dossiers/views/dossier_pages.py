@@ -289,21 +289,12 @@ def document_upload(request: HttpRequest, pk: int) -> HttpResponse:
 def amendment_add(request: HttpRequest, pk: int) -> HttpResponse:
     dossier = own_dossier(request, pk)
     form = AmendmentForm(request.POST)
-    refused = None
-    if form.is_valid():
-        try:
-            services.add_amendment(dossier.pk, by=request.user, filed_on=form.cleaned_data["filed_on"],
-                                   amount=form.cleaned_data["amount"])
-        except InvalidInput as invalid:
-            form.add_service_errors(invalid.errors)
-        except RulesFailed as refusal:
-            refused = refusal
-            for failure in refusal.failures:
-                form.add_error(None, failure.message)
-        else:
-            messages.success(request, _("Avenant déposé."))
-            return redirect(f"{reverse('dossier-detail', args=[pk])}#amendments")
-    return render_detail(request, pk, amendment_form=form, status=409 if refused else 400)
+    _result, status = form.submit(lambda data: services.add_amendment(
+        dossier.pk, by=request.user, filed_on=data["filed_on"], amount=data["amount"]))
+    if status == 200:
+        messages.success(request, _("Avenant déposé."))
+        return redirect(f"{reverse('dossier-detail', args=[pk])}#amendments")
+    return render_detail(request, pk, amendment_form=form, status=status)
 
 
 @require_POST
@@ -312,21 +303,12 @@ def amendment_status(request: HttpRequest, pk: int) -> HttpResponse:
     amendment = get_object_or_404(Amendment.objects.select_related("dossier"), pk=pk,
                                   dossier__organisation_id=organisation_id(request))
     form = AmendmentStatusForm(request.POST, prefix=f"amendment{amendment.pk}")
-    status = 400
-    if form.is_valid():
-        try:
-            services.update_amendment(amendment.pk, by=request.user, status=form.cleaned_data["status"],
-                                      on=form.cleaned_data["on"], paid_amount=form.cleaned_data.get("paid_amount"))
-        except InvalidInput as invalid:
-            form.add_service_errors(invalid.errors)
-        except RulesFailed as refusal:
-            status = 409
-            for failure in refusal.failures:
-                form.add_error(None, failure.message)
-        else:
-            messages.success(request, _("Avenant : statut « %(status)s » enregistré.") % {
-                "status": Amendment.Status(form.cleaned_data["status"]).label})
-            return redirect(f"{reverse('dossier-detail', args=[amendment.dossier_id])}#amendments")
+    _result, status = form.submit(lambda data: services.update_amendment(
+        amendment.pk, by=request.user, status=data["status"], on=data["on"], paid_amount=data.get("paid_amount")))
+    if status == 200:
+        messages.success(request, _("Avenant : statut « %(status)s » enregistré.") % {
+            "status": Amendment.Status(form.cleaned_data["status"]).label})
+        return redirect(f"{reverse('dossier-detail', args=[amendment.dossier_id])}#amendments")
     return render_detail(request, amendment.dossier_id, status_forms={amendment.pk: form}, status=status)
 
 
