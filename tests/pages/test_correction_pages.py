@@ -4,6 +4,7 @@ write a 403, CSRF-protected forms without inline script, and a fixed number of q
 import hashlib
 import re
 from html import unescape
+from html.parser import HTMLParser
 
 import pytest
 from django.core.files.storage import default_storage
@@ -278,3 +279,44 @@ def test_the_correction_pages_answer_in_a_fixed_number_of_queries(as_manager, ma
     # Session, user and membership (3), then the dossier or the document with its dossier (1).
     assert {name: count for name, count in large.items() if name != "detail"} == {
         "step": 4, "replace": 4, "withdraw": 4, "draft": 4}
+
+
+class _Fields(HTMLParser):
+    """The values a browser would post from a page's correction form: inputs, checked boxes, selected options."""
+
+    def __init__(self):
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self.select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        name = attrs.get("name") or ""
+        if tag == "input" and name.startswith("correction-"):
+            if attrs.get("type") != "checkbox" or "checked" in attrs:
+                self.values[name] = attrs.get("value") or ("on" if attrs.get("type") == "checkbox" else "")
+        elif tag == "select" and name.startswith("correction-"):
+            self.select = name
+            self.values[name] = ""
+        elif tag == "option" and self.select and "selected" in attrs:
+            self.values[self.select] = attrs.get("value") or ""
+
+    def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = None
+
+
+@pytest.mark.parametrize("step", services.CORRECTABLE_STEPS)
+def test_each_step_form_posted_as_shown_is_no_change(as_manager, manager_membership, step):
+    # The form shows the recorded values so exactly that posting them back changes nothing (a 400 saying so).
+    dossier = walk_to(State.AVANCE_TO_FIX if step in ("sign_bdc", "file_avance") else State.SOLDE_TO_FIX,
+                      membership=manager_membership)
+    page = as_manager.get(step_url(dossier, step))
+    assert page.status_code == 200
+    fields = _Fields()
+    fields.feed(page.content.decode())
+    assert fields.values and all(value != "" for name, value in fields.values.items()
+                                 if name.removeprefix("correction-") not in ("mss_deployment", "invoices_total"))
+    response = as_manager.post(step_url(dossier, step), fields.values)
+    assert response.status_code == 400
+    assert "Aucune valeur n'a changé" in text(response)
