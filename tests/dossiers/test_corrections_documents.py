@@ -1,9 +1,11 @@
 """Replacing and withdrawing documents, deleting the solde draft: through the service, refused once the ASP has them,
 files removed only after the commit, one history row each that the chain verifies."""
 import hashlib
+from io import StringIO
 
 import pytest
 from django.core.files.storage import default_storage
+from django.core.management import call_command
 
 from dossiers import services
 from dossiers.history import verify_chain
@@ -211,3 +213,19 @@ def test_an_empty_solde_draft_has_nothing_to_delete(manager_membership, viewer_m
         services.clear_solde_draft(dossier.pk, by=manager_membership.user)
     with pytest.raises(errors.NotPermitted):
         services.clear_solde_draft(dossier.pk, by=viewer_membership.user)
+
+
+def test_the_verify_history_command_passes_after_every_kind_of_correction(manager_membership):
+    user = manager_membership.user
+    dossier = walk_to(State.SOLDE_TO_FIX, membership=manager_membership)
+    services.correct_step(dossier.pk, by=user, step="mark_deployed", changes={"deployed_on": "2024-06-02"})
+    invoice = Document.objects.get(dossier=dossier, kind="invoice")
+    services.replace_document(invoice.pk, by=user, upload=pdf_upload("facture.pdf", OTHER_PDF))
+    services.withdraw_document(Document.objects.get(dossier=dossier, kind="va").pk, by=user)
+    services.update_dossier(dossier.pk, by=user, changes={"solde_draft": DRAFT})
+    services.clear_solde_draft(dossier.pk, by=user)
+    out = StringIO()
+    call_command("verify_history", "--dossier", str(dossier.pk), stdout=out)  # CommandError when a chain breaks
+    assert "1 dossier(s) vérifié(s), 0 historique(s) altéré(s)" in out.getvalue()
+    assert list(HistoryEntry.objects.filter(dossier=dossier).values_list("action", flat=True))[-5:] == [
+        "correct_step", "replace_document", "withdraw_document", "change_solde_draft", "clear_solde_draft"]
