@@ -3,6 +3,10 @@
 History rows keep the data as it was posted (JSON: keys, codes, ISO dates, amounts as text). The dossier page shows
 them through `field_label` and `display_value`: the payload's label (or the model's verbose name), the choice's
 label, "3 décembre 2026", "12 345,67 €". Never a raw key: an unknown one is shown as words.
+
+Corrections (dossiers.services.corrections) record before and after: a step's changes read "Date de facture :
+3 décembre 2026 → 5 décembre 2026" under the dossier field's label, a replaced document "fichier.pdf (empreinte
+1a2b3c4d5e6f…)", a deleted solde draft its invoice data under the payload's labels.
 """
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from functools import cache
 from typing import Any
 
 from django.db import models
+from django.template.defaultfilters import filesizeformat
 from django.utils.text import capfirst
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -17,12 +22,15 @@ from rest_framework import serializers
 from segurtrack import formats
 
 from .models import (
-    Amendment, CancellationReason, Client, Document, DocumentKind, Dossier, MssDeployment, SignatureType,
+    TRANSITION_LABELS, Amendment, CancellationReason, Client, Document, DocumentKind, Dossier, MssDeployment,
+    SignatureType,
 )
 from .payloads import PAYLOADS, FileSolde
 
 # Actions whose data is another payload's: the solde draft is the file_solde payload, typed before filing.
-DATA_OF = {"change_solde_draft": FileSolde}
+DATA_OF = {"change_solde_draft": FileSolde, "clear_solde_draft": FileSolde}
+ARROW = "\u2192"
+HASH_SHOWN = 12
 # Actions that record a row of another model: its fields' verbose names.
 MODEL_OF = {"file_amendment": Amendment, "amendment_validated": Amendment, "amendment_paid": Amendment}
 CHANGE_PREFIX = "change_"
@@ -65,6 +73,11 @@ def _catalogue() -> tuple[dict[str, dict[str, _Field]], dict[str, _Field]]:
     # A team's work on the dossier (dossiers.team).
     per_action["note"] = {"text": _Field(_("Note"))}
     per_action["assign_owner"] = {"from": _Field(_("Ancien responsable")), "to": _Field(_("Nouveau responsable"))}
+    # Corrections (dossiers.services.corrections): the step corrected, what was replaced, withdrawn or deleted.
+    per_action["correct_step"] = {"step": _Field(_("Étape"), choices=dict(TRANSITION_LABELS)),
+                                  "changes": _Field(_("Corrigé"))}
+    per_action["replace_document"] = {"before": _Field(_("Avant")), "after": _Field(_("Après"))}
+    per_action["clear_solde_draft"] = {**per_action["clear_solde_draft"], "before": _Field(_("Données supprimées"))}
     known: dict[str, _Field] = {}
     for model in (Client, Amendment, Document, Dossier):
         known.update(_from_model(model))
@@ -94,11 +107,43 @@ def display_value(action: str, key: str, value: Any) -> str:
     """A recorded value in French: choice labels, "oui"/"non", "3 décembre 2026", "12 345,67 €"."""
     if key in ("from", "to") and action.startswith(CHANGE_PREFIX):
         key = action.removeprefix(CHANGE_PREFIX)  # the changed field says how its values read
+    if isinstance(value, dict):
+        return _display_dict(action, key, value)
+    if key == "size" and isinstance(value, int) and not isinstance(value, bool):
+        return filesizeformat(value)
+    return _display_field(_field(action, key), value)
+
+
+@cache
+def _dossier_fields() -> dict[str, _Field]:
+    return _from_model(Dossier)
+
+
+def _display_dict(action: str, key: str, value: dict[str, Any]) -> str:
+    """A recorded object: a correction's changes, a document's file, or values under their labels."""
+    if action == "correct_step" and key == "changes":
+        lines = []
+        for name, change in value.items():
+            field = _dossier_fields().get(name)
+            label = field.label if field else capfirst(name.replace("_", " "))
+            before, after = (change or {}).get("before"), (change or {}).get("after")
+            lines.append(f"{label} : {_display_field(field, before)} {ARROW} {_display_field(field, after)}")
+        return " ; ".join(lines)
+    if "filename" in value:
+        sha256 = str(value.get("sha256") or "")
+        if not sha256:
+            return str(value["filename"])
+        return _("%(name)s (empreinte %(hash)s…)") % {"name": value["filename"], "hash": sha256[:HASH_SHOWN]}
+    return " ; ".join(f"{field_label(action, name)} : {display_value(action, name, item)}"
+                      for name, item in value.items() if not isinstance(item, dict))
+
+
+def _display_field(field: _Field | None, value: Any) -> str:
+    """A value in French, as its field reads (a date-like text without one is shown as a date)."""
     if value is None or value == "":
         return formats.EMPTY
     if isinstance(value, bool):
         return formats.yes_no(value)
-    field = _field(action, key)
     if field is not None:
         if field.choices and value in field.choices:
             return str(field.choices[value])

@@ -59,3 +59,14 @@ urlpatterns += [
     path("notifications/preferences/", notification_views.notification_preferences,
          name="notification-preferences"),
 ]
+
+# Corrections until the ASP has the information (dossiers/views/corrections.py).
+from .views import corrections as correction_views
+
+urlpatterns += [
+    path("dossiers/<int:pk>/corriger/<slug:step>/", correction_views.correct_step, name="dossier-correct-step"),
+    path("dossiers/<int:pk>/solde/brouillon/supprimer/", correction_views.clear_solde_draft,
+         name="dossier-solde-draft-clear"),
+    path("documents/<int:pk>/remplacer/", correction_views.replace_document, name="document-replace"),
+    path("documents/<int:pk>/retirer/", correction_views.withdraw_document, name="document-withdraw"),
+]

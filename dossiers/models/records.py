@@ -113,6 +113,10 @@ ACTION_LABELS: dict[str, Any] = {
     "change_maintenance_contract": _("Contrat de maintenance modifié"),
     "note": _("Note"),
     "assign_owner": _("Responsable changé"),
+    "correct_step": _("Étape corrigée"),
+    "replace_document": _("Document remplacé"),
+    "withdraw_document": _("Document retiré"),
+    "clear_solde_draft": _("Données de facture supprimées"),
 }
 
 

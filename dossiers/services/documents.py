@@ -57,6 +57,15 @@ def check_upload(upload: UploadedFile, kind: str) -> tuple[str, str, int]:
     return name, digest.hexdigest(), size
 
 
+def store_file(document: Document, upload: UploadedFile, *, name: str, sha256: str, size: int) -> None:
+    """Write a checked upload under a generated name and describe it on the row; the caller saves the row and, if
+    anything fails afterwards, removes `document.file` again."""
+    pdf = name.lower().endswith(".pdf")
+    document.filename, document.sha256, document.size = name, sha256, size
+    document.content_type = "application/pdf" if pdf else "application/octet-stream"
+    document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
+
+
 def add_document(dossier_id: int, *, by: AbstractBaseUser, kind: str, upload: UploadedFile) -> Document:
     if kind not in DocumentKind.values:
         raise InvalidInput({"kind": [_("Type de document inconnu : %(kind)s.") % {"kind": kind}]})
@@ -87,11 +96,8 @@ def _attach_document(dossier_id: int, *, by: AbstractBaseUser | None, kind: str,
             dossier = lock(dossier_id)
             if by is not None:
                 require_role(by, dossier.organisation_id)
-            pdf = name.lower().endswith(".pdf")
-            document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, filename=name,
-                                size=size, sha256=sha256, uploaded_by=by,
-                                content_type="application/pdf" if pdf else "application/octet-stream")
-            document.file.save(f"{uuid.uuid4().hex}{'.pdf' if pdf else ''}", upload, save=False)
+            document = Document(organisation_id=dossier.organisation_id, dossier=dossier, kind=kind, uploaded_by=by)
+            store_file(document, upload, name=name, sha256=sha256, size=size)
             document.save()
             entry = append_history(dossier, user=by, action=action, from_state=dossier.state,
                                    data={"document": document.pk, "kind": kind, "filename": name, "sha256": sha256,

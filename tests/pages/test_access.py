@@ -81,6 +81,11 @@ QUERY["dossier-bulk-reassign"] = "?all=1"
 VIEWER_FORBIDDEN_PAGES |= {"dossier-bulk-reassign"}
 ANY_ROLE_POSTS |= {"notification-preferences"}
 VIEWER_POST_FORMS |= {"notification-preferences": [("notification-preferences", ["Enregistrer"])]}
+# Corrections (dossiers/views/corrections.py): managers only; each page says why when the ASP has the information.
+OBJECT_OF |= {"dossier-correct-step": "dossier", "dossier-solde-draft-clear": "dossier", "document-replace": "document",
+              "document-withdraw": "document"}
+OTHER_ARGS["step"] = "sign_bdc"
+VIEWER_FORBIDDEN_PAGES |= {"dossier-correct-step", "dossier-solde-draft-clear", "document-replace", "document-withdraw"}
 # Routes that answer a signed-in member with a redirect.
 REDIRECTING = {"login", "notification-open"}
 
