@@ -14,6 +14,7 @@ from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import gettext as _
 
 from faqref.links import guidance_for
 from faqref.models import Entry
@@ -29,6 +30,8 @@ from .models import (
 )
 from .models.team import DEFAULT_CHANNEL
 from .rules import money
+from .models import DocumentKind, State
+from .payloads import solde_draft_payload
 
 EXCERPT_WORDS = 30
 LIST_RELATED = ("client", "solution", "dispositif__couloir")
@@ -200,6 +203,56 @@ def solution_detail(organisation_id: int, pk: int) -> Solution:
                      to_attr="pv_rows")),
         pk=pk,
     )
+
+
+# --- what the dossier page warns about up front (issue 16) ----------------------------------------------------------
+
+def missing_documents(dossier: Dossier) -> list[tuple[str, str]]:
+    """The documents the dossier's next step needs and lacks, as (kind, label): the kinds that lift one of the rules
+    blocking it (`blocker_rows`), found by judging that rule again with the kind attached. No query: the dossier's
+    documents and blockers are loaded (`dossier_detail`) and the rules are judged on plain facts."""
+    present = frozenset(document.kind for document in dossier.document_rows)
+    facts = rules.Facts(document_kinds=present, has_validated_pv_pilote=True)
+    payload = solde_draft_payload(dossier) if rules.NEXT_STEP.get(dossier.state) == "file_solde" else {}
+    missing: dict[str, str] = {}
+    for blocker in dossier.blocker_rows:
+        rule = rules.CATALOGUE.get(blocker.rule)
+        if rule is None or rule.check(rules.Context(dossier, blocker.transition, payload, facts=facts)) is None:
+            continue  # fails on a fact other than the documents (judged here as met)
+        for kind, label in DocumentKind.choices:
+            if kind not in present and kind not in missing and rule.check(rules.Context(
+                    dossier, blocker.transition, payload, facts=facts, extra_document_kinds=frozenset({kind}))) is None:
+                missing[kind] = str(label)
+    return list(missing.items())
+
+
+@dataclass(frozen=True)
+class PassedDeadline:
+    label: str
+    due: date
+
+
+def passed_deadlines(dossier: Dossier, *, pending_va_days: int, now: datetime | None = None) -> list[PassedDeadline]:
+    """The dossier's own deadlines (DOMAIN.md §6, due dates as `reports.deadlines` computes them) that have passed:
+    the avance filing deadline while the avance is not filed, a correction the ASP asked for (its recorded due
+    date), the VA awaited beyond the organisation's delay, a recovery order. No query (the dossier is loaded).
+    Dossiers cannot import `reports`; the organisation-wide list stays there."""
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    d, passed = dossier, []
+    deadline = d.dispositif.avance_deadline
+    if d.state in (State.DRAFT, State.BDC_SIGNED, State.AVANCE_TO_FIX) and deadline and deadline <= now:
+        passed.append(PassedDeadline(_("Date limite de dépôt de l'avance"), timezone.localtime(deadline).date()))
+    if d.state == State.AVANCE_TO_FIX and d.avance_fix_due_on and d.avance_fix_due_on < today:
+        passed.append(PassedDeadline(_("Avance à corriger"), d.avance_fix_due_on))
+    if d.state == State.SOLDE_TO_FIX and d.solde_fix_due_on and d.solde_fix_due_on < today:
+        passed.append(PassedDeadline(_("Solde à corriger"), d.solde_fix_due_on))
+    if d.state == State.DEPLOYED and d.deployed_on and d.deployed_on + timedelta(days=pending_va_days) < today:
+        passed.append(PassedDeadline(_("VA attendue après déploiement"),
+                                     d.deployed_on + timedelta(days=pending_va_days)))
+    if d.state == State.RECOVERY_ISSUED and d.recovery_issued_on and d.recovery_issued_on <= today:
+        passed.append(PassedDeadline(_("Remboursement de l'avance (ordre de recouvrement)"), d.recovery_issued_on))
+    return passed
 
 
 def today() -> date:
