@@ -139,6 +139,7 @@ def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
         (_("Solde"), [(_("Déposé le"), date(d.solde_filed_on)), (_("Facture"), _value(d.invoice_number)),
                       (_("Date de facture"), date(d.invoice_date)),
                       (_("Montant « Prestation Ségur »"), money(d.solde_amount)),
+                      (_("Solde attendu (avance versée déduite)"), money(d.solde_expected_payment)),
                       (_("Total de la facture"), money(d.invoice_total)), (_("TVA"), _value(d.vat)),
                       (_("Validé le"), date(d.solde_validated_on)), (_("Payé le"), date(d.solde_paid_on)),
                       (_("Montant payé"), money(d.solde_paid_amount))]),

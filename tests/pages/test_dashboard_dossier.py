@@ -145,6 +145,8 @@ def test_the_solde_payment_starts_from_the_balance_expected(dossier_at, as_manag
     assert 'name="record_solde_payment-amount"' in form
     assert 'value="7000.00"' in form[:form.index("</details>")]
     assert "10000.00" not in form[:form.index("</details>")]
+    steps = html[html.index('id="steps"'):html.index('id="documents"')]
+    assert "<dt>Solde attendu (avance versée déduite)</dt><dd>7 000,00 €</dd>" in steps
 
 
 def test_paying_the_balance_expected_records_it_without_a_warning(dossier_at, as_manager):
@@ -195,3 +197,12 @@ def test_another_organisations_dossier_is_404(dossier_at, as_outsider):
     assert response.status_code == 404
     dossier.refresh_from_db()
     assert dossier.state == State.SOLDE_VALIDATED
+
+
+@pytest.mark.parametrize("solde_amount, paid_total, expected", [
+    (Decimal("10000.00"), Decimal("4500.00"), Decimal("5500.00")),   # avance 3 000 + a paid amendment 1 500
+    (Decimal("2000.00"), Decimal("3000.00"), Decimal("0.00")),       # never a negative balance
+    (None, Decimal("3000.00"), None),                                # no solde filed yet
+])
+def test_the_balance_expected_is_the_solde_amount_less_the_avance_paid(solde_amount, paid_total, expected):
+    assert Dossier(solde_amount=solde_amount, avance_paid_total=paid_total).solde_expected_payment == expected
