@@ -257,7 +257,9 @@ class Home:
 
 def _blocked_rows(org: int) -> tuple[int, list[BlockedRule]]:
     """Dossiers blocked by a rule, waiting ones excluded: how many, and per rule its count and first dossiers (one
-    query; the distinct total is a scalar subquery of the same statement)."""
+    query; the distinct total is a scalar subquery of the same statement). Counted from the blocker rows this
+    statement reads anyway to list the first dossiers: the kept BlockerCount cells are per rule, not per state, so
+    they cannot leave the waiting dossiers out (a rule such as `dates.chronology` blocks in both)."""
     blockers = Blocker.objects.filter(dossier__organisation_id=org).exclude(
         dossier__state__in=WAITING_FOR_CLIENT_STATES)
     distinct = (blockers.order_by().values("dossier__organisation_id")
