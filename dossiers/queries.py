@@ -232,26 +232,44 @@ class PassedDeadline:
     due: date
 
 
+# The due dates of `reports.deadlines` (DOMAIN.md §6) for the kinds about one dossier; a test keeps them equal.
+ESMS_PREREQUISITES_DAYS = 7
+CORRECTION_FALLBACK_DAYS = 14
+_BEFORE_VA = (State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID,
+              State.DEPLOYED)
+
+
+def _correction_due(requested_on: date | None, due_on: date | None) -> date | None:
+    return due_on or (requested_on + timedelta(days=CORRECTION_FALLBACK_DAYS) if requested_on else None)
+
+
 def passed_deadlines(dossier: Dossier, *, pending_va_days: int, now: datetime | None = None) -> list[PassedDeadline]:
-    """The dossier's own deadlines (DOMAIN.md §6, due dates as `reports.deadlines` computes them) that have passed:
-    the avance filing deadline while the avance is not filed, a correction the ASP asked for (its recorded due
-    date), the VA awaited beyond the organisation's delay, a recovery order. No query (the dossier is loaded).
-    Dossiers cannot import `reports`; the organisation-wide list stays there."""
+    """The dossier's own deadlines that have passed, with the due dates `reports.deadlines` lists for the
+    organisation (tests/pages/test_dashboard_dossier.py compares them): the avance filing deadline while the avance
+    is not filed, the ESMS prerequisites, a correction the ASP asked for, the VA awaited beyond the organisation's
+    delay, a recovery order. No query (the dossier, its client and dispositif are loaded); `dossiers` cannot import
+    `reports`, where the organisation-wide list stays."""
     now = now or timezone.now()
     today = timezone.localdate(now)
-    d, passed = dossier, []
+    d, client, passed = dossier, dossier.client, []
     deadline = d.dispositif.avance_deadline
     if d.state in (State.DRAFT, State.BDC_SIGNED, State.AVANCE_TO_FIX) and deadline and deadline <= now:
+        # To the minute, unlike the others: passed once the day they fall on is over.
         passed.append(PassedDeadline(_("Date limite de dépôt de l'avance"), timezone.localtime(deadline).date()))
-    if d.state == State.AVANCE_TO_FIX and d.avance_fix_due_on and d.avance_fix_due_on < today:
-        passed.append(PassedDeadline(_("Avance à corriger"), d.avance_fix_due_on))
-    if d.state == State.SOLDE_TO_FIX and d.solde_fix_due_on and d.solde_fix_due_on < today:
-        passed.append(PassedDeadline(_("Solde à corriger"), d.solde_fix_due_on))
-    if d.state == State.DEPLOYED and d.deployed_on and d.deployed_on + timedelta(days=pending_va_days) < today:
-        passed.append(PassedDeadline(_("VA attendue après déploiement"),
-                                     d.deployed_on + timedelta(days=pending_va_days)))
-    if d.state == State.RECOVERY_ISSUED and d.recovery_issued_on and d.recovery_issued_on <= today:
-        passed.append(PassedDeadline(_("Remboursement de l'avance (ordre de recouvrement)"), d.recovery_issued_on))
+    days: list[tuple[str, date | None]] = []
+    if (client.is_esms and d.state in _BEFORE_VA and d.bdc_signed_on
+            and not (client.ans_contract_signed_on and client.cpe_cards in Client.Prerequisite.values
+                     and client.software_certificates in Client.Prerequisite.values)):
+        days.append((_("Prérequis ESMS avant la VA"), d.bdc_signed_on + timedelta(days=ESMS_PREREQUISITES_DAYS)))
+    if d.state == State.AVANCE_TO_FIX:
+        days.append((_("Avance à corriger"), _correction_due(d.avance_fix_requested_on, d.avance_fix_due_on)))
+    if d.state == State.SOLDE_TO_FIX:
+        days.append((_("Solde à corriger"), _correction_due(d.solde_fix_requested_on, d.solde_fix_due_on)))
+    if d.state == State.DEPLOYED and d.deployed_on:
+        days.append((_("VA attendue après déploiement"), d.deployed_on + timedelta(days=pending_va_days)))
+    if d.state == State.RECOVERY_ISSUED:
+        days.append((_("Remboursement de l'avance (ordre de recouvrement)"), d.recovery_issued_on))
+    passed += [PassedDeadline(label, on) for label, on in days if on is not None and on < today]
     return passed
 
 

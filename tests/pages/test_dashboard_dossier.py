@@ -126,6 +126,41 @@ def test_a_va_awaited_beyond_the_organisations_delay_is_announced(dossier_at, ma
     assert notices(page(as_manager, dossier)) == ""
 
 
+def test_the_passed_deadlines_are_those_the_deadlines_report_lists_overdue(organisation, manager_membership):
+    """The dossier page reads the dossier's own due dates; `reports.deadlines` computes the organisation's in SQL:
+    for every kind about one dossier, passed and not, they agree."""
+    from reports import deadlines as dl
+
+    passed = Dispositif.objects.get(code="HOP-PFI-VA2")
+    passed.avance_deadline = timezone.now() - timedelta(hours=1)
+    passed.save()
+    on_passed = SolutionFactory(organisation=organisation, dispositif=passed)
+    esms = EsmsClientFactory(organisation=organisation, cpe_cards="")
+    made = [
+        walk_to(State.DRAFT, membership=manager_membership, solution=on_passed),
+        walk_to(State.BDC_SIGNED, membership=manager_membership, client=esms),
+        walk_to(State.AVANCE_TO_FIX, membership=manager_membership),
+        walk_to(State.SOLDE_TO_FIX, membership=manager_membership),
+        walk_to(State.DEPLOYED, membership=manager_membership),
+        walk_to(State.RECOVERY_ISSUED, membership=manager_membership),
+        walk_to(State.AVANCE_PAID, membership=manager_membership),
+    ]
+    recent = walk_to(State.DEPLOYED, membership=manager_membership)
+    Dossier.objects.filter(pk=recent.pk).update(deployed_on=days_ago(3))
+    fresh = walk_to(State.SOLDE_TO_FIX, membership=manager_membership)
+    Dossier.objects.filter(pk=fresh.pk).update(solde_fix_due_on=days_ago(-2))
+    made += [recent, fresh]
+    listed = dl.deadlines_for(organisation)
+    for dossier in made:
+        loaded = queries.dossier_detail(organisation.pk, dossier.pk)
+        mine = {(p.label, p.due) for p in queries.passed_deadlines(loaded, pending_va_days=organisation.pending_va_days)}
+        theirs = {(d["label"], dl.due_date(d)) for d in listed if d["dossier"] == dossier.pk and d["overdue"]}
+        assert mine == theirs, dossier.state
+    found = [bool(queries.passed_deadlines(queries.dossier_detail(organisation.pk, d.pk), pending_va_days=30))
+             for d in made]
+    assert found == [True] * 6 + [False] * 3
+
+
 def test_a_finished_dossier_has_no_notice(dossier_at, as_manager):
     assert notices(page(as_manager, dossier_at(State.SOLDE_PAID))) == ""
 
