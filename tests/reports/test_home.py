@@ -11,10 +11,10 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dossiers import services
-from dossiers.models import Blocker, Dispositif, Dossier, State
+from dossiers.models import Blocker, Dispositif, Dossier, PortabilityRequest, State
 from reports import queries
 
-from ..factories import SolutionFactory, attach, valid_payload, walk_to
+from ..factories import ClientFactory, SolutionFactory, attach, days_ago, valid_payload, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -163,6 +163,15 @@ def test_only_the_first_rows_are_listed_with_a_link_to_every_deadline(manager_me
     home = queries.home(organisation)
     assert len(home.deadlines) == queries.HOME_ROWS and home.more_deadlines
     assert f'href="{reverse("deadlines")}"' in as_viewer.get(reverse("home")).content.decode()
+
+
+def test_a_deadline_about_a_client_links_to_its_page(organisation, manager_membership, as_viewer):
+    client = ClientFactory(organisation=organisation)
+    PortabilityRequest.objects.create(client=client, requested_on=days_ago(20))   # due 15 days after: overdue
+    html = as_viewer.get(reverse("home")).content.decode()
+    section = html[html.index('id="deadlines"'):html.index('id="waiting"')]
+    assert f'href="{reverse("client-edit", args=[client.pk])}#portabilite"' in section
+    assert "row--overdue" in section and "En retard" in section
 
 
 # --- isolation, methods, queries ------------------------------------------------------------------------------------
