@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import diagram, extensions, queries, services
+from .. import diagram, extensions, notices, queries, services
 from ..forms import (
     AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
@@ -257,8 +257,8 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows),
         "solde_page": dossier.state in SOLDE_FILING_STATES | SOLDE_FILED_STATES,
         "panels": extensions.dossier_panels(request, dossier),
-        "missing_documents": queries.missing_documents(dossier),
-        "passed_deadlines": queries.passed_deadlines(
+        "missing_documents": notices.missing_documents(dossier),
+        "passed_deadlines": notices.passed_deadlines(
             dossier, pending_va_days=request.membership.organisation.pending_va_days),
     }
 

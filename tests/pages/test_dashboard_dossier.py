@@ -11,7 +11,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers import queries
+from dossiers import notices, queries
 from dossiers.models import Dispositif, Dossier, HistoryEntry, State
 from dossiers.views.dossier_pages import step_order
 
@@ -30,7 +30,7 @@ def page(browser, dossier) -> str:
     return text(response)
 
 
-def notices(html: str) -> str:
+def notice_of(html: str) -> str:
     """The notice at the top of the page ("" when there is none)."""
     if 'id="dossier-notices"' not in html:
         return ""
@@ -62,7 +62,7 @@ def test_the_side_steps_sort_after_every_forward_step():
 
 def test_a_draft_without_its_order_form_says_so_at_the_top(dossier_at, as_viewer):
     html = page(as_viewer, dossier_at(State.DRAFT))
-    notice = notices(html)
+    notice = notice_of(html)
     assert "Pièce manquante pour « Signature du BDC »" in notice and "Bon de commande signé" in notice
     assert html.index('id="dossier-notices"') < html.index('id="actions"')
     assert "ajouter le document" not in notice       # a viewer cannot add one
@@ -70,17 +70,17 @@ def test_a_draft_without_its_order_form_says_so_at_the_top(dossier_at, as_viewer
 
 def test_the_notice_goes_once_the_document_is_attached(dossier_at, manager_membership, as_manager):
     dossier = dossier_at(State.DRAFT)
-    assert "ajouter le document" in notices(page(as_manager, dossier))
+    assert "ajouter le document" in notice_of(page(as_manager, dossier))
     attach(dossier, "bdc", manager_membership.user)
-    assert notices(page(as_manager, dossier)) == ""
+    assert notice_of(page(as_manager, dossier)) == ""
 
 
 def test_a_deployed_dossier_lacks_its_signed_va(dossier_at, manager_membership, as_manager):
     dossier = dossier_at(State.DEPLOYED)
     Dossier.objects.filter(pk=dossier.pk).update(deployed_on=timezone.localdate())  # not overdue
-    assert "VA signée" in notices(page(as_manager, dossier))
+    assert "VA signée" in notice_of(page(as_manager, dossier))
     attach(dossier, "va", manager_membership.user)
-    assert notices(page(as_manager, dossier)) == ""
+    assert notice_of(page(as_manager, dossier)) == ""
 
 
 def test_a_rule_failing_on_something_else_than_a_document_is_no_missing_document(organisation, manager_membership):
@@ -89,14 +89,14 @@ def test_a_rule_failing_on_something_else_than_a_document_is_no_missing_document
     attach(dossier, "va", manager_membership.user)
     loaded = queries.dossier_detail(organisation.pk, dossier.pk)
     assert [b.rule for b in loaded.blocker_rows] == ["va.esms_prerequisites"]
-    assert queries.missing_documents(loaded) == []
+    assert notices.missing_documents(loaded) == []
 
 
 def test_the_notices_are_read_without_a_query(dossier_at, organisation, django_assert_num_queries):
     dossier = queries.dossier_detail(organisation.pk, dossier_at(State.DRAFT).pk)
     with django_assert_num_queries(0):
-        missing = queries.missing_documents(dossier)
-        passed = queries.passed_deadlines(dossier, pending_va_days=30)
+        missing = notices.missing_documents(dossier)
+        passed = notices.passed_deadlines(dossier, pending_va_days=30)
     assert (missing, passed) == ([("bdc", "Bon de commande signé")], [])
 
 
@@ -109,21 +109,21 @@ def test_a_passed_avance_filing_deadline_is_announced_and_a_future_one_is_not(or
                       solution=SolutionFactory(organisation=organisation, dispositif=dispositif))
     dispositif.avance_deadline = timezone.now() - timedelta(days=2)
     dispositif.save()
-    notice = notices(page(as_manager, dossier))
+    notice = notice_of(page(as_manager, dossier))
     assert "Échéance dépassée" in notice and "En retard" in notice
     assert "Date limite de dépôt de l'avance" in notice
     dispositif.avance_deadline = timezone.now() + timedelta(days=2)
     dispositif.save()
-    assert "Date limite de dépôt de l'avance" not in notices(page(as_manager, dossier))
+    assert "Date limite de dépôt de l'avance" not in notice_of(page(as_manager, dossier))
 
 
 def test_a_va_awaited_beyond_the_organisations_delay_is_announced(dossier_at, manager_membership, as_manager):
     dossier = dossier_at(State.DEPLOYED)
     attach(dossier, "va", manager_membership.user)
     Dossier.objects.filter(pk=dossier.pk).update(deployed_on=days_ago(31))
-    assert "VA attendue après déploiement" in notices(page(as_manager, dossier))
+    assert "VA attendue après déploiement" in notice_of(page(as_manager, dossier))
     Dossier.objects.filter(pk=dossier.pk).update(deployed_on=days_ago(30))
-    assert notices(page(as_manager, dossier)) == ""
+    assert notice_of(page(as_manager, dossier)) == ""
 
 
 def test_the_passed_deadlines_are_those_the_deadlines_report_lists_overdue(organisation, manager_membership):
@@ -153,16 +153,17 @@ def test_the_passed_deadlines_are_those_the_deadlines_report_lists_overdue(organ
     listed = dl.deadlines_for(organisation)
     for dossier in made:
         loaded = queries.dossier_detail(organisation.pk, dossier.pk)
-        mine = {(p.label, p.due) for p in queries.passed_deadlines(loaded, pending_va_days=organisation.pending_va_days)}
+        mine = {(p.label, p.due)
+                for p in notices.passed_deadlines(loaded, pending_va_days=organisation.pending_va_days)}
         theirs = {(d["label"], dl.due_date(d)) for d in listed if d["dossier"] == dossier.pk and d["overdue"]}
         assert mine == theirs, dossier.state
-    found = [bool(queries.passed_deadlines(queries.dossier_detail(organisation.pk, d.pk), pending_va_days=30))
+    found = [bool(notices.passed_deadlines(queries.dossier_detail(organisation.pk, d.pk), pending_va_days=30))
              for d in made]
     assert found == [True] * 6 + [False] * 3
 
 
 def test_a_finished_dossier_has_no_notice(dossier_at, as_manager):
-    assert notices(page(as_manager, dossier_at(State.SOLDE_PAID))) == ""
+    assert notice_of(page(as_manager, dossier_at(State.SOLDE_PAID))) == ""
 
 
 # --- the solde payment ------------------------------------------------------------------------------------------
