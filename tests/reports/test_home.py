@@ -14,7 +14,7 @@ from dossiers import services
 from dossiers.models import Blocker, Dispositif, Dossier, PortabilityRequest, State
 from reports import queries
 
-from ..factories import ClientFactory, SolutionFactory, attach, days_ago, valid_payload, walk_to
+from ..factories import ClientFactory, MembershipFactory, SolutionFactory, attach, days_ago, valid_payload, walk_to
 
 pytestmark = pytest.mark.django_db
 
@@ -126,6 +126,22 @@ def test_the_home_figures_equal_live_counts_after_a_sequence_of_transitions(mana
     assert figures["by_state"][State.CANCELLED] == 1 and figures["by_state"][State.VA_SIGNED] == 1
     # Blocked: the last draft (no BDC) and the signed VA (no PV pilote, no invoice); no VA awaited any more.
     assert (figures["blocked"], figures["avance_due"], figures["waiting"]) == (2, 2, 0)
+
+
+def test_the_home_links_list_as_many_dossiers_as_the_figures_count(manager_membership, organisation, as_manager):
+    colleague = MembershipFactory(organisation=organisation, role="manager")
+    mine = walk_to(State.DRAFT, membership=manager_membership)        # the manager's own (its creator)
+    walk_to(State.DRAFT, membership=colleague)                        # a colleague's: « Mes dossiers » leaves it out
+    walk_to(State.DEPLOYED, membership=colleague)
+    html = as_manager.get(reverse("home")).content.decode().replace("&amp;", "&")
+    rule_link = re.search(r'href="(/dossiers/\?rule=bdc\.document[^"]*)"', html).group(1)
+    state_link = re.search(r'href="(/dossiers/\?state=draft[^"]*)"', html).group(1)
+    for link, expected in ((rule_link, 2), (state_link, 2)):
+        listed = as_manager.get(link).context["page"].paginator.count
+        assert listed == expected, link
+    assert as_manager.get(reverse("dossier-list")).context["page"].paginator.count == 1   # by default, hers
+    mine.refresh_from_db()
+    assert mine.owner_id == manager_membership.pk
 
 
 # --- deadlines ----------------------------------------------------------------------------------------------------
