@@ -87,6 +87,7 @@ def _catalogue() -> tuple[dict[str, dict[str, _Field]], dict[str, _Field]]:
     known["filename"] = _Field(_("Fichier"))
     known["returned_by"] = _Field(_("Retourné par"))
     known["on"] = _Field(_("Date"), date=True)
+    known["expected_amount"] = _Field(_("Montant attendu"), money=True)   # recorded by record_solde_payment
     return per_action, known
 
 

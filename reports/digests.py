@@ -10,7 +10,8 @@ from django.utils import formats
 from django.utils.translation import gettext as _, ngettext
 
 from dossiers import rules
-from dossiers.queries import digest_notices
+from dossiers.models import Channel, NotificationKind
+from dossiers.queries import channel_for, digest_notices
 from organisations.models import Membership, Organisation
 
 from . import deadlines as dl, queries
@@ -29,10 +30,12 @@ class Digest:
     overdue_va_references: list[str] = field(default_factory=list)
     # The member's notices of the kinds they chose to read here (dossiers.queries.digest_notices).
     notices: list[str] = field(default_factory=list)
+    # The day's deadline reminders, for a member who chose to read them in the digest (reports.tasks._reminders).
+    reminders: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def empty(self) -> bool:
-        return not (self.deadlines or self.blockers or self.overdue_va_count or self.notices)
+        return not (self.deadlines or self.blockers or self.overdue_va_count or self.notices or self.reminders)
 
     @property
     def subject(self) -> str:
@@ -55,6 +58,10 @@ class Digest:
 
     def body(self) -> str:
         lines = [self.summary, ""]
+        if self.reminders:
+            lines.append(_("Rappels du jour :"))
+            lines += [f"- {describe(d)}" for d in self.reminders]
+            lines.append("")
         if self.deadlines:
             lines.append(_("Échéances (7 prochains jours et retards) :"))
             lines += [f"- {describe(d)}" for d in self.deadlines]
@@ -100,7 +107,11 @@ def describe(deadline: dict[str, Any]) -> str:
 
 def build_digest(organisation: Organisation, day: date, membership: Membership | None = None) -> Digest:
     """The organisation's digest for a day: deadlines (next 7 days and overdue), blockers, overdue VAs (4 queries);
-    for a member, also their notices of the kinds they chose to read in the digest (one more)."""
+    for a member, also their notices of the kinds they chose to read in the digest and their reminder channel (two
+    more), and when that channel is the digest, the day's deadline reminders (one more)."""
+    reminders = []
+    if membership is not None and channel_for(membership, NotificationKind.DEADLINE_REMINDER) == Channel.DIGEST:
+        reminders = dl.reminders_for(organisation, today=day)
     overdue_vas = queries.pending_va_queryset(organisation).filter(
         deployed_on__lt=day - timedelta(days=organisation.pending_va_days))
     references = list(overdue_vas.order_by("deployed_on", "id").values_list("reference", flat=True)[:OVERDUE_VA_SHOWN])
@@ -111,6 +122,7 @@ def build_digest(organisation: Organisation, day: date, membership: Membership |
         overdue_va_count=overdue_vas.count() if references else 0,
         overdue_va_references=references,
         notices=digest_notices(membership, day) if membership is not None else [],
+        reminders=reminders,
     )
 
 

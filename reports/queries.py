@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import NotSupportedError
-from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySet, Sum, Value, Window
+from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
@@ -224,6 +224,15 @@ class KnownCount:
 
 # --- the home page --------------------------------------------------------------------------------------------------------
 
+# States in which the dossier waits for the client, not for the vendor (design, issue 16): `deployed`, where the
+# client's signed VA is awaited. The rules that block the next step there (`sign_va`: the VA document, the ESMS
+# prerequisites, the MSS indicator) are all the client's to meet, so such a dossier is counted "en attente du
+# client" and not "bloqué par une règle". The other states wait on the vendor (draft: the order form to get signed
+# and attached; the filings; the fixes) or on the ASP (filed, validated, cancellation), never on the client alone.
+WAITING_FOR_CLIENT_STATES = frozenset({State.DEPLOYED})
+HOME_DEADLINE_DAYS = AVANCE_DEADLINE_DAYS   # deadlines due within this many days are listed, overdue ones first
+
+
 @dataclass
 class BlockedRule:
     rule: str
@@ -236,58 +245,71 @@ class BlockedRule:
 class Home:
     state_counts: list[tuple[str, str, int]]
     total: int
-    blocked_total: int
+    blocked_total: int                 # dossiers with an open blocker, those waiting for the client excluded
     blocked_rules: list[BlockedRule]
-    avance_due_count: int
-    avance_due: list[Dossier]
-    va_awaited_count: int
-    va_awaited: list[Dossier]
+    avance_due_count: int              # avance filing deadline within AVANCE_DEADLINE_DAYS, not yet passed
+    waiting_count: int                 # dossiers waiting for the client (WAITING_FOR_CLIENT_STATES)
+    waiting: list[Dossier]             # the oldest first
+    deadlines: list[dict[str, Any]]    # overdue first, then the soonest (reports.deadlines.as_deadline)
+    more_deadlines: bool
     pending_va_days: int
 
 
-def home(organisation, *, now=None) -> Home:
-    """What needs action: blocked dossiers by rule, avance deadlines within 30 days, VA awaited (8 queries)."""
-    now = now or timezone.now()
-    today = timezone.localdate(now)
-    org = organisation.pk
-    by_state = dict(Dossier.objects.filter(organisation_id=org).values_list("state").annotate(n=Count("id"))
-                    .order_by())
-    state_counts = [(value, label, by_state.get(value, 0)) for value, label in State.choices]
-
-    blockers = Blocker.objects.filter(dossier__organisation_id=org)
-    counts = list(blockers.values("rule").annotate(n=Count("dossier_id")).order_by("-n", "rule"))
-    blocked_total = blockers.values("dossier_id").distinct().count()
-    # The first few dossiers of each rule in one query: a row number per rule, filtered in SQL.
+def _blocked_rows(org: int) -> tuple[int, list[BlockedRule]]:
+    """Dossiers blocked by a rule, waiting ones excluded: how many, and per rule its count and first dossiers (one
+    query; the distinct total is a scalar subquery of the same statement). Counted from the blocker rows this
+    statement reads anyway to list the first dossiers: the kept BlockerCount cells are per rule, not per state, so
+    they cannot leave the waiting dossiers out (a rule such as `dates.chronology` blocks in both)."""
+    blockers = Blocker.objects.filter(dossier__organisation_id=org).exclude(
+        dossier__state__in=WAITING_FOR_CLIENT_STATES)
+    distinct = (blockers.order_by().values("dossier__organisation_id")
+                .annotate(n=Count("dossier_id", distinct=True)).values("n"))
     rows = (
         blockers.select_related("dossier__client", "dossier__dispositif")
         .annotate(position=Window(RowNumber(), partition_by=[F("rule")], order_by=[F("dossier__updated_at").asc(),
-                                                                                    F("dossier_id").asc()]))
+                                                                                    F("dossier_id").asc()]),
+                  per_rule=Window(Count("id"), partition_by=[F("rule")]),
+                  blocked_total=Subquery(distinct))
         .filter(position__lte=BLOCKED_ROWS_PER_RULE)
         .order_by("rule", "position")
     )
-    grouped: dict[str, list[Dossier]] = {}
+    grouped: dict[str, BlockedRule] = {}
+    total = 0
     for row in rows:
-        grouped.setdefault(row.rule, []).append(row.dossier)
-    blocked_rules = [
-        BlockedRule(c["rule"], rule_title(c["rule"]),
-                    c["n"], grouped.get(c["rule"], []))
-        for c in counts
-    ]
+        total = row.blocked_total
+        group = grouped.setdefault(row.rule, BlockedRule(row.rule, rule_title(row.rule), row.per_rule))
+        group.dossiers.append(row.dossier)
+    return total, sorted(grouped.values(), key=lambda group: (-group.count, group.rule))
 
-    listed = dossiers_of(org).select_related(*LIST_RELATED)
-    due = (listed.filter(state__in=[State.DRAFT, State.BDC_SIGNED], dispositif__avance_deadline__gte=now,
-                         dispositif__avance_deadline__lte=now + timedelta(days=AVANCE_DEADLINE_DAYS))
-           .order_by("dispositif__avance_deadline", "id"))
-    awaited = listed.filter(state=State.DEPLOYED).order_by(F("deployed_on").asc(nulls_last=True), "id")
-    avance_due = list(due[:HOME_ROWS])
-    for dossier in avance_due:
-        dossier.days_left = (timezone.localtime(dossier.dispositif.avance_deadline).date() - today).days
-    va_awaited = list(awaited[:HOME_ROWS])
-    for dossier in va_awaited:
+
+def home(organisation, *, now=None) -> Home:
+    """What needs action, in 4 queries whatever the number of dossiers: the kept counters (per state, avance due),
+    the dossiers blocked by a rule, the deadlines overdue or due within 30 days, the dossiers waiting for the client.
+    """
+    from . import deadlines as dl  # reports.deadlines builds on this module's date arithmetic
+
+    now = now or timezone.now()
+    today = timezone.localdate(now)
+    org = organisation.pk
+    kept = counters.counts_for(org, now=now, avance_days=AVANCE_DEADLINE_DAYS)
+    by_state = kept["by_state"]
+    state_counts = [(value, label, by_state.get(value, 0)) for value, label in State.choices]
+    blocked_total, blocked_rules = _blocked_rows(org)
+
+    rows = list(dl.deadline_queryset(organisation, due_before=today + timedelta(days=HOME_DEADLINE_DAYS),
+                                     today=today)[:HOME_ROWS + 1])
+    deadlines = [dl.as_deadline(row, today=today, now=now) for row in rows[:HOME_ROWS]]
+    # Overdue first (the rows come soonest first; an avance deadline passed this morning is dated today).
+    deadlines.sort(key=lambda deadline: not deadline["overdue"])
+
+    waiting = list(dossiers_of(org).select_related(*LIST_RELATED).filter(state__in=WAITING_FOR_CLIENT_STATES)
+                   .order_by(F("deployed_on").asc(nulls_last=True), "id")[:HOME_ROWS])
+    for dossier in waiting:
         dossier.age_days = (today - dossier.deployed_on).days if dossier.deployed_on else None
         dossier.overdue = dossier.age_days is not None and dossier.age_days > organisation.pending_va_days
     return Home(
-        state_counts=state_counts, total=sum(by_state.values()), blocked_total=blocked_total,
-        blocked_rules=blocked_rules, avance_due_count=due.count(), avance_due=avance_due,
-        va_awaited_count=awaited.count(), va_awaited=va_awaited, pending_va_days=organisation.pending_va_days,
+        state_counts=state_counts, total=kept["total"], blocked_total=blocked_total, blocked_rules=blocked_rules,
+        avance_due_count=kept["avance_due"],
+        waiting_count=sum(by_state.get(state, 0) for state in WAITING_FOR_CLIENT_STATES), waiting=waiting,
+        deadlines=deadlines, more_deadlines=len(rows) > HOME_ROWS, pending_va_days=organisation.pending_va_days,
     )

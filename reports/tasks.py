@@ -138,8 +138,19 @@ def send_deadline_reminder(membership_id: int, day: str) -> str:
 
 
 def _reminders(membership: Membership, day: date) -> Message | str:
-    if channel_for(membership, NotificationKind.DEADLINE_REMINDER) == Channel.NONE:
-        return "not wanted"  # the member chose not to be reminded (dossiers.queries)
+    """The member's deadline reminders of the day, by the channel they chose for them (dossiers.queries):
+
+    - in the application (the default): a notification per deadline, and this separate e-mail, as DOMAIN.md §6
+      promises the reminders by e-mail (the in-app channel adds the notifications, it does not withhold the mail);
+    - in the daily digest: nothing here; the same reminders are a section of that day's digest (`_digest`), so the
+      member gets one e-mail, not two, and no in-app notification (the digest is where they chose to read them);
+    - never: nothing at all.
+    """
+    channel = channel_for(membership, NotificationKind.DEADLINE_REMINDER)
+    if channel == Channel.NONE:
+        return "not wanted"
+    if channel == Channel.DIGEST:
+        return "in the digest"
     reminders = build_reminders(membership.organisation, day)
     if not reminders.deadlines:
         return "nothing to remind"

@@ -317,6 +317,8 @@ class Dossier(FSMModelMixin, models.Model):
     def record_solde_payment(self, data: dict[str, Any]) -> None:
         self.solde_paid_on = data["paid_on"]
         self.solde_paid_amount = data["amount"]
+        # The history row (the payload as recorded) keeps what was expected beside what was paid.
+        data["expected_amount"] = self.solde_expected_payment
 
     @transition(field=state, source=CANCELLABLE_STATES, target=State.CANCELLATION_REQUESTED,
                 custom=_step(_("Demande d'annulation"), _("Demander l'annulation")))
@@ -361,6 +363,14 @@ class Dossier(FSMModelMixin, models.Model):
             return State.RECOVERY_ISSUED
         self.cancelled_on = data["repaid_on"]
         return State.CANCELLED
+
+    @property
+    def solde_expected_payment(self) -> Decimal | None:
+        """The balance the ASP is expected to pay for the solde: the « Prestation Ségur » amount requested less the
+        avance already paid, amendments included (None before the solde is filed)."""
+        if self.solde_amount is None:
+            return None
+        return max(self.solde_amount - (self.avance_paid_total or Decimal("0")), Decimal("0.00"))
 
     @property
     def recovery_outstanding(self) -> Decimal:

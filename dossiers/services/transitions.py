@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django_fsm import can_proceed
 
-from organisations.models import Organisation
+from organisations.models import Membership, Organisation
 from segurtrack.errors import InvalidInput
 
 from .. import counters, outbox, rules, tasks
@@ -86,11 +86,14 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
 
 def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: Client, solution: Solution,
                    scenario: str = "", reference: str = "") -> Dossier:
+    """A new draft dossier. Its creator becomes its owner when they are a member of the organisation (issue 16:
+    "Mes dossiers" then lists what one created); a superuser acting from outside leaves it without one."""
     if client.organisation_id != organisation.pk or solution.organisation_id != organisation.pk:
         raise InvalidInput({"client": [_("Client ou solution d'une autre organisation.")]})
     require_role(by, organisation.pk)
+    owner = Membership.objects.filter(user_id=by.pk, organisation_id=organisation.pk).only("id").first()
     with transaction.atomic():
-        dossier = Dossier(organisation=organisation, client=client, solution=solution,
+        dossier = Dossier(organisation=organisation, client=client, solution=solution, owner=owner,
                           dispositif_id=solution.dispositif_id, scenario=scenario, reference=reference)
         try:
             with transaction.atomic():

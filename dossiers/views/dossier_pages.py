@@ -13,7 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import diagram, extensions, queries, services
+from .. import diagram, extensions, notices, queries, services
 from ..forms import (
     AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
@@ -35,6 +35,14 @@ from .owner_scope import owner_scope
 PAGE_SIZE = 25
 # Transitions filed from their own page rather than from a form on the dossier page.
 OWN_PAGE = {"file_solde": "dossier-solde"}
+# Steps that go back or aside, listed after the step forward, in this order (issue 16: the forward step's button
+# comes before "Demander l'annulation"); forward steps keep the machine's order (`PAYLOADS`).
+SIDE_STEPS = ("request_avance_fix", "request_solde_fix", "refuse_cancellation", "request_cancellation")
+
+
+def step_order(name: str) -> tuple[int, int]:
+    side = SIDE_STEPS.index(name) + 1 if name in SIDE_STEPS else 0
+    return side, list(PAYLOADS).index(name) if name in PAYLOADS else len(PAYLOADS)
 
 
 # --- list and creation -------------------------------------------------------------------------------------------
@@ -131,6 +139,7 @@ def steps(dossier: Dossier) -> list[tuple[str, list[tuple[str, str]]]]:
         (_("Solde"), [(_("Déposé le"), date(d.solde_filed_on)), (_("Facture"), _value(d.invoice_number)),
                       (_("Date de facture"), date(d.invoice_date)),
                       (_("Montant « Prestation Ségur »"), money(d.solde_amount)),
+                      (_("Solde attendu (avance versée déduite)"), money(d.solde_expected_payment)),
                       (_("Total de la facture"), money(d.invoice_total)), (_("TVA"), _value(d.vat)),
                       (_("Validé le"), date(d.solde_validated_on)), (_("Payé le"), date(d.solde_paid_on)),
                       (_("Montant payé"), money(d.solde_paid_amount))]),
@@ -170,6 +179,25 @@ def installation_facts(dossier: Dossier) -> list[tuple[str, str]]:
     ]
 
 
+def detail_initial(name: str, dossier: Dossier) -> dict[str, Any]:
+    """A step's starting values; the solde payment starts from the balance expected (the « Prestation Ségur »
+    amount less the avance paid, amendments included), not the whole amount."""
+    initial = initial_payload(name, dossier)
+    if name == "record_solde_payment" and dossier.solde_expected_payment is not None:
+        initial["amount"] = dossier.solde_expected_payment
+    return initial
+
+
+def announce_solde_payment(request: HttpRequest, dossier: Dossier) -> None:
+    """The payment recorded differs from the balance expected: allowed, and said on the next page."""
+    expected = dossier.solde_expected_payment
+    if expected is not None and dossier.solde_paid_amount != expected:
+        messages.warning(request, _(
+            "Le montant payé (%(paid)s) diffère du solde attendu (%(expected)s : montant « Prestation Ségur » moins "
+            "l'avance versée, avenants compris). Vérifiez l'avis de paiement de l'ASP.") % {
+            "paid": money(dossier.solde_paid_amount), "expected": money(expected)})
+
+
 def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: PayloadForm | None = None,
                    refused: RulesFailed | None = None, document_form: DocumentForm | None = None,
                    amendment_form: AmendmentForm | None = None, status_forms: dict[int, AmendmentStatusForm] | None = None,
@@ -177,14 +205,13 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
                    settings_form: DossierSettingsForm | None = None) -> dict[str, Any]:
     can_act = request.membership.can_act
     actions = []
-    for transition in dossier.get_available_state_transitions():
-        name = transition.name
+    for name in sorted((t.name for t in dossier.get_available_state_transitions()), key=step_order):
         if name in OWN_PAGE:
             actions.append({"name": name, "label": TRANSITION_BUTTONS[name],
                             "url": reverse(OWN_PAGE[name], args=[dossier.pk])})
             continue
         form = transition_form if transition_form is not None and transition_form.transition == name else \
-            PayloadForm(name, initial=initial_payload(name, dossier))
+            PayloadForm(name, initial=detail_initial(name, dossier))
         actions.append({"name": name, "label": TRANSITION_BUTTONS.get(name, name), "form": form,
                         "open": form is transition_form,
                         "url": reverse("dossier-transition", args=[dossier.pk, name])})
@@ -230,6 +257,9 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows),
         "solde_page": dossier.state in SOLDE_FILING_STATES | SOLDE_FILED_STATES,
         "panels": extensions.dossier_panels(request, dossier),
+        "missing_documents": notices.missing_documents(dossier),
+        "passed_deadlines": notices.passed_deadlines(
+            dossier, pending_va_days=request.membership.organisation.pending_va_days),
     }
 
 
@@ -259,6 +289,8 @@ def dossier_transition(request: HttpRequest, pk: int, name: str) -> HttpResponse
         form.set_errors(invalid.errors)
         return render_detail(request, pk, transition_form=form, status=400)
     announce_transition(request, outcome, name)
+    if name == "record_solde_payment":
+        announce_solde_payment(request, outcome.dossier)
     return redirect(safe_next(request, reverse("dossier-detail", args=[pk])))
 
 

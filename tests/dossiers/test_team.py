@@ -19,7 +19,11 @@ from ..factories import ClientFactory, MembershipFactory, walk_to
 
 @pytest.fixture
 def dossier(manager_membership):
-    return walk_to(State.BDC_SIGNED, membership=manager_membership)
+    """A dossier nobody owns, as the importer's bulk path leaves one (a dossier created by a member is theirs)."""
+    made = walk_to(State.BDC_SIGNED, membership=manager_membership)
+    Dossier.objects.filter(pk=made.pk).update(owner=None)
+    made.owner_id = None
+    return made
 
 
 @pytest.fixture
@@ -89,7 +93,7 @@ def test_reassigning_many_changes_each_dossier_of_the_organisation_once(manager_
     assert changed == 2
     assert set(Dossier.objects.filter(owner=colleague).values_list("pk", flat=True)) == {d.pk for d in mine}
     foreign.refresh_from_db()
-    assert foreign.owner_id is None
+    assert foreign.owner_id == outsider_membership.pk   # still its creator's
 
 
 def test_reassigning_many_to_a_viewer_changes_nothing(manager_membership, manager, viewer_membership):

@@ -26,8 +26,9 @@ def colleague(organisation):
 def dossiers(manager_membership, colleague):
     """Two of the manager's dossiers, one of the colleague's, one of nobody's."""
     made = [walk_to(State.DRAFT, membership=manager_membership) for _ in range(4)]
-    for dossier, owner in zip(made, [manager_membership, manager_membership, colleague]):
-        team.assign_owner(dossier.pk, by=manager_membership.user, owner_id=owner.pk)
+    # Each is its creator's (the manager's) until given to another or to nobody.
+    for dossier, owner in zip(made, [manager_membership, manager_membership, colleague, None]):
+        team.assign_owner(dossier.pk, by=manager_membership.user, owner_id=owner.pk if owner else None)
     return made
 
 
