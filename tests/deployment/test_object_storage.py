@@ -4,7 +4,6 @@ permission-checked and stream through the app; nothing stays in the bucket after
 inside the transaction or a failed commit."""
 from __future__ import annotations
 
-import io
 import json
 import os
 import re

@@ -5,7 +5,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from dossiers import history, queries, tasks
+from dossiers import history, queries
 from dossiers.services import team
 from dossiers.identifiers import finess_department, finess_department_mismatch
 from dossiers.models import Channel, Dossier, HistoryEntry, Notification, NotificationPreference, State

@@ -8,7 +8,6 @@ id that exists nowhere: the answer is then a 404, which still must not be a 500)
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
