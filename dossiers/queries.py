@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -126,9 +126,22 @@ def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
     match = folded_contains("client_name", q) | folded_contains("reference", q)
     number = compact(q)
     if any(char.isdigit() for char in number):
-        match |= Q(client__in=Client.objects.filter(
-            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)))
+        match |= Q(AnyOf(F("client_id"), Subquery(Client.objects.filter(
+            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)
+        ).values("pk"))))
     return queryset.filter(match)
+
+
+class AnyOf(Lookup):
+    """`lhs = ANY(ARRAY(subquery))` on PostgreSQL: the subquery runs first, once, and its ids are an index condition
+    the planner ORs with the others (`IN (subquery)` would be a filter on every row); `IN` elsewhere."""
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
+        return template % (lhs, rhs), (*lhs_params, *rhs_params)
 
 
 # --- one dossier -------------------------------------------------------------------------------------------------
