@@ -1,6 +1,9 @@
 """The list's search ignores accents and case both ways (dossiers and clients), and on PostgreSQL it and every list
 sort are answered from the organisation's indexes (migration dossiers 0015), not by reading the organisation."""
+from io import StringIO
+
 import pytest
+from django.core.management import CommandError, call_command
 from django.db import connection
 
 from dossiers import queries
@@ -127,3 +130,20 @@ def test_a_keyset_page_seeks_in_the_index(crowd, organisation):
     last = list(queryset[:1000])[-1]
     seeking = plan(queries.after_key(queryset, "client", queries.sort_key(last, "client"))[:25])
     assert "Index Cond: ((organisation_id = " in seeking and "client_name)::text >= " in seeking, seeking
+
+
+@postgresql_only
+def test_the_benchmark_command_explains_every_list_query(crowd, organisation):
+    out = StringIO()
+    call_command("explain_dossier_list", depth=100, stdout=out)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == f"organisation {organisation.pk}: 2003 dossiers"
+    labels = [line[:45].strip() for line in lines[1:]]
+    assert labels[:8] == [f"page 1, sort {sort}" for sort in queries.SORTS]
+    assert "deep page (key), sort client" in labels and all(" ms" in line for line in lines[1:])
+    assert "dossier_org_client_name" in next(line for line in lines if line.startswith("deep page (key), sort client"))
+
+
+def test_the_benchmark_command_needs_dossiers(db):
+    with pytest.raises(CommandError):
+        call_command("explain_dossier_list", stdout=StringIO())
