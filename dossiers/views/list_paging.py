@@ -79,6 +79,11 @@ class ListPage:
         return len(self.object_list)
 
     @property
+    def paginator(self) -> "ListPage":
+        """The page answers for its paginator too (`count`, `num_pages`), where Django's Page has a separate one."""
+        return self
+
+    @property
     def num_pages(self) -> int | None:
         """The number of pages, unknown (None) past the cap."""
         return None if self.capped else max(1, -(-self.count // self.size))
