@@ -97,6 +97,11 @@ class ListPage:
         return bool(self.previous_query)
 
     @property
+    def first_query(self) -> str:
+        """The link back to the first page, from a page past the second (the second's previous link is it)."""
+        return "page=1" if self.number > 2 else ""
+
+    @property
     def has_other_pages(self) -> bool:
         return self.has_next or self.has_previous
 

@@ -90,7 +90,11 @@ def test_following_the_links_lists_every_dossier_once_in_order(organisation, as_
     assert listed == expected
     links = [link for _status, _rows, link in pages]
     assert "apres=" not in links[1] and all("apres=" in link and f"sort={sort}" in link for link in links[2:])
-    assert "Page 5" in text(as_manager.get(f"{URL}?{links[-1]}"))
+    last = as_manager.get(f"{URL}?{links[-1]}")
+    assert "Page 5 sur 5" in text(last)
+    first = re.search(r'<a href="\?([^"]+)">Première</a>', last.content.decode())
+    assert references(as_manager.get(f"{URL}?{unescape(first.group(1))}")) == expected[:3]
+    assert "Première" not in text(as_manager.get(f"{URL}?{links[1]}"))      # page 2: its previous link is the first
 
 
 def test_the_previous_link_of_a_keyset_page_steps_back(organisation, as_manager, small_pages):
