@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, F, Lookup, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
@@ -70,8 +70,8 @@ def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> Q
 SORTS: dict[str, tuple[str, ...]] = {
     "reference": ("reference", "id"),
     "-reference": ("-reference", "-id"),
-    "client": ("client__name", "id"),
-    "-client": ("-client__name", "-id"),
+    "client": ("client_name", "id"),
+    "-client": ("-client_name", "-id"),
     "state": ("state", "id"),
     "-state": ("-state", "-id"),
     "updated": ("updated_at", "id"),
@@ -85,22 +85,63 @@ def dossier_list(organisation_id: int, **params: Any) -> QuerySet[Dossier]:
     row's blockers prefetched (one query)."""
     queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
         Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"))
-    sort = params.get("sort") or DEFAULT_SORT
-    return filter_dossiers(queryset, params).order_by(*SORTS.get(sort, SORTS[DEFAULT_SORT]))
+    return filter_dossiers(queryset, params).order_by(*sort_fields(params.get("sort")))
+
+
+def sort_fields(sort: str | None) -> tuple[str, ...]:
+    """The ordering of a list sort (a key of SORTS; the default for anything else): a column, then the id."""
+    return SORTS.get(sort or DEFAULT_SORT, SORTS[DEFAULT_SORT])
+
+
+def sort_key(dossier: Dossier, sort: str | None) -> tuple[Any, int]:
+    """The row's place in the sort: the values of its sort columns (what `after_key` seeks past)."""
+    column, _id = (name.lstrip("-") for name in sort_fields(sort))
+    return getattr(dossier, column), dossier.pk
+
+
+def after_key(queryset: QuerySet[Dossier], sort: str | None, key: tuple[Any, int], *,
+              before: bool = False) -> QuerySet[Dossier]:
+    """The rows that follow `key` in the sort (keyset pagination: the index seeks there instead of counting an
+    OFFSET); `before`: those that precede it, nearest first (the caller reverses them)."""
+    column, id_field = sort_fields(sort)
+    descending = column.startswith("-")
+    name, value, pk = column.lstrip("-"), key[0], key[1]
+    forward = "lt" if descending != before else "gt"
+    # `column <= value` alone is what the index seeks with; the OR then drops the rows of equal value before `pk`.
+    bound = {f"{name}__{forward}e": value}
+    rest = Q(**{f"{name}__{forward}": value}) | Q(**{name: value, f"pk__{forward}": pk})
+    ordering = (column, id_field)
+    if before:
+        ordering = tuple(field[1:] if field.startswith("-") else f"-{field}" for field in ordering)
+    return queryset.filter(rest, **bound).order_by(*ordering)
 
 
 def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
-    """The free search of the list page and the API: client name or reference, or part of an identifier typed
-    with spaces or dots ("75 000 001 2" finds 750000012, stored compact)."""
+    """The free search of the list page and the API: client name (the dossier's kept copy) or reference, or part of
+    an identifier typed with spaces or dots ("75 000 001 2" finds 750000012, stored compact). Each part is read from
+    a trigram index (migration 0015); identifiers, which hold digits, only for a term with one."""
     q = (q or "").strip()
     if not q:
         return queryset
-    match = folded_contains("client__name", q) | folded_contains("reference", q)
+    match = folded_contains("client_name", q) | folded_contains("reference", q)
     number = compact(q)
-    if number:
-        match |= (Q(client__finess_geo__icontains=number) | Q(client__siret__icontains=number)
-                  | Q(client__finess_legal__icontains=number))
+    if any(char.isdigit() for char in number):
+        match |= Q(AnyOf(F("client_id"), Subquery(Client.objects.filter(
+            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)
+        ).values("pk"))))
     return queryset.filter(match)
+
+
+class AnyOf(Lookup):
+    """`lhs = ANY(ARRAY(subquery))` on PostgreSQL: the subquery runs first, once, and its ids are an index condition
+    the planner ORs with the others (`IN (subquery)` would be a filter on every row); `IN` elsewhere."""
+    lookup_name = "any_of"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        template = "%s = ANY(ARRAY%s)" if connection.vendor == "postgresql" else "%s IN %s"
+        return template % (lhs, rhs), (*lhs_params, *rhs_params)
 
 
 # --- one dossier -------------------------------------------------------------------------------------------------

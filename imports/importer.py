@@ -344,7 +344,8 @@ class Importer:
             values[name] = (values[name] or "")[:200 if name != "bdc_signature_type" else 30]
         paid = row["avance_paid_amount"]
         dossier = Dossier(
-            pk=pk, organisation_id=self.organisation_id, client=client, solution=solution, dispositif=dispositif,
+            pk=pk, organisation_id=self.organisation_id, client=client, client_name=client.name, solution=solution,
+            dispositif=dispositif,
             reference=row["reference"] or f"SEG-{pk:06d}", state=state,
             state_changed_at=self.now, declared_amount=row["declared_amount"],
             avance_paid_total=paid if paid is not None else 0,

@@ -1,6 +1,7 @@
 """The accent-free search on SQLite, the embedded default: a Python UNACCENT registered on each connection, so the
 same `unaccent` lookup works there as on PostgreSQL (where a migration creates the extension)."""
 import pytest
+from django.db import connection
 from django.db.backends.sqlite3.base import DatabaseWrapper
 
 from dossiers.models import Client
@@ -30,8 +31,27 @@ def test_a_new_sqlite_connection_gets_the_unaccent_function(db, sqlite):
         assert cursor.fetchone() == (1, 0)
 
 
-def test_the_lookup_compiles_to_unaccent_on_both_sides_on_sqlite(sqlite):
-    queryset = Client.objects.filter(folded_contains("name", "hôpital"))
+def test_a_new_sqlite_connection_gets_the_fold_function(db, sqlite):
+    with sqlite.cursor() as cursor:
+        cursor.execute("SELECT segurtrack_fold(%s) LIKE %s, segurtrack_fold(%s) LIKE %s",
+                       ["Hôpital Saint-Éloi", "%hopital%", "Clinique", "%hopital%"])
+        assert cursor.fetchone() == (1, 0)
+
+
+def test_the_lookup_folds_the_column_in_sql_and_the_term_in_python_on_sqlite(sqlite):
+    # The same expression as PostgreSQL's trigram indexes (migration dossiers 0015): segurtrack_fold(column).
+    queryset = Client.objects.filter(folded_contains("name", "HÔPITAL"))
     sql, params = queryset.query.get_compiler(connection=sqlite).as_sql()
-    assert sql.count("UNACCENT(") == 2 and "LIKE" in sql
-    assert params[-1] == "hôpital"
+    assert 'segurtrack_fold("dossiers_client"."name") LIKE' in sql
+    assert params[-1] == "%hopital%"
+
+
+def test_the_identifier_search_is_an_in_subquery_on_sqlite_and_an_array_on_postgresql(sqlite):
+    from dossiers.queries import dossier_list
+
+    queryset = dossier_list(1, q="75 000")
+    sql, _params = queryset.query.get_compiler(connection=sqlite).as_sql()
+    assert '"dossiers_dossier"."client_id" IN (SELECT' in sql and "ANY(" not in sql
+    if connection.vendor == "postgresql":
+        sql, _params = queryset.query.sql_with_params()
+        assert '"dossiers_dossier"."client_id" = ANY(ARRAY(SELECT' in sql

@@ -56,6 +56,7 @@ class ClientDraft:
     reaches_va: bool = False
     esms_ready: bool = True
     id: int = 0
+    name: str = ""                                # set when its row is written, before its dossiers' rows
 
 
 class Plan:

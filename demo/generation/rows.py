@@ -48,6 +48,7 @@ class Rows:
             finess_legal = with_luhn(f"{dep}{(n * 31 + 777) % 1_000_000:06d}")
         template = rng.choice(CLIENT_NAMES.get(client.couloir, ["Structure de santé de {city}"]))
         name = template.format(city=client.city, saint=rng.choice(SAINTS), last=rng.choice(LAST))
+        client.name = name                           # each dossier row carries it (Dossier.client_name)
         created = client.first_event - timedelta(days=rng.randint(0, 60), seconds=rng.randrange(86_400))
         contract = cpe = certificates = None
         if kind == "esms":
@@ -94,7 +95,8 @@ class Rows:
         d = dict(DOSSIER_DEFAULTS)
         reference = f"SEG-{plan.id:06d}"
         scenario = rng.choice(SCENARIOS)
-        d.update(id=plan.id, organisation_id=plan.org.id, client_id=client.id, solution_id=plan.solution.id,
+        d.update(id=plan.id, organisation_id=plan.org.id, client_id=client.id, client_name=client.name,
+                 solution_id=plan.solution.id,
                  dispositif_id=dispositif.id, reference=reference, scenario=scenario, created_at=plan.moments[0])
         user_id, username = plan.org.manager_id, plan.org.manager_username
         seq, prev = 0, ""

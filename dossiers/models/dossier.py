@@ -113,6 +113,9 @@ class DossierQuerySet(models.QuerySet):
 class Dossier(FSMModelMixin, models.Model):
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="dossiers")
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="dossiers")
+    # The client's name, copied so the list sorts and searches by it on the dossier's own indexes: filled at
+    # creation (`save`, the importer's and the generator's bulk paths), carried by `services.save_client` on a rename.
+    client_name = models.CharField(_("nom du client"), max_length=200, blank=True, default="", editable=False)
     solution = models.ForeignKey(Solution, on_delete=models.PROTECT, related_name="dossiers")
     # Copied from the solution at creation so the one-prestation-per-dispositif constraint is a plain index.
     dispositif = models.ForeignKey(Dispositif, on_delete=models.PROTECT, related_name="dossiers")
@@ -226,10 +229,21 @@ class Dossier(FSMModelMixin, models.Model):
             models.Index(fields=["organisation", "dispositif", "state"], name="dossier_org_disp_state"),
             models.Index(fields=["organisation", "deployed_on"], name="dossier_org_deployed",
                          condition=Q(state="deployed")),
+            # One per sort of the list (dossiers.queries.SORTS), the organisation first: a page reads its rows in
+            # order from the index (ascending sorts scan it backwards) and a deep page seeks to its key.
+            models.Index(fields=["organisation", "-updated_at", "-id"], name="dossier_org_updated"),
+            models.Index(fields=["organisation", "client_name", "id"], name="dossier_org_client_name"),
+            models.Index(fields=["organisation", "reference", "id"], name="dossier_org_reference"),
+            models.Index(fields=["organisation", "state", "id"], name="dossier_org_state_id"),
         ]
 
     def __str__(self) -> str:
         return self.reference or f"#{self.pk}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self._state.adding and not self.client_name and self.client_id is not None:
+            self.client_name = self.client.name
+        super().save(*args, **kwargs)
 
     # --- transitions (DOMAIN.md §4): each records the step's data from a validated payload ---
 

@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from segurtrack.errors import InvalidInput
 
 from .. import audit, blocker_refresh
-from ..models import Client, PvPilote, Solution
+from ..models import Client, Dossier, PvPilote, Solution
 from ..sites import site_conflicts
 from .common import full_clean, require_role
 from .documents import check_upload
@@ -33,8 +33,10 @@ def _unchanged(instance: Client | Solution) -> bool:
 
 
 def _save_audited(instance: Party, *, by: AbstractBaseUser, scope: str,
-                  taken: Callable[[], dict[str, list[str]]]) -> Party:
-    """Save, audit the change and refresh the dossiers of an existing one; `taken()`: the errors of a unique clash."""
+                  taken: Callable[[], dict[str, list[str]]],
+                  then: Callable[[Party], object] | None = None) -> Party:
+    """Save, audit the change and refresh the dossiers of an existing one; `taken()`: the errors of a unique clash;
+    `then(instance)`: what else the change writes, in its transaction."""
     if _unchanged(instance):
         return instance  # nothing to save, nothing to audit or refresh
     with transaction.atomic():
@@ -46,6 +48,8 @@ def _save_audited(instance: Party, *, by: AbstractBaseUser, scope: str,
         except IntegrityError:
             raise InvalidInput(taken())
         audit.record_change(instance, by=by, before=before)
+        if then is not None and not new:
+            then(instance)
         if not new:
             blocker_refresh.schedule(scope, instance.pk)
     return instance
@@ -60,7 +64,13 @@ def save_client(client: Client, *, by: AbstractBaseUser) -> Client:
         raise InvalidInput(conflicts)
     # A concurrent save that took the same site first (the unique constraints decide): say which client.
     return _save_audited(client, by=by, scope="client", taken=lambda: site_conflicts(client) or {
-        "finess_geo": [_("Ce site est déjà un client.")]})
+        "finess_geo": [_("Ce site est déjà un client.")]}, then=_keep_client_name)
+
+
+def _keep_client_name(client: Client) -> None:
+    """The client's dossiers carry its name (the list sorts and searches by it): a rename reaches them all (one
+    UPDATE, `updated_at` untouched: the dossiers themselves did not change)."""
+    Dossier.objects.filter(client_id=client.pk).exclude(client_name=client.name).update(client_name=client.name)
 
 
 def save_solution(solution: Solution, *, by: AbstractBaseUser) -> Solution:

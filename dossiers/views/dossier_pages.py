@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
-from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.translation import gettext as _
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from organisations.models import Role
@@ -28,6 +28,7 @@ from ..services import RulesFailed
 from ..timeline import display_value, field_label, rule_warnings
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
+from .list_paging import AFTER, BEFORE, InvalidCursor, ListPage, count_cap, list_page
 from .common import announce_transition, member_required, organisation_id, own_dossier, safe_next
 from .solde import render_solde
 from .owner_scope import owner_scope
@@ -54,17 +55,34 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     form = DossierFilterForm(request.GET or None, organisation_id=org)
     params = form.params()
     owner = owner_scope(request)  # « mes dossiers » by default (dossiers/views/team.py)
-    page = Paginator(owner.apply(queries.dossier_list(org, **params)), PAGE_SIZE).get_page(request.GET.get("page"))
+    dossiers = owner.apply(queries.dossier_list(org, **params))
+    status = 200
+    try:
+        page = list_page(dossiers, request.GET, sort=params.get("sort"), size=PAGE_SIZE)
+    except InvalidCursor:
+        form.add_error(None, _("Ce lien de page n'est plus valide (modifié ou d'un autre tri) : voici la première "
+                               "page."))
+        page, status = list_page(dossiers, QueryDict(), sort=params.get("sort"), size=PAGE_SIZE), 400
     query = request.GET.copy()
-    query.pop("page", None)
+    for name in ("page", AFTER, BEFORE):
+        query.pop(name, None)
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
         "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         "sort": params.get("sort", queries.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
+        "count_label": count_label(page),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).
         "filter_fields": [(key, value) for key, values in sort_query.lists() for value in values],
-    })
+    }, status=status)
+
+
+def count_label(page: ListPage) -> str:
+    """"1 dossier", "12 345 dossiers", or past the cap "plus de 10 000 dossiers" (the count stopped there)."""
+    if page.capped:
+        return _("plus de %(count)s dossiers") % {"count": number_format(count_cap(), force_grouping=True)}
+    return ngettext("%(count)s dossier", "%(count)s dossiers", page.count) % {
+        "count": number_format(page.count, force_grouping=True)}
 
 
 @require_http_methods(["GET", "POST"])

@@ -27,7 +27,7 @@ pytestmark = pytest.mark.slow
 MONEY = re.compile(r"^\d+\.\d{2}$")
 # Dossier fields a transition records: replaying the history through the model must give the stored values.
 # The amounts in force (declared_amount, avance_paid_total) also follow amendments: checked separately.
-NOT_REPLAYED = {"id", "organisation_id", "client_id", "solution_id", "dispositif_id", "reference", "state_changed_at",
+NOT_REPLAYED = {"id", "organisation_id", "client_id", "client_name", "solution_id", "dispositif_id", "reference", "state_changed_at",
                 "declared_amount", "avance_paid_total", "solde_draft", "history_seq", "history_hash", "history_anchor", "created_at",
                 "updated_at"}
 STEP_FIELDS = [f.attname for f in Dossier._meta.concrete_fields if f.attname not in NOT_REPLAYED]
