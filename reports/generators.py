@@ -16,13 +16,16 @@ from typing import Any
 
 from django.db import connection
 from psycopg.adapt import Loader
-from django.db.models import Case, CharField, F, QuerySet, Value, When
+from django.db.models import (
+    Case, CharField, DecimalField, ExpressionWrapper, F, Func, IntegerField, QuerySet, Value, When,
+)
+from django.db.models.lookups import GreaterThan
 from django.db.models.functions import Coalesce, Concat, NullIf, Trim
 from django.utils import timezone
 from django.utils.translation import gettext, gettext_lazy as _
 
 from dossiers.extensions import pending_va_figures
-from dossiers.models import Client, Dispositif, State
+from dossiers.models import Client, State
 from dossiers.queries import dossiers_of, filter_dossiers
 from organisations.models import Organisation
 
@@ -32,41 +35,12 @@ from .models import ExportJob
 
 Scope = Organisation | int | None    # one organisation, or every organisation (platform staff: None)
 MONEY_KEYS = ("declared_amount", "avance_paid", "solde_paid")
+MONEY_FIELD = DecimalField(max_digits=14, decimal_places=2)
 XLSX_FETCH = 2000  # rows of rendered cells per fetch (about 1 kB each)
 
 
 def _money(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).quantize(Decimal("0.01"))
-
-
-def reference_labels() -> dict[str, dict[str, str]]:
-    """The French labels of the dispositifs (by code) and couloirs (by code): one query, for a file's columns."""
-    dispositifs, couloirs = {}, {}
-    for code, label, couloir, couloir_label in Dispositif.objects.values_list(
-            "code", "label", "couloir_id", "couloir__label"):
-        dispositifs[code], couloirs[couloir] = label, couloir_label
-    return {"dispositif": dispositifs, "couloir": couloirs}
-
-
-def pending_va_columns(labels: dict[str, dict[str, str]]) -> list[Column]:
-    dispositifs, couloirs = labels["dispositif"], labels["couloir"]
-    return [
-        Column(_("Référence"), lambda r: r.row["reference"]),
-        Column(_("Client"), lambda r: r.row["client__name"]),
-        Column(_("FINESS géographique"), lambda r: r.row["client__finess_geo"]),
-        Column(_("SIRET"), lambda r: r.row["client__siret"]),
-        Column(_("Solution"), lambda r: r.row["solution__name"]),
-        Column(_("Version"), lambda r: r.row["solution__version"]),
-        Column(_("Dispositif"), lambda r: dispositifs.get(r.row["dispositif__code"], r.row["dispositif__code"])),
-        Column(_("Code dispositif"), lambda r: r.row["dispositif__code"]),
-        Column(_("Couloir"), lambda r: couloirs.get(r.row["dispositif__couloir_id"], r.row["dispositif__couloir_id"])),
-        Column(_("Déployé le"), lambda r: r.row["deployed_on"], "date"),
-        Column(_("Âge (jours)"), lambda r: r.age_days, "int", total=False),
-        Column(_("En retard"), lambda r: r.overdue, "bool"),
-        Column(_("Montant déclaré (€)"), lambda r: _money(r.row["declared_amount"]), "money"),
-        Column(_("Avance payée (€)"), lambda r: _money(r.row["avance_paid_total"]), "money"),
-        Column(_("Montant en jeu (€)"), lambda r: r.amount_at_stake, "money"),
-    ]
 
 
 def _labelled(field: str, choices: Iterable[tuple[str, Any]]) -> Case:
@@ -80,6 +54,32 @@ def _owner_name() -> Coalesce:
     full = Trim(Concat(F("owner__user__first_name"), Value(" "), F("owner__user__last_name"),
                        output_field=CharField()))
     return Coalesce(NullIf(full, Value("")), F("owner__user__username"), output_field=CharField())
+
+
+def pending_va_columns(today: date) -> list[Column]:
+    """The pending-VA rows' columns, read by the database: age and lateness on `today` as `queries.PendingVa` derives
+    them, the dispositif and couloir by their labels."""
+    age = Func(Value(today), F("deployed_on"), template="(%(expressions)s)", arg_joiner=" - ",
+               output_field=IntegerField())
+    stake = ExpressionWrapper(Coalesce(F("declared_amount"), Value(queries.ZERO))
+                              - Coalesce(F("avance_paid_total"), Value(queries.ZERO)), output_field=MONEY_FIELD)
+    return [
+        Column(_("Référence"), None, source="reference", width=18),
+        Column(_("Client"), None, source="client__name", width=40),
+        Column(_("FINESS géographique"), None, source="client__finess_geo", width=21),
+        Column(_("SIRET"), None, source="client__siret", width=16),
+        Column(_("Solution"), None, source="solution__name", width=28),
+        Column(_("Version"), None, source="solution__version", width=10),
+        Column(_("Dispositif"), None, source="dispositif__label", width=45),
+        Column(_("Code dispositif"), None, source="dispositif__code", width=18),
+        Column(_("Couloir"), None, source="dispositif__couloir__label", width=30),
+        Column(_("Déployé le"), None, "date", source="deployed_on"),
+        Column(_("Âge (jours)"), None, "int", total=False, source=age),
+        Column(_("En retard"), None, "bool", source=GreaterThan(age, F("organisation__pending_va_days"))),
+        Column(_("Montant déclaré (€)"), None, "money", source="declared_amount"),
+        Column(_("Avance payée (€)"), None, "money", source="avance_paid_total"),
+        Column(_("Montant en jeu (€)"), None, "money", source=stake),
+    ]
 
 
 def dossier_columns() -> list[Column]:
@@ -153,7 +153,50 @@ class Report:
         raise NotImplementedError
 
 
-class PendingVaReport(Report):
+class RawText(Loader):
+    def load(self, data: Any) -> bytes:
+        return bytes(data)
+
+
+class SqlReport(Report):
+    """A report whose columns the database reads (`Column.source`), each under an alias `c0`…`cN`: the CSV's rows
+    are those values, the XLSX's cells are written by the same statement (`xlsx_rows`)."""
+
+    queryset: QuerySet
+
+    def source_columns(self) -> list[Column]:
+        raise NotImplementedError
+
+    @cached_property
+    def columns(self) -> list[Column]:  # type: ignore[override]
+        return [replace(column, get=itemgetter(f"c{i}")) for i, column in enumerate(self.source_columns())]
+
+    def values(self) -> QuerySet:
+        return self.queryset.values("id", **{f"c{i}": F(c.source) if isinstance(c.source, str) else c.source
+                                             for i, c in enumerate(self.source_columns())})
+
+    def count(self) -> int:
+        return self.queryset.count()
+
+    def rows(self) -> Iterator[dict[str, Any]]:
+        return _chunked(self.values())
+
+    def xlsx_rows(self) -> Iterator[tuple[Any, ...]]:
+        """Each row's cells as SpreadsheetML, then its summed values: one statement, read in chunks."""
+        columns = self.columns
+        sql, params = self.values().query.sql_with_params()
+        statement, params = xlsx.sql_cells(sql, params, [f"c{i}" for i in range(len(columns))],
+                                           [c.kind for c in columns], [c.summed for c in columns],
+                                           yes=gettext("oui"), no=gettext("non"))
+        with connection.chunked_cursor() as cursor:
+            # The cells arrive as bytes: nothing decodes them only for the archive to encode them again.
+            cursor.cursor.adapters.register_loader("text", RawText)
+            cursor.execute(statement, params)
+            while chunk := cursor.fetchmany(XLSX_FETCH):
+                yield from chunk
+
+
+class PendingVaReport(SqlReport):
     """Deployed dossiers whose VA is awaited: summary (totals, age buckets, per dispositif) and rows."""
 
     title = _("VA en attente")
@@ -168,11 +211,6 @@ class PendingVaReport(Report):
     def summary(self) -> dict[str, Any]:
         return queries.pending_va_summary(self.queryset, self.today)
 
-    @cached_property
-    def columns(self) -> list[Column]:  # type: ignore[override]
-        # Only a file asks for them: the page and the API's JSON never pay for the labels' query.
-        return pending_va_columns(reference_labels())
-
     def figures(self) -> dict[str, Any]:
         """Figures other apps registered (dossiers.extensions), as top-level fields beside the summary."""
         return pending_va_figures(self.scope, self.filters, self.queryset)
@@ -184,11 +222,12 @@ class PendingVaReport(Report):
     def item(self, row: dict[str, Any]) -> queries.PendingVa:
         return queries.PendingVa(row, self.today)
 
-    def count(self) -> int:
-        return self.queryset.count()
+    def source_columns(self) -> list[Column]:
+        return pending_va_columns(self.today)
 
-    def rows(self) -> Iterator[queries.PendingVa]:
-        return (self.item(row) for row in _chunked(queries.pending_va_rows(self.queryset)))
+    def values(self) -> QuerySet:
+        # A file's rows: oldest deployment first, as the page's (`queries.pending_va_rows`).
+        return super().values().order_by("deployed_on", "id")
 
 
 class PipelineReport(Report):
@@ -234,49 +273,6 @@ class DeadlinesReport(Report):
 
     def rows(self) -> Iterator[dict[str, Any]]:
         return (self.item(row) for row in self.queryset)
-
-
-class RawText(Loader):
-    def load(self, data: Any) -> bytes:
-        return bytes(data)
-
-
-class SqlReport(Report):
-    """A report whose columns the database reads (`Column.source`), each under an alias `c0`…`cN`: the CSV's rows
-    are those values, the XLSX's cells are written by the same statement (`xlsx_rows`)."""
-
-    queryset: QuerySet
-
-    def source_columns(self) -> list[Column]:
-        raise NotImplementedError
-
-    @cached_property
-    def columns(self) -> list[Column]:  # type: ignore[override]
-        return [replace(column, get=itemgetter(f"c{i}")) for i, column in enumerate(self.source_columns())]
-
-    def values(self) -> QuerySet:
-        return self.queryset.values(**{f"c{i}": F(c.source) if isinstance(c.source, str) else c.source
-                                       for i, c in enumerate(self.source_columns())})
-
-    def count(self) -> int:
-        return self.queryset.count()
-
-    def rows(self) -> Iterator[dict[str, Any]]:
-        return _chunked(self.values())
-
-    def xlsx_rows(self) -> Iterator[tuple[Any, ...]]:
-        """Each row's cells as SpreadsheetML, then its summed values: one statement, read in chunks."""
-        columns = self.columns
-        sql, params = self.values().query.sql_with_params()
-        statement, params = xlsx.sql_cells(sql, params, [f"c{i}" for i in range(len(columns))],
-                                           [c.kind for c in columns], [c.summed for c in columns],
-                                           yes=gettext("oui"), no=gettext("non"))
-        with connection.chunked_cursor() as cursor:
-            # The cells arrive as bytes: nothing decodes them only for the archive to encode them again.
-            cursor.cursor.adapters.register_loader("text", RawText)
-            cursor.execute(statement, params)
-            while chunk := cursor.fetchmany(XLSX_FETCH):
-                yield from chunk
 
 
 class DossierListReport(SqlReport):
