@@ -207,7 +207,7 @@ def download(report: Any, fmt: str, *, filename: str) -> HttpResponseBase:
     """A report (`generators.Report`) as a streamed download; an XLSX of a report read by SQL has its cells written
     by the database (`SqlReport.xlsx_rows`), which keeps a large list within a few times a COPY of its rows."""
     title = str(report.title)
-    if fmt == "xlsx" and hasattr(report, "xlsx_rows"):
+    if fmt == "xlsx" and getattr(report, "renders_cells", False):
         response = StreamingHttpResponse(xlsx_chunks(report.columns, report.xlsx_rows(), title=title, rendered=True),
                                          content_type=XLSX)
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -56,11 +56,25 @@ def _owner_name() -> Coalesce:
     return Coalesce(NullIf(full, Value("")), F("owner__user__username"), output_field=CharField())
 
 
+class DaysBetween(Func):
+    """`later - earlier` in days, on the two databases the project runs on (as `queries.AddDays`)."""
+
+    arity = 2
+    output_field = IntegerField()
+
+    def as_sql(self, compiler, connection, **extra_context):
+        later_sql, later_params = compiler.compile(self.source_expressions[0])
+        earlier_sql, earlier_params = compiler.compile(self.source_expressions[1])
+        params = (*later_params, *earlier_params)
+        if connection.vendor == "sqlite":
+            return f"CAST(julianday({later_sql}) - julianday({earlier_sql}) AS integer)", params
+        return f"(CAST({later_sql} AS date) - {earlier_sql})", params
+
+
 def pending_va_columns(today: date) -> list[Column]:
     """The pending-VA rows' columns, read by the database: age and lateness on `today` as `queries.PendingVa` derives
     them, the dispositif and couloir by their labels."""
-    age = Func(Value(today), F("deployed_on"), template="(%(expressions)s)", arg_joiner=" - ",
-               output_field=IntegerField())
+    age = DaysBetween(Value(today), F("deployed_on"))
     stake = ExpressionWrapper(Coalesce(F("declared_amount"), Value(queries.ZERO))
                               - Coalesce(F("avance_paid_total"), Value(queries.ZERO)), output_field=MONEY_FIELD)
     return [
@@ -180,6 +194,12 @@ class SqlReport(Report):
 
     def rows(self) -> Iterator[dict[str, Any]]:
         return _chunked(self.values())
+
+    @property
+    def renders_cells(self) -> bool:
+        """Whether `xlsx_rows` can write the cells (its SQL is PostgreSQL's; on SQLite the cells are written in
+        Python from `rows`)."""
+        return connection.vendor == "postgresql"
 
     def xlsx_rows(self) -> Iterator[tuple[Any, ...]]:
         """Each row's cells as SpreadsheetML, then its summed values: one statement, read in chunks."""

@@ -149,8 +149,7 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/deadlines.html", {
         "form": form, "page": page, "rows": rows, "query": _query_without_page(request),
         "filtered": bool(request.GET.get("kind") or request.GET.get("due_before")),
-        "csv_url": reverse("deadlines-export", kwargs={"fmt": "csv"}),
-        "xlsx_url": reverse("deadlines-export", kwargs={"fmt": "xlsx"}),
+        "csv_url": reverse("deadlines-export-csv"), "xlsx_url": reverse("deadlines-export-xlsx"),
     }, status=200 if valid else 400)
 
 
