@@ -1,25 +1,26 @@
-"""The CSV and XLSX formatters of the reports (`generators`): data only, never a formula.
+"""The CSV and XLSX formatters of the reports (`generators`): data only, never a formula, streamed.
 
 CSV: UTF-8 with a BOM and `;` separators (what a French spreadsheet opens without a wizard), dates ISO 8601,
 money with the French decimal comma ("1234,50") so French Excel and LibreOffice read it as a number. A text cell
 that a spreadsheet would evaluate (it starts with =, +, -, @, tab or CR) is prefixed with an apostrophe (OWASP
-"CSV injection"). XLSX: real dates (DD/MM/YYYY), numbers with two decimals, and every text as a string cell
-(openpyxl would store a string starting with "=" as a formula). Identifiers are text: leading zeros stay.
-Rows are read in chunks.
+"CSV injection"). A CSV is data for machines: no totals row. XLSX (`reports.xlsx`): real dates (DD/MM/YYYY),
+numbers with two decimals, every text an inline string cell (never a formula), a bold frozen header with an
+autofilter, column widths, and a "Total" row of the money columns (`Column.total`). Identifiers are text: leading
+zeros stay. Rows are read in chunks and both files leave as they are written.
 """
 from __future__ import annotations
 
 import csv
 import io
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import IO, Any
 
-from django.http import FileResponse, HttpResponseBase, StreamingHttpResponse
-from django.utils.translation import gettext_lazy as _
+from django.http import HttpResponseBase, StreamingHttpResponse
+from django.utils.translation import gettext, gettext_lazy as _
+
+from . import xlsx
 
 CHUNK_SIZE = 500
 MONEY_FORMAT = "#,##0.00"
@@ -31,6 +32,15 @@ class Column:
     header: Any          # lazy French header
     get: Callable[[Any], Any]
     kind: str = "text"   # text, int, money, date, bool
+    # Summed in the XLSX's "Total" row: money columns unless told otherwise (an age or a count of days is not).
+    total: bool | None = field(default=None)
+    # Where the database reads it (a field path or an expression), for a report read by SQL (`SqlReport`).
+    source: Any = None
+    width: int | None = None   # the XLSX column's width in characters, when known (else from the first rows)
+
+    @property
+    def summed(self) -> bool:
+        return self.kind == "money" if self.total is None else self.total
 
 
 # --- writers -----------------------------------------------------------------------------------------------------------
@@ -45,21 +55,11 @@ def inert_text(value: str) -> str:
 
 
 def csv_cell(value: Any, kind: str) -> str:
-    if value is None:
-        return ""
-    if kind == "money":
-        return f"{Decimal(value):.2f}".replace(".", ",")
-    if kind == "int":
-        return str(int(value))
-    if kind == "bool":
-        return str(_("oui") if value else _("non"))
-    if isinstance(value, (date, datetime)):
-        return value.isoformat()
-    return inert_text(str(value))
+    return csv_writer(kind)(value)
 
 
 def xlsx_value(value: Any, kind: str) -> Any:
-    """The cell value and its openpyxl data type: numbers and dates typed, everything else a string cell."""
+    """The value an XLSX cell holds and its type ("n" number, "d" date, "s" string): what `reports.xlsx` writes."""
     if value is None:
         return None, None
     if kind == "money":
@@ -70,14 +70,41 @@ def xlsx_value(value: Any, kind: str) -> Any:
         return value, "d"
     if kind == "bool":
         return str(_("oui") if value else _("non")), "s"
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+    return str(value).translate(xlsx.CONTROL_CHARACTERS), "s"
 
-    # Control characters are not allowed in an XLSX file (openpyxl refuses them): they are dropped.
-    return ILLEGAL_CHARACTERS_RE.sub("", str(value)), "s"
+
+def _csv_text(value: Any) -> str:
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
+def _csv_money(value: Any) -> str:
+    return "" if value is None else f"{value:.2f}".replace(".", ",")
+
+
+def _csv_int(value: Any) -> str:
+    return "" if value is None else str(int(value))
+
+
+def _csv_date(value: Any) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def csv_writer(kind: str) -> Callable[[Any], str]:
+    """`csv_cell` for one kind, chosen once per column rather than tested per cell."""
+    if kind == "bool":
+        yes, no = gettext("oui"), gettext("non")
+        return lambda value: "" if value is None else (yes if value else no)
+    return {"money": _csv_money, "int": _csv_int, "date": _csv_date}.get(kind, _csv_text)
+
+
+CSV_BATCH = 256  # rows per piece of a streamed CSV
 
 
 def csv_lines(columns: list[Column], rows: Iterable[Any]) -> Iterator[str]:
-    """The CSV text line by line (a BOM first), for streaming or for a file."""
+    """The CSV text in pieces (a BOM first), for streaming or for a file."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
 
@@ -89,8 +116,16 @@ def csv_lines(columns: list[Column], rows: Iterable[Any]) -> Iterator[str]:
 
     writer.writerow([str(c.header) for c in columns])
     yield "\ufeff" + flush()
+    cells = [(c.get, csv_writer(c.kind)) for c in columns]
+    writerow = writer.writerow
+    pending = 0
     for row in rows:
-        writer.writerow([csv_cell(c.get(row), c.kind) for c in columns])
+        writerow([write(get(row)) for get, write in cells])
+        pending += 1
+        if pending == CSV_BATCH:
+            yield flush()
+            pending = 0
+    if pending:
         yield flush()
 
 
@@ -99,35 +134,21 @@ def write_csv(columns: list[Column], rows: Iterable[Any], handle: IO[str]) -> No
         handle.write(line)
 
 
-def write_xlsx(columns: list[Column], rows: Iterable[Any], handle: IO[bytes], *, title: str = "Export") -> None:
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
+def xlsx_chunks(columns: list[Column], rows: Iterable[Any], *, title: str = "Export",
+                rendered: bool = False) -> Iterator[bytes]:
+    """The XLSX file of a report's columns and rows, in pieces as it is written (`reports.xlsx.stream`); `rendered`:
+    the rows are already SpreadsheetML cells (`SqlReport.xlsx_rows`)."""
+    if not rendered:
+        getters = [c.get for c in columns]
+        rows = ([get(row) for get in getters] for row in rows)
+    return xlsx.stream([str(c.header) for c in columns], [c.kind for c in columns], [c.summed for c in columns],
+                       rows, title=title, fixed_widths=[c.width for c in columns], rendered=rendered,
+                       yes=gettext("oui"), no=gettext("non"), total_label=gettext("Total"))
 
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=title[:31])
-    bold = Font(bold=True)
-    header = []
-    for column in columns:
-        cell = WriteOnlyCell(sheet, value=str(column.header))
-        cell.font = bold
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        cells = []
-        for column in columns:
-            value, data_type = xlsx_value(column.get(row), column.kind)
-            cell = WriteOnlyCell(sheet, value=value)
-            if data_type == "s":
-                # Set after the value: openpyxl guesses "f" (formula) for any string starting with "=".
-                cell.data_type = "s"
-            elif column.kind == "money" and value is not None:
-                cell.number_format = MONEY_FORMAT
-            elif column.kind == "date" and value is not None:
-                cell.number_format = DATE_FORMAT
-            cells.append(cell)
-        sheet.append(cells)
-    workbook.save(handle)
+
+def write_xlsx(columns: list[Column], rows: Iterable[Any], handle: IO[bytes], *, title: str = "Export") -> None:
+    for chunk in xlsx_chunks(columns, rows, title=title):
+        handle.write(chunk)
 
 
 def counting(rows: Iterable[Any], total: int, on_progress: Callable[[int, int], None],
@@ -173,10 +194,24 @@ class XlsxFormatter:
 
     def response(self, columns: list[Column], rows: Iterable[Any], *, filename: str,
                  title: str = "Export") -> HttpResponseBase:
-        handle = tempfile.TemporaryFile()
-        write_xlsx(columns, rows, handle, title=title)
-        handle.seek(0)
-        return FileResponse(handle, as_attachment=True, filename=filename, content_type=XLSX)
+        """Streamed as it is zipped: the first bytes leave before the rows are read."""
+        response = StreamingHttpResponse(xlsx_chunks(columns, rows, title=title), content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return response
 
 
 FORMATTERS: dict[str, CsvFormatter | XlsxFormatter] = {"csv": CsvFormatter(), "xlsx": XlsxFormatter()}
+
+
+def download(report: Any, fmt: str, *, filename: str) -> HttpResponseBase:
+    """A report (`generators.Report`) as a streamed download; an XLSX of a report read by SQL has its cells written
+    by the database (`SqlReport.xlsx_rows`), which keeps a large list within a few times a COPY of its rows."""
+    title = str(report.title)
+    if fmt == "xlsx" and getattr(report, "renders_cells", False):
+        response = StreamingHttpResponse(xlsx_chunks(report.columns, report.xlsx_rows(), title=title, rendered=True),
+                                         content_type=XLSX)
+        response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    else:
+        response = FORMATTERS[fmt].response(report.columns, report.rows(), filename=filename, title=title)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response

@@ -4,7 +4,9 @@ The calendar feed is a public route (the secret key in the URL is the credential
 """
 from django.urls import path
 
-from .views import calendar as calendar_views, home, reports
+from .views import calendar as calendar_views, exports, home, reports
+
+FORMATS = ("csv", "xlsx")
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -16,4 +18,9 @@ urlpatterns = [
     path("rapports/exports/<int:pk>/", reports.export_job_status, name="report-export-status"),
     path("rapports/pipeline/", reports.pipeline_report, name="report-pipeline"),
     path("agenda/<str:key>.ics", calendar_views.calendar_feed, name="calendar-feed"),
+    # What the list and deadlines pages show, as files (reports/views/exports.py): one route per format.
+    *(path(f"dossiers/export.{fmt}", exports.dossier_export, {"fmt": fmt}, name=f"dossiers-export-{fmt}")
+      for fmt in FORMATS),
+    *(path(f"echeances/export.{fmt}", exports.deadlines_export, {"fmt": fmt}, name=f"deadlines-export-{fmt}")
+      for fmt in FORMATS),
 ]

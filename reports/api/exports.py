@@ -22,7 +22,7 @@ from organisations.permissions import IsOrganisationMember, request_membership
 from segurtrack.api.schema import FORBIDDEN, NOT_FOUND, UNAUTHENTICATED, DetailSerializer
 
 from .. import services
-from ..exports import FORMATTERS, XLSX
+from ..exports import FORMATTERS, XLSX, download
 from ..generators import Report
 from ..models import ExportJob
 from .params import PAGE_PARAMETERS, ExportJobCreateSerializer, bad_input
@@ -43,10 +43,7 @@ FILE_ANSWERS = {(200, "text/csv"): OpenApiTypes.BINARY, (200, XLSX): OpenApiType
 
 def file_answer(report: Report, fmt: str) -> Any:
     """A report as a download: CSV (streamed) or XLSX, named after the report and today (Europe/Paris)."""
-    response = FORMATTERS[fmt].response(report.columns, report.rows(), title=str(report.title),
-                                        filename=f"{report.stem}-{timezone.localdate():%Y%m%d}.{fmt}")
-    response["X-Content-Type-Options"] = "nosniff"
-    return response
+    return download(report, fmt, filename=f"{report.stem}-{timezone.localdate():%Y%m%d}.{fmt}")
 
 
 # --- export jobs ------------------------------------------------------------------------------------------------------

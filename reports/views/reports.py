@@ -108,9 +108,9 @@ def _encoded(values: dict[str, Any]) -> str:
     return query.urlencode()
 
 
-@require_GET
-@member_required
-def deadlines(request: HttpRequest) -> HttpResponse:
+def deadline_filters(request: HttpRequest) -> tuple[DeadlineFilterForm, dict[str, Any] | None]:
+    """The deadlines page's bound filter form and the report's arguments, or None with the form's errors (checked
+    as the API checks the same parameters); the page and its exports share it."""
     form = DeadlineFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
     if valid:
@@ -124,11 +124,20 @@ def deadlines(request: HttpRequest) -> HttpResponse:
             for name, messages in _errors_of(params.errors).items():
                 for message in messages:
                     form.add_error(name if name in form.fields else None, message)
+    if not valid:
+        return form, None
+    cleaned = form.cleaned_data if form.is_bound else {}
+    return form, {"due_before": cleaned.get("due_before"), "kinds": [cleaned["kind"]] if cleaned.get("kind") else None}
+
+
+@require_GET
+@member_required
+def deadlines(request: HttpRequest) -> HttpResponse:
+    form, filters = deadline_filters(request)
+    valid = filters is not None
     page, rows = None, []
     if valid:
-        cleaned = form.cleaned_data if form.is_bound else {}
-        report = generators.DeadlinesReport(request.membership.organisation, due_before=cleaned.get("due_before"),
-                                            kinds=[cleaned["kind"]] if cleaned.get("kind") else None)
+        report = generators.DeadlinesReport(request.membership.organisation, **filters)
         page = Paginator(report.queryset, DEADLINE_PAGE_SIZE).get_page(request.GET.get("page"))
         for raw in page.object_list:
             row = report.item(raw)
@@ -140,6 +149,7 @@ def deadlines(request: HttpRequest) -> HttpResponse:
     return render(request, "reports/deadlines.html", {
         "form": form, "page": page, "rows": rows, "query": _query_without_page(request),
         "filtered": bool(request.GET.get("kind") or request.GET.get("due_before")),
+        "csv_url": reverse("deadlines-export-csv"), "xlsx_url": reverse("deadlines-export-xlsx"),
     }, status=200 if valid else 400)
 
 

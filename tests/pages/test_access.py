@@ -241,7 +241,9 @@ def test_a_viewer_sees_no_action_button_on_any_page(world, as_viewer):
         if pattern.name in POST_ONLY or pattern.name in {"login", "dossier-solde-json", "document-download",
                                                           "pv-pilote-download", "client-identifier-check",
                                                           "report-export-status", "notifications-unread",
-                                                          "invitation", "notification-open"}:
+                                                          "invitation", "notification-open",
+                                                          "dossiers-export-csv", "dossiers-export-xlsx",
+                                                          "deadlines-export-csv", "deadlines-export-xlsx"}:
             continue
         url = url_of(pattern, target)
         response = as_viewer.get(url)

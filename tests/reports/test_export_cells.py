@@ -41,9 +41,11 @@ def csv_rows(content: bytes) -> list[dict[str, str]]:
 
 
 def xlsx_rows(content: bytes) -> list[dict[str, object]]:
+    """The data rows, by header (the last, "Total" row left out)."""
     sheet = load_workbook(io.BytesIO(content)).active
     rows = list(sheet.iter_rows())
-    return [{h.value: cell for h, cell in zip(rows[0], row)} for row in rows[1:]]
+    assert rows[-1][0].value == "Total"
+    return [{h.value: cell for h, cell in zip(rows[0], row)} for row in rows[1:-1]]
 
 
 def assert_inert_csv(row: dict[str, str], dossier: Dossier) -> None:

@@ -74,7 +74,8 @@ def test_a_dossier_export_applies_the_list_filters_and_writes_xlsx(api, manager_
     assert download["Content-Type"].startswith("application/vnd.openxmlformats")
     sheet = load_workbook(io.BytesIO(b"".join(download.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:2] == ("Référence", "État") and [r[1] for r in rows[1:]] == ["BDC signé"]
+    assert rows[0][:2] == ("Référence", "État") and [r[1] for r in rows[1:-1]] == ["BDC signé"]
+    assert rows[-1][0] == "Total"
 
 
 def test_a_viewer_may_export(viewer_api, django_capture_on_commit_callbacks):

@@ -145,11 +145,11 @@ def test_the_xlsx_export_has_numbers_with_two_decimals(api, pending):
     assert response.status_code == 200
     sheet = load_workbook(io.BytesIO(b"".join(response.streaming_content))).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert len(rows) == 8
-    header = rows[0]
+    assert len(rows) == 9 and rows[-1][0] == "Total"  # the header, 7 rows, their total
+    header, rows = rows[0], rows[1:-1]
     stake = header.index("Montant en jeu (€)")
-    assert all(isinstance(row[stake], (int, float, Decimal)) for row in rows[1:])
-    assert sorted(Decimal(str(row[stake])) for row in rows[1:]) == [Decimal("7000")] * 6 + [Decimal("7500")]
+    assert all(isinstance(row[stake], (int, float, Decimal)) for row in rows)
+    assert sorted(Decimal(str(row[stake])) for row in rows) == [Decimal("7000")] * 6 + [Decimal("7500")]
     first = list(sheet.iter_rows(min_row=2, max_row=2))[0]
     assert first[stake].number_format == "#,##0.00"
     assert first[header.index("Déployé le")].is_date
