@@ -1,0 +1,382 @@
+"""Deadlines of DOMAIN.md §6: computed from the data in one SQL statement (a UNION ALL of one query per kind), and
+kept by the one writer in `OpenDeadline` so the readers (reports.deadlines) never compute them.
+
+Design choices (DOMAIN.md leaves them open):
+- ESMS VA prerequisites are due one week after the BDC is signed ("as soon as possible"), then reminded weekly
+  until the client's three prerequisites are complete or the VA is signed.
+- Avance or solde to fix: CORRECTION_BUSINESS_DAYS jours ouvrés after the ASP's request, in the client's department
+  (DOMAIN.md §8), recorded on the dossier by the transition; a dossier brought in without it (an import, older
+  data) falls back to 14 calendar days. Pending VA: deployed_on + the organisation's delay (default 30).
+- The avance filing deadline is also reminded for a dossier the ASP sent back for correction (`avance_to_fix`).
+- Recovery: due from the day the recovery order is issued, listed (overdue) with the amount still owed until the
+  repayments reach the avance paid (DOMAIN.md §8).
+- Maintenance coverage (6 years after the VA) is information: listed until it ends, never overdue, and only for
+  a dossier with a maintenance contract (SEED-1: the obligations depend on one).
+
+Kept rows hold due dates only: "overdue" and the information kinds already past depend on today, judged on read.
+The writers call `keep` with the dossiers, clients or solutions whose deadlines may have changed, in the change's
+transaction: it replaces their rows with the recomputed ones (one statement on PostgreSQL). `rebuild` (the
+`rebuild_counters` command, and every bulk loader through `counters.rebuild`) replaces an organisation's rows;
+`recompute` and `kept` answer the same rows from the data and from the table, for `--check` and the tests.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from django.db import NotSupportedError, connection, transaction
+from django.db.models import CharField, DateField, DateTimeField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
+from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
+
+from organisations.models import Organisation
+
+from .date_sql import AddDays, AddMonths
+from .models import Client, Dossier, OpenDeadline, PortabilityRequest, Solution, SolutionChange, State
+
+
+class Kind:
+    AVANCE_FILING = "avance_filing"
+    ESMS_PREREQUISITES = "esms_prerequisites"
+    PENDING_VA = "pending_va"
+    SOLDE_TO_FIX = "solde_to_fix"
+    AVANCE_TO_FIX = "avance_to_fix"
+    PORTABILITY = "portability"
+    ANS_NOTICE = "ans_notice"
+    REREFERENCING = "rereferencing"
+    MAINTENANCE_END = "maintenance_end"
+    RECOVERY = "recovery"
+
+
+KINDS = [Kind.AVANCE_FILING, Kind.ESMS_PREREQUISITES, Kind.PENDING_VA, Kind.SOLDE_TO_FIX, Kind.AVANCE_TO_FIX,
+         Kind.PORTABILITY, Kind.ANS_NOTICE, Kind.REREFERENCING, Kind.MAINTENANCE_END, Kind.RECOVERY]
+INFORMATION_KINDS = frozenset({Kind.MAINTENANCE_END})
+
+ESMS_PREREQUISITES_DAYS = 7
+# Only for a correction whose due date was not recorded: about ten jours ouvrés.
+CORRECTION_FALLBACK_DAYS = 14
+PORTABILITY_DAYS = 15
+ANS_NOTICE_DAYS = 15
+REREFERENCING_MONTHS = 1
+MAINTENANCE_MONTHS = 6 * 12
+
+NOT_FILED_STATES = [State.DRAFT, State.BDC_SIGNED, State.AVANCE_TO_FIX]
+BEFORE_VA_STATES = [State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED,
+                    State.AVANCE_PAID, State.DEPLOYED]
+AFTER_VA_STATES = [State.VA_SIGNED, State.SOLDE_FILED, State.SOLDE_TO_FIX, State.SOLDE_VALIDATED, State.SOLDE_PAID]
+
+# The readers' row (reports.deadlines.as_deadline), and the kept column each comes from.
+COLUMNS = ("dl_kind", "dl_due", "dl_due_at", "dl_dossier", "dl_reference", "dl_client_id", "dl_client",
+           "dl_solution_id", "dl_solution", "dl_object", "dl_amount")
+KEPT_COLUMNS = {"dl_kind": "kind", "dl_due": "due_on", "dl_due_at": "due_at", "dl_dossier": "dossier_id",
+                "dl_reference": "reference", "dl_client_id": "client_id", "dl_client": "client_name",
+                "dl_solution_id": "solution_id", "dl_solution": "solution_label", "dl_object": "object_id",
+                "dl_amount": "amount"}
+ORDER = ("dl_due", "dl_due_at", "dl_kind", "dl_dossier", "dl_object")
+
+MONEY = DecimalField(max_digits=12, decimal_places=2)
+
+
+# --- computed from the data --------------------------------------------------------------------------------------
+
+def _null(field) -> Cast:
+    return Cast(Value(None), output_field=field)
+
+
+def _label(prefix: str) -> Concat:
+    return Concat(F(f"{prefix}name"), Value(" "), F(f"{prefix}version"), output_field=CharField())
+
+
+def _dossier_columns() -> dict[str, Any]:
+    return {
+        "dl_organisation": F("organisation_id"), "dl_dossier": F("id"), "dl_reference": F("reference"),
+        "dl_client_id": F("client_id"), "dl_client": F("client__name"), "dl_solution_id": F("solution_id"),
+        "dl_solution": _label("solution__"), "dl_object": _null(IntegerField()),
+    }
+
+
+def _correction_due(step: str) -> Coalesce:
+    """The due date recorded in jours ouvrés by the ASP's request, else the calendar fallback."""
+    return Coalesce(F(f"{step}_fix_due_on"), AddDays(F(f"{step}_fix_requested_on"), CORRECTION_FALLBACK_DAYS),
+                    output_field=DateField())
+
+
+def _part(queryset: QuerySet, kind: str, *, due: Any, columns: dict[str, Any], due_at: Any = None,
+          amount: Any = None) -> QuerySet:
+    """One kind's rows, with the same columns in the same order as every other kind (for the UNION)."""
+    annotations = {"dl_kind": Value(kind, output_field=CharField()), "dl_due": due,
+                   "dl_due_at": due_at if due_at is not None else _null(DateTimeField()),
+                   "dl_amount": amount if amount is not None else _null(MONEY), **columns}
+    names = ("dl_organisation", *COLUMNS)
+    return queryset.order_by().annotate(**{name: annotations[name] for name in names}).values(*names)
+
+
+ALL = Q()
+
+
+def _any_of(**ids: list[int]) -> Q | None:
+    """`a__in=[…] OR b__in=[…]` over the non-empty lists; None when every list is empty."""
+    found = [Q(**{f"{name}__in": values}) for name, values in ids.items() if values]
+    if not found:
+        return None
+    scope = found[0]
+    for one in found[1:]:
+        scope |= one
+    return scope
+
+
+def live(dossiers: Q | None = ALL, requests: Q | None = ALL, changes: Q | None = ALL) -> QuerySet:
+    """The deadlines of the dossiers, portability requests and solution changes matching each filter (None: none
+    of them; default: all) as rows of `dl_organisation` and `COLUMNS`, unordered: one SQL statement."""
+    parts = []
+    if dossiers is not None:
+        parts += _dossier_parts(Dossier.objects.filter(dossiers))
+    if requests is not None:
+        parts.append(_part(
+            PortabilityRequest.objects.filter(requests, fulfilled_on__isnull=True),
+            Kind.PORTABILITY, due=AddDays(F("requested_on"), PORTABILITY_DAYS), columns={
+                "dl_organisation": F("client__organisation_id"), "dl_dossier": _null(IntegerField()),
+                "dl_reference": _null(CharField()), "dl_client_id": F("client_id"), "dl_client": F("client__name"),
+                "dl_solution_id": _null(IntegerField()), "dl_solution": _null(CharField()), "dl_object": F("id")}))
+    if changes is not None:
+        parts += _change_parts(SolutionChange.objects.filter(changes))
+    first, *others = parts
+    return first.union(*others, all=True) if others else first
+
+
+def _dossier_parts(dossiers: QuerySet) -> list[QuerySet]:
+    incomplete_esms = (Q(client__ans_contract_signed_on__isnull=True)
+                       | ~Q(client__cpe_cards__in=Client.Prerequisite.values)
+                       | ~Q(client__software_certificates__in=Client.Prerequisite.values))
+    return [
+        _part(dossiers.filter(state__in=NOT_FILED_STATES, dispositif__avance_deadline__isnull=False),
+              Kind.AVANCE_FILING, due=TruncDate("dispositif__avance_deadline"), due_at=F("dispositif__avance_deadline"),
+              columns=_dossier_columns()),
+        _part(dossiers.filter(incomplete_esms, client__kind=Client.Kind.ESMS, state__in=BEFORE_VA_STATES,
+                              bdc_signed_on__isnull=False),
+              Kind.ESMS_PREREQUISITES, due=AddDays(F("bdc_signed_on"), ESMS_PREREQUISITES_DAYS),
+              columns=_dossier_columns()),
+        _part(dossiers.filter(state=State.DEPLOYED, deployed_on__isnull=False),
+              Kind.PENDING_VA, due=AddDays(F("deployed_on"), F("organisation__pending_va_days")),
+              columns=_dossier_columns()),
+        _part(dossiers.filter(state=State.SOLDE_TO_FIX, solde_fix_requested_on__isnull=False),
+              Kind.SOLDE_TO_FIX, due=_correction_due("solde"), columns=_dossier_columns()),
+        _part(dossiers.filter(state=State.AVANCE_TO_FIX, avance_fix_requested_on__isnull=False),
+              Kind.AVANCE_TO_FIX, due=_correction_due("avance"), columns=_dossier_columns()),
+        _part(dossiers.filter(state__in=AFTER_VA_STATES, va_signed_on__isnull=False, maintenance_contract=True),
+              Kind.MAINTENANCE_END, due=AddMonths(F("va_signed_on"), MAINTENANCE_MONTHS),
+              columns=_dossier_columns()),
+        _part(dossiers.filter(state=State.RECOVERY_ISSUED, recovery_issued_on__isnull=False),
+              Kind.RECOVERY, due=F("recovery_issued_on"), columns=_dossier_columns(),
+              amount=ExpressionWrapper(F("avance_paid_total") - F("recovery_repaid"), output_field=MONEY)),
+    ]
+
+
+def _change_parts(changes: QuerySet) -> list[QuerySet]:
+    columns = {
+        "dl_organisation": F("solution__organisation_id"), "dl_dossier": _null(IntegerField()),
+        "dl_reference": _null(CharField()), "dl_client_id": _null(IntegerField()), "dl_client": _null(CharField()),
+        "dl_solution_id": F("solution_id"), "dl_solution": _label("solution__"), "dl_object": F("id"),
+    }
+    return [
+        _part(changes.filter(affects_conformity=True, ans_notified_on__isnull=True),
+              Kind.ANS_NOTICE, due=AddDays(F("changed_on"), ANS_NOTICE_DAYS), columns=columns),
+        _part(changes.filter(rereferencing_requested_on__isnull=False, rereferencing_filed_on__isnull=True),
+              Kind.REREFERENCING, due=AddMonths(F("rereferencing_requested_on"), REREFERENCING_MONTHS),
+              columns=columns),
+    ]
+
+
+def of_organisations(organisations: list[int]) -> QuerySet:
+    """Every deadline of these organisations, computed from the data (`live`)."""
+    return live(Q(organisation_id__in=organisations), Q(client__organisation_id__in=organisations),
+                Q(solution__organisation_id__in=organisations))
+
+
+def recompute(organisation: Organisation | int, *, today: date | None = None) -> list[tuple]:
+    """The organisation's deadlines computed from the data, as sorted tuples of `COLUMNS` (one query); with `today`,
+    without the information kinds already past."""
+    rows = of_organisations([_organisation_id(organisation)])
+    found = [tuple(row[name] for name in COLUMNS) for row in rows]
+    if today is not None:
+        found = [row for row in found if row[0] not in INFORMATION_KINDS or row[1] >= today]
+    return sorted(found, key=_sort_key)
+
+
+def kept(organisation: Organisation | int) -> list[tuple]:
+    """The same rows as `recompute`, read from the kept table."""
+    rows = OpenDeadline.objects.filter(organisation_id=_organisation_id(organisation)).values_list(
+        *KEPT_COLUMNS.values())
+    return sorted((tuple(row) for row in rows), key=_sort_key)
+
+
+def _sort_key(row: tuple) -> tuple:
+    return tuple((value is None, value) for value in row)
+
+
+def _organisation_id(organisation: Organisation | int) -> int:
+    return organisation if isinstance(organisation, int) else organisation.pk
+
+
+# --- kept by the writers ------------------------------------------------------------------------------------------
+
+def keep(*, dossier_ids: Iterable[int] = (), client_ids: Iterable[int] = (), solution_ids: Iterable[int] = (),
+         requests_of: Iterable[int] = (), changes_of: Iterable[int] = ()) -> None:
+    """Replace the kept deadlines of these dossiers, clients (their dossiers' and portability requests') and
+    solutions (their dossiers' and changes'), or only of the portability requests of `requests_of` (client ids) and
+    the changes of `changes_of` (solution ids), with the recomputed ones, in the caller's transaction: one statement
+    on PostgreSQL, two elsewhere, none for an empty scope."""
+    dossier_ids, client_ids, solution_ids = sorted(set(dossier_ids)), sorted(set(client_ids)), sorted(set(solution_ids))
+    requests_of, changes_of = sorted(set(requests_of) | set(client_ids)), sorted(set(changes_of) | set(solution_ids))
+    dossiers = _any_of(pk=dossier_ids, client_id=client_ids, solution_id=solution_ids)
+    requests, changes = _any_of(client_id=requests_of), _any_of(solution_id=changes_of)
+    if dossiers is None and requests is None and changes is None:
+        return
+    _lock(client_ids, solution_ids, requests_of, changes_of)
+    stale = _any_of(dossier_id=dossier_ids, client_id=client_ids, solution_id=solution_ids) or Q(pk__in=[])
+    if requests is not None:
+        stale |= Q(dossier__isnull=True, client_id__in=requests_of)
+    if changes is not None:
+        stale |= Q(dossier__isnull=True, solution_id__in=changes_of)
+    _replace(OpenDeadline.objects.filter(stale), live(dossiers, requests, changes))
+
+
+def _lock(client_ids: list[int], solution_ids: list[int], requests_of: list[int], changes_of: list[int]) -> None:
+    """Lock what the replacement reads before it takes its snapshot (PostgreSQL, READ COMMITTED): the clients and
+    solutions of the follow-ups, and the dossiers of the clients and solutions, so a transition of one of them
+    committing meanwhile is either seen or keeps its dossier's rows after this (the caller of `keep` with dossier
+    ids holds their row locks already). Parents before dossiers, as the parties' writers lock them."""
+    if connection.vendor != "postgresql":
+        return
+    for model, ids in ((Solution, changes_of), (Client, requests_of)):
+        if ids:
+            list(model.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+    dossiers = _any_of(client_id=client_ids, solution_id=solution_ids)
+    if dossiers is not None:
+        list(Dossier.objects.filter(dossiers).order_by("pk").select_for_update(of=("self",))
+             .values_list("pk", flat=True))
+
+
+# What a client's or a solution's deadlines read of it (the rest of an edit leaves them as they are).
+PARTY_FIELDS = {Client: ("name", "kind", "ans_contract_signed_on", "cpe_cards", "software_certificates"),
+                Solution: ("name", "version")}
+
+
+def keep_party(party: Client | Solution, before: dict[str, Any] | None) -> None:
+    """A client or a solution was saved (`before`: its audited fields before, as `audit.snapshot` reads them): keep
+    its deadlines when a field they read changed."""
+    fields = PARTY_FIELDS[type(party)]
+    if before is not None and all(before.get(name) == _json(getattr(party, name)) for name in fields):
+        return
+    if isinstance(party, Client):
+        keep(client_ids=[party.pk])
+    else:
+        keep(solution_ids=[party.pk])
+
+
+def _json(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def keep_organisations(organisation_ids: Iterable[int]) -> None:
+    """Replace every kept deadline of these organisations (a setting they all depend on changed: the pending-VA
+    delay, a dispositif's avance deadline), in the caller's transaction."""
+    organisation_ids = sorted(set(organisation_ids))
+    if organisation_ids:
+        _lock_table()
+        _replace(OpenDeadline.objects.filter(organisation_id__in=organisation_ids), of_organisations(organisation_ids))
+
+
+def organisation_saving(sender, instance: Organisation, raw: bool = False, **kwargs: Any) -> None:
+    """`pre_save` of an organisation (connected by the app: `organisations` cannot call `dossiers`): note the
+    pending-VA delay it had, so `organisation_saved` keeps its deadlines only when that changed."""
+    if instance.pk is not None and not raw:
+        instance._stored_pending_va_days = Organisation.objects.filter(pk=instance.pk).values_list(
+            "pending_va_days", flat=True).first()
+
+
+def organisation_saved(sender, instance: Organisation, created: bool = False, raw: bool = False,
+                       **kwargs: Any) -> None:
+    """`post_save`: the pending-VA deadlines of every deployed dossier move with the organisation's delay, in the
+    transaction of the save."""
+    stored = instance.__dict__.pop("_stored_pending_va_days", None)
+    if not created and not raw and stored is not None and stored != instance.pending_va_days:
+        keep_organisations([instance.pk])
+
+
+def keep_dispositif(dispositif_id: int) -> None:
+    """A dispositif's avance deadline changed: the organisations with dossiers on it get their rows again."""
+    keep_organisations(Dossier.objects.filter(dispositif_id=dispositif_id).order_by()
+                       .values_list("organisation_id", flat=True).distinct())
+
+
+def _lock_table() -> None:
+    """Writers wait until the caller commits (PostgreSQL): each then keeps its dossier's rows on what this wrote."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(f"LOCK TABLE {connection.ops.quote_name(OpenDeadline._meta.db_table)} "
+                           f"IN SHARE ROW EXCLUSIVE MODE")
+
+
+def _replace(stale: QuerySet | None, fresh: QuerySet) -> None:
+    """Delete the rows of `stale` (None: every row) and insert `fresh` in their place."""
+    if connection.vendor not in ("postgresql", "sqlite"):
+        raise NotSupportedError(f"Kept deadlines are not implemented for {connection.vendor}.")
+    quote = connection.ops.quote_name
+    table = quote(OpenDeadline._meta.db_table)
+    columns = ", ".join(quote(c) for c in ("organisation_id", *KEPT_COLUMNS.values()))
+    delete_sql, delete_params = _delete_sql(stale)
+    with connection.cursor() as cursor:
+        select_sql, select_params = fresh.query.sql_with_params()
+        insert = f"INSERT INTO {table} ({columns}) SELECT * FROM ({select_sql}) fresh"
+        if connection.vendor == "postgresql":
+            # The DELETE in a CTE sees the rows as they were: it never removes what the INSERT adds.
+            cursor.execute(f"WITH stale AS ({delete_sql}) {insert}", (*delete_params, *select_params))
+        else:
+            cursor.execute(delete_sql, delete_params)
+            cursor.execute(insert, select_params)
+
+
+def _delete_sql(stale: QuerySet | None) -> tuple[str, tuple]:
+    """`DELETE FROM` the kept table the rows of `stale` (a filter on the table's own columns; None: all)."""
+    table = connection.ops.quote_name(OpenDeadline._meta.db_table)
+    if stale is None:
+        return f"DELETE FROM {table}", ()
+    where_sql, params = stale.values("pk").query.sql_with_params()
+    return f"DELETE FROM {table} WHERE id IN ({where_sql})", tuple(params)
+
+
+def rebuild(organisation: Organisation | int | Iterable[Organisation | int] | None = None) -> int:
+    """Replace the kept deadlines of one, several or (None) every organisation with the recomputed ones; returns how
+    many rows were written. Writers wait meanwhile (PostgreSQL: the table is locked against writes)."""
+    if organisation is None:
+        organisations = None
+    elif isinstance(organisation, (int, Organisation)):
+        organisations = [_organisation_id(organisation)]
+    else:
+        organisations = [_organisation_id(o) for o in organisation]
+    with transaction.atomic():
+        _lock_table()
+        if organisations is None:
+            _replace(None, live())
+        else:
+            keep_organisations(organisations)
+        scope = Q() if organisations is None else Q(organisation_id__in=organisations)
+        return OpenDeadline.objects.filter(scope).count()
+
+
+# --- the readers' rows --------------------------------------------------------------------------------------------
+
+def rows(organisation: Organisation | int, *, today: date, due_before: date | None = None,
+         kinds: Iterable[str] | None = None) -> QuerySet:
+    """The organisation's kept deadlines (of `kinds`, default all; due on or before `due_before`, overdue ones
+    included), the information kinds already past left out, as rows of `COLUMNS` soonest first: one query on the
+    index that leads with the organisation."""
+    queryset = OpenDeadline.objects.filter(organisation_id=_organisation_id(organisation))
+    if kinds is not None:
+        queryset = queryset.filter(kind__in=list(kinds))
+    if due_before is not None:
+        queryset = queryset.filter(due_on__lte=due_before)
+    queryset = queryset.exclude(kind__in=sorted(INFORMATION_KINDS), due_on__lt=today)
+    return queryset.order_by("due_on", "due_at", "kind", "dossier_id", "object_id").values(
+        **{name: F(column) for name, column in KEPT_COLUMNS.items()})
