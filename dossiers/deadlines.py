@@ -28,6 +28,7 @@ from typing import Any
 from django.db import NotSupportedError, connection, transaction
 from django.db.models import CharField, DateField, DateTimeField, DecimalField, ExpressionWrapper, F, IntegerField, Q, QuerySet, Value
 from django.db.models.functions import Cast, Coalesce, Concat, TruncDate
+from django.utils import timezone
 
 from organisations.models import Organisation
 
@@ -228,17 +229,43 @@ def keep(*, dossier_ids: Iterable[int] = (), client_ids: Iterable[int] = (), sol
     on PostgreSQL, two elsewhere, none for an empty scope."""
     dossier_ids, client_ids, solution_ids = sorted(set(dossier_ids)), sorted(set(client_ids)), sorted(set(solution_ids))
     requests_of, changes_of = sorted(set(requests_of) | set(client_ids)), sorted(set(changes_of) | set(solution_ids))
-    dossiers = _any_of(pk=dossier_ids, client_id=client_ids, solution_id=solution_ids)
-    requests, changes = _any_of(client_id=requests_of), _any_of(solution_id=changes_of)
-    if dossiers is None and requests is None and changes is None:
+    scope = (dossier_ids, client_ids, solution_ids, requests_of, changes_of)
+    if not any(scope):
         return
     _lock(client_ids, solution_ids, requests_of, changes_of)
+    with connection.cursor() as cursor:
+        for sql, params in _keep_statements(scope):
+            cursor.execute(sql, params)
+
+
+# The statements of a small scope, compiled once per shape (how many ids of each kind) with stand-in ids: the ORM
+# takes longer to compile the nine kinds than the database to run them for one dossier (the transitions' case).
+_COMPILED: dict[tuple, list[tuple[str, tuple]]] = {}
+CACHED_IDS = 8
+STAND_IN = -1_000_000_000  # never an id; each list's stand-ins are distinct (an IN list drops duplicates)
+
+
+def _keep_statements(scope: tuple[list[int], ...]) -> list[tuple[str, tuple]]:
+    if sum(len(ids) for ids in scope) > CACHED_IDS:
+        return _compile_keep(*scope)
+    key = (connection.vendor, timezone.get_current_timezone_name(), *(len(ids) for ids in scope))
+    stand_ins = [[STAND_IN - 100 * n - i for i in range(len(ids))] for n, ids in enumerate(scope)]
+    if key not in _COMPILED:
+        _COMPILED[key] = _compile_keep(*stand_ins)
+    real = {stand_in: value for ids, standing in zip(scope, stand_ins) for stand_in, value in zip(standing, ids)}
+    return [(sql, tuple(real.get(p, p) if isinstance(p, int) else p for p in params))
+            for sql, params in _COMPILED[key]]
+
+
+def _compile_keep(dossier_ids, client_ids, solution_ids, requests_of, changes_of) -> list[tuple[str, tuple]]:
+    dossiers = _any_of(pk=dossier_ids, client_id=client_ids, solution_id=solution_ids)
+    requests, changes = _any_of(client_id=requests_of), _any_of(solution_id=changes_of)
     stale = _any_of(dossier_id=dossier_ids, client_id=client_ids, solution_id=solution_ids) or Q(pk__in=[])
     if requests is not None:
         stale |= Q(dossier__isnull=True, client_id__in=requests_of)
     if changes is not None:
         stale |= Q(dossier__isnull=True, solution_id__in=changes_of)
-    _replace(OpenDeadline.objects.filter(stale), live(dossiers, requests, changes))
+    return _replacing(OpenDeadline.objects.filter(stale), live(dossiers, requests, changes))
 
 
 def _lock(client_ids: list[int], solution_ids: list[int], requests_of: list[int], changes_of: list[int]) -> None:
@@ -320,21 +347,25 @@ def _lock_table() -> None:
 
 def _replace(stale: QuerySet | None, fresh: QuerySet) -> None:
     """Delete the rows of `stale` (None: every row) and insert `fresh` in their place."""
+    with connection.cursor() as cursor:
+        for sql, params in _replacing(stale, fresh):
+            cursor.execute(sql, params)
+
+
+def _replacing(stale: QuerySet | None, fresh: QuerySet) -> list[tuple[str, tuple]]:
+    """The statements of `_replace`: one on PostgreSQL, two elsewhere."""
     if connection.vendor not in ("postgresql", "sqlite"):
         raise NotSupportedError(f"Kept deadlines are not implemented for {connection.vendor}.")
     quote = connection.ops.quote_name
     table = quote(OpenDeadline._meta.db_table)
     columns = ", ".join(quote(c) for c in ("organisation_id", *KEPT_COLUMNS.values()))
     delete_sql, delete_params = _delete_sql(stale)
-    with connection.cursor() as cursor:
-        select_sql, select_params = fresh.query.sql_with_params()
-        insert = f"INSERT INTO {table} ({columns}) SELECT * FROM ({select_sql}) fresh"
-        if connection.vendor == "postgresql":
-            # The DELETE in a CTE sees the rows as they were: it never removes what the INSERT adds.
-            cursor.execute(f"WITH stale AS ({delete_sql}) {insert}", (*delete_params, *select_params))
-        else:
-            cursor.execute(delete_sql, delete_params)
-            cursor.execute(insert, select_params)
+    select_sql, select_params = fresh.query.sql_with_params()
+    insert = f"INSERT INTO {table} ({columns}) SELECT * FROM ({select_sql}) fresh"
+    if connection.vendor == "postgresql":
+        # The DELETE in a CTE sees the rows as they were: it never removes what the INSERT adds.
+        return [(f"WITH stale AS ({delete_sql}) {insert}", (*delete_params, *tuple(select_params)))]
+    return [(delete_sql, delete_params), (insert, tuple(select_params))]
 
 
 def _delete_sql(stale: QuerySet | None) -> tuple[str, tuple]:
