@@ -232,7 +232,8 @@ def keep(*, dossier_ids: Iterable[int] = (), client_ids: Iterable[int] = (), sol
     scope = (dossier_ids, client_ids, solution_ids, requests_of, changes_of)
     if not any(scope):
         return
-    _lock(client_ids, solution_ids, requests_of, changes_of)
+    _lock(client_ids, solution_ids, sorted(set(requests_of) - set(client_ids)),
+          sorted(set(changes_of) - set(solution_ids)))
     with connection.cursor() as cursor:
         for sql, params in _keep_statements(scope):
             cursor.execute(sql, params)
@@ -271,8 +272,9 @@ def _compile_keep(dossier_ids, client_ids, solution_ids, requests_of, changes_of
 def _lock(client_ids: list[int], solution_ids: list[int], requests_of: list[int], changes_of: list[int]) -> None:
     """Lock what the replacement reads before it takes its snapshot (PostgreSQL, READ COMMITTED): the clients and
     solutions of the follow-ups, and the dossiers of the clients and solutions, so a transition of one of them
-    committing meanwhile is either seen or keeps its dossier's rows after this (the caller of `keep` with dossier
-    ids holds their row locks already). Parents before dossiers, as the parties' writers lock them."""
+    committing meanwhile is either seen or keeps its dossier's rows after this. The callers of `keep` hold the locks
+    of the dossiers, clients and solutions they pass (`services.lock`, the parties' audit snapshot): only the
+    parents of the follow-ups and the parties' dossiers are locked here, parents first."""
     if connection.vendor != "postgresql":
         return
     for model, ids in ((Solution, changes_of), (Client, requests_of)):
