@@ -31,3 +31,13 @@ class DossiersConfig(AppConfig):
         from .views.team import team_panel
 
         register_dossier_panel(DossierPanel(template="dossiers/_team_panel.html", context=team_panel))
+
+        from django.db.models.signals import post_save, pre_save
+
+        from organisations.models import Organisation
+
+        from .deadlines import organisation_saved, organisation_saving
+
+        # The organisations app cannot call dossiers: its pending-VA delay reaches the kept deadlines this way.
+        pre_save.connect(organisation_saving, sender=Organisation, dispatch_uid="dossiers.deadlines.saving")
+        post_save.connect(organisation_saved, sender=Organisation, dispatch_uid="dossiers.deadlines.saved")

@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import formats
 from django.utils.translation import gettext as _
 
+from . import deadlines
 from .models import Client, PortabilityRequest, Solution, SolutionChange
 from .services import require_role
 from segurtrack.errors import InvalidInput
@@ -56,6 +57,7 @@ def save_portability_request(client: Client, *, by: AbstractBaseUser, changes: d
         raise InvalidInput(errors)
     with transaction.atomic():
         request.save()
+        deadlines.keep(requests_of=[client.pk])
     return request
 
 
@@ -80,4 +82,5 @@ def save_solution_change(solution: Solution, *, by: AbstractBaseUser, changes: d
         raise InvalidInput(errors)
     with transaction.atomic():
         change.save()
+        deadlines.keep(changes_of=[solution.pk])
     return change

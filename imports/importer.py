@@ -20,7 +20,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from dossiers import anchors, counters, rules
+from dossiers import anchors, counters, deadlines, rules
 from segurtrack.bulk_ids import ids_for_connection
 from dossiers.models import (
     Blocker,
@@ -334,6 +334,7 @@ class Importer:
         HistoryEntry.objects.bulk_create(entries)
         Blocker.objects.bulk_create(blockers)
         self.counts.add_dossiers(dossiers, blockers)
+        deadlines.keep(dossier_ids=[d.pk for d in dossiers])  # one statement per batch, in the run's transaction
         ImportedDossier.objects.bulk_create(links)
         self.dossiers += len(dossiers)
 

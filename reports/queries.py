@@ -7,12 +7,12 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import NotSupportedError
-from django.db.models import Count, DateField, DecimalField, F, Func, Q, QuerySet, Subquery, Sum, Value, Window
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Subquery, Sum, Value, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.utils import timezone
 
 from dossiers import counters
+from dossiers.date_sql import AddDays, AddMonths  # noqa: F401 (where the reports' SQL dates were defined)
 from dossiers.models import Blocker, Dossier, State
 from dossiers.queries import LIST_RELATED, dossiers_of, filter_dossiers, rule_title
 from organisations.models import Organisation
@@ -22,47 +22,6 @@ MONEY = DecimalField(max_digits=14, decimal_places=2)
 AVANCE_DEADLINE_DAYS = 30
 HOME_ROWS = 8             # dossiers listed under each heading of the home page
 BLOCKED_ROWS_PER_RULE = 5
-
-
-# --- date arithmetic in SQL (PostgreSQL and SQLite, the two databases the project runs on) -----------------------
-
-class AddDays(Func):
-    """`date + n days` as a date; `n` is an int or an integer expression (a column of another table)."""
-
-    arity = 2
-    output_field = DateField()
-
-    def as_sql(self, compiler, connection, **extra_context):
-        date_sql, date_params = compiler.compile(self.source_expressions[0])
-        days_sql, days_params = compiler.compile(self.source_expressions[1])
-        params = (*date_params, *days_params)
-        if connection.vendor == "postgresql":
-            return f"CAST(({date_sql} + ({days_sql}) * INTERVAL '1 day') AS date)", params
-        if connection.vendor == "sqlite":
-            return f"date({date_sql}, '+' || ({days_sql}) || ' days')", params
-        raise NotSupportedError(f"AddDays is not implemented for {connection.vendor}.")
-
-
-class AddMonths(Func):
-    """`date + n months` as a date, clamped to the month's last day (31 January + 1 month = 28 or 29 February)."""
-
-    arity = 1
-    output_field = DateField()
-
-    def __init__(self, expression: Any, months: int, **extra: Any):
-        super().__init__(expression, **extra)
-        self.months = int(months)
-
-    def as_sql(self, compiler, connection, **extra_context):
-        sql, params = compiler.compile(self.source_expressions[0])
-        n = self.months
-        if connection.vendor == "postgresql":
-            return f"CAST(({sql} + INTERVAL '{n} months') AS date)", tuple(params)
-        if connection.vendor == "sqlite":
-            # SQLite overflows into the next month (31/01 + 1 month = 02/03 or 03/03): clamp to the month's end.
-            return (f"min(date({sql}, '+{n} months'), date({sql}, 'start of month', '+{n + 1} months', '-1 day'))",
-                    (*params, *params))
-        raise NotSupportedError(f"AddMonths is not implemented for {connection.vendor}.")
 
 
 # --- pending VA (DOMAIN.md §6: deployed, VA awaited) ------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 from django.contrib import admin
 from django.db import transaction
 
-from .. import blocker_refresh
+from .. import blocker_refresh, deadlines
 from ..models import Couloir, Dispositif
 
 
@@ -24,6 +24,8 @@ class DispositifAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
+        if change and "avance_deadline" in form.changed_data:
+            deadlines.keep_dispositif(obj.pk)  # in the admin's transaction, like the save
         if change and "requires_mss_deployment" in form.changed_data:
             # The deadline and the ceiling only block once a payload is typed; the MSS flag blocks a solde now.
             with transaction.atomic():  # in the background, each dossier under its row lock

@@ -1,6 +1,7 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .audit import AuditEntry
 from .counters import BlockerCount, StateCount
+from .deadlines import OpenDeadline
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, INVOICE_FIELDS, SCENARIO_CHANGE_STATES,
     SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS, CancellationReason, DeclaredFiness,
@@ -24,5 +25,5 @@ __all__ = [
     "OutboxMessage", "PortabilityRequest", "SolutionChange",
     "AuditEntry",
     "Channel", "NotificationKind", "NotificationPreference",
-    "BlockerCount", "StateCount",
+    "BlockerCount", "StateCount", "OpenDeadline",
 ]

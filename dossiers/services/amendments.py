@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 
 from segurtrack.errors import InvalidInput
 
-from .. import counters, rules
+from .. import counters, deadlines, rules
 from ..blockers import lock, refresh_blockers
 from ..models import AMENDMENT_STATES, Amendment, Dossier
 from .common import RulesFailed, append_history, require_role
@@ -34,6 +34,7 @@ def _save_amounts(dossier: Dossier, *, by: AbstractBaseUser, action: str, data: 
     append_history(dossier, user=by, action=action, from_state=dossier.state, data=data)
     dossier.save(update_fields=["declared_amount", "avance_paid_total", "updated_at"])
     counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
+    deadlines.keep(dossier_ids=[dossier.pk])  # a recovery's amount still owed reads the avance paid
     refresh_blockers(dossier)
 
 

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 
 from segurtrack.errors import InvalidInput
 
-from .. import audit, blocker_refresh
+from .. import audit, blocker_refresh, deadlines
 from ..models import Client, Dossier, PvPilote, Solution
 from ..sites import site_conflicts
 from .common import full_clean, require_role
@@ -52,6 +52,7 @@ def _save_audited(instance: Party, *, by: AbstractBaseUser, scope: str,
             then(instance)
         if not new:
             blocker_refresh.schedule(scope, instance.pk)
+            deadlines.keep_party(instance, before)
     return instance
 
 

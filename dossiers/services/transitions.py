@@ -14,7 +14,7 @@ from django_fsm import can_proceed
 from organisations.models import Membership, Organisation
 from segurtrack.errors import InvalidInput
 
-from .. import counters, outbox, rules, tasks
+from .. import counters, deadlines, outbox, rules, tasks
 from ..blockers import lock, refresh_blockers
 from ..models import (
     ACTIVE_EXCLUDED_STATES, SCENARIO_CHANGE_STATES, Client, DeclaredFiness, Dossier, HistoryEntry, Solution, State,
@@ -77,6 +77,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
         else:
             dossier.save()
         counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
+        deadlines.keep(dossier_ids=[dossier.pk])
         refresh_blockers(dossier)
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
@@ -104,6 +105,7 @@ def create_dossier(*, organisation: Organisation, by: AbstractBaseUser, client: 
             dossier.reference = f"SEG-{dossier.pk:06d}"
             Dossier.objects.filter(pk=dossier.pk).update(reference=dossier.reference)
         counters.record_change(dossier, None)
+        deadlines.keep(dossier_ids=[dossier.pk])
         append_history(dossier, user=by, action="create", to_state=dossier.state,
                        data={"client": client.pk, "solution": solution.pk, "scenario": scenario,
                              "reference": dossier.reference})
@@ -121,6 +123,7 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
     with transaction.atomic():
         dossier = lock(dossier_id)
         require_role(by, dossier.organisation_id)
+        shown = (dossier.reference, dossier.maintenance_contract)  # what its deadlines read of these changes
         errors: dict[str, list[str]] = {}
         if "scenario" in changes and changes["scenario"] != dossier.scenario:
             if dossier.state not in SCENARIO_CHANGE_STATES:
@@ -150,6 +153,8 @@ def update_dossier(dossier_id: int, *, by: AbstractBaseUser, changes: dict[str, 
         if errors:
             raise InvalidInput(errors)
         dossier.save()
+        if (dossier.reference, dossier.maintenance_contract) != shown:
+            deadlines.keep(dossier_ids=[dossier.pk])
         refresh_blockers(dossier)
     return dossier
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from dossiers import counters
+from dossiers import counters, deadlines
 from dossiers.models import Client, Dispositif, Dossier, Solution, State
 from organisations.models import Membership
 
@@ -25,9 +25,11 @@ def url(name: str, *args: Any) -> str:
 
 
 def deployed(membership: Membership, age: int, *, solution: Solution | None = None) -> Dossier:
-    """A dossier deployed `age` days ago (Europe/Paris), reached through the service."""
+    """A dossier deployed `age` days ago (Europe/Paris), reached through the service (the date set past the writer,
+    its kept deadlines with it)."""
     dossier = walk_to(State.DEPLOYED, membership=membership, solution=solution)
     Dossier.objects.filter(pk=dossier.pk).update(deployed_on=days_ago(age))
+    deadlines.keep(dossier_ids=[dossier.pk])
     dossier.refresh_from_db()
     return dossier
 

@@ -4,6 +4,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from reports import deadlines as dl, digests
+from dossiers import deadlines
 from dossiers.models import Blocker, PortabilityRequest, SolutionChange, State
 
 from ..factories import SolutionFactory, days_ago
@@ -23,6 +24,7 @@ def populate(membership, n: int) -> None:
     SolutionChange.objects.bulk_create([SolutionChange(solution=solution, changed_on=days_ago(i), description="m",
                                                        affects_conformity=True) for i in range(n)])
     Blocker.objects.bulk_create([Blocker(dossier=d, transition="sign_va", rule="va.document") for d in deployed])
+    deadlines.rebuild(organisation)  # the follow-ups were bulk-loaded past the writers
 
 
 @pytest.fixture(autouse=True)

@@ -8,6 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from dossiers import deadlines
 from dossiers.models import Dossier, Notification, State
 from dossiers.rules import money
 from reports import queries
@@ -27,6 +28,7 @@ def deploy(membership, ages):
     for age in ages:
         dossier = walk_to(State.DEPLOYED, membership=membership)
         Dossier.objects.filter(pk=dossier.pk).update(deployed_on=today - timedelta(days=age))
+        deadlines.keep(dossier_ids=[dossier.pk])  # the date written past the writer
         dossier.refresh_from_db()
         dossiers.append(dossier)
     return dossiers
