@@ -13,7 +13,15 @@ from dossiers.models import Notification, OutboxMessage, State
 from dossiers.services import transitions
 from organisations.models import Role
 
-from ..factories import DOCUMENTS_BEFORE, PATHS, MembershipFactory, PvPiloteFactory, attach, valid_payload, walk_to
+from ..factories import (
+    DOCUMENTS_BEFORE,
+    PATHS,
+    MembershipFactory,
+    PvPiloteFactory,
+    attach,
+    valid_payload,
+    walk_to,
+)
 
 TRANSACTION_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK|BEGIN|COMMIT)")
 
@@ -44,8 +52,7 @@ def walk_counting(membership, path):
     """Run `path` from a new draft, each transition's statements captured; {name: [sql, ...]}."""
     dossier = walk_to(State.DRAFT, membership=membership)
     PvPiloteFactory(solution=dossier.solution)
-    dossier.dispositif  # the test's own reads (valid_payload) stay out of the counts
-    dossier.client
+    assert dossier.dispositif and dossier.client  # the test's own reads (valid_payload) stay out of the counts
     seen = {}
     for name in path:
         for kind in DOCUMENTS_BEFORE.get(name, []):

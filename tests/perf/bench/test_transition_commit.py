@@ -81,18 +81,17 @@ def _state(pk: int) -> str:
 
 def _raw_side(raw, pk: int, manager):
     def raw_side():
-        with raw.transaction():
-            with raw.cursor() as cursor:
-                cursor.execute(
-                    "UPDATE dossiers_dossier SET state_changed_at = now(), updated_at = now(), "
-                    "history_seq = history_seq + 1, history_hash = %s WHERE id = %s RETURNING history_seq",
-                    ["0" * 64, pk])
-                seq = cursor.fetchone()[0]
-                cursor.execute(
-                    "INSERT INTO dossiers_historyentry (dossier_id, seq, at, user_id, username, action, from_state, "
-                    "to_state, data, prev_hash, hash) VALUES (%s, %s, now(), %s, %s, 'bench_raw', 'avance_filed', "
-                    "'avance_filed', '{}', %s, %s)",
-                    [pk, seq, manager.pk, manager.username, "0" * 64, "1" * 64])
+        with raw.transaction(), raw.cursor() as cursor:
+            cursor.execute(
+                "UPDATE dossiers_dossier SET state_changed_at = now(), updated_at = now(), "
+                "history_seq = history_seq + 1, history_hash = %s WHERE id = %s RETURNING history_seq",
+                ["0" * 64, pk])
+            seq = cursor.fetchone()[0]
+            cursor.execute(
+                "INSERT INTO dossiers_historyentry (dossier_id, seq, at, user_id, username, action, from_state, "
+                "to_state, data, prev_hash, hash) VALUES (%s, %s, now(), %s, %s, 'bench_raw', 'avance_filed', "
+                "'avance_filed', '{}', %s, %s)",
+                [pk, seq, manager.pk, manager.username, "0" * 64, "1" * 64])
     return raw_side
 
 
