@@ -108,7 +108,10 @@ def _committed(message_id: int) -> None:
 
 
 def begin_request(**_: Any) -> None:
-    """From here on, what commits is published once the response has been sent."""
+    """From here on, what commits is published once the response has been sent. What an earlier request of this
+    thread left unpublished (a response never closed) is published first rather than forgotten."""
+    if getattr(_request, "pending", None):
+        finish_request()
     _request.pending = []
 
 

@@ -12,7 +12,8 @@ from django.db import connection
 
 from dossiers import outbox
 
-pytestmark = pytest.mark.django_db(transaction=True)
+# serialized_rollback: the flush after a transactional test would otherwise empty the reference data.
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def request(sql: str = "SELECT 1"):

@@ -143,6 +143,21 @@ def test_inside_a_request_the_commit_only_notes_the_message_and_the_end_publishe
     assert not waiting.exists()
 
 
+def test_what_a_request_never_closed_noted_is_published_when_the_next_one_starts(
+        manager_membership, django_capture_on_commit_callbacks):
+    colleague = MembershipFactory(organisation=manager_membership.organisation, role=Role.VIEWER)
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    outbox.begin_request()
+    with django_capture_on_commit_callbacks(execute=True):
+        outcome = services.run_transition(dossier.pk, "validate_avance", by=manager_membership.user,
+                                          data=valid_payload("validate_avance"))
+    notes = Notification.objects.filter(user=colleague.user, history_entry=outcome.history)
+    assert not notes.exists()
+    outbox.begin_request()  # the first response was never closed (a streamed body nobody read)
+    assert notes.exists()
+    assert outbox.finish_request() == 0
+
+
 def test_outside_a_request_the_commit_publishes_at_once(manager_membership, django_capture_on_commit_callbacks):
     colleague = MembershipFactory(organisation=manager_membership.organisation, role=Role.VIEWER)
     dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
@@ -170,7 +185,7 @@ def test_a_message_that_fails_after_the_response_stays_waiting_for_the_drain(
     assert message.sent_at is None and "broker away" in message.last_error
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_transition_page_answers_before_its_notification_is_made(monkeypatch):
     """Through the real request cycle (commits included): when the view has its outcome, the transition is
     committed but nobody is notified yet; once the response is closed, the colleague is."""

@@ -7,6 +7,17 @@ Two ways of timing ours:
   publication (in eager mode: the task itself, run in-process) is left out of the timed call and done afterwards;
 - "notification inline": no request around the call, so the commit hook publishes (and runs) it at once, as every
   transition did before the after-response queue.
+
+Where a committed transition's time went (cProfile and the captured statements, 5,000 generated dossiers, eager
+mode, before the after-response queue): about half in the notification published by the commit hook and run
+in-process (its task: a read of the entry, the members, the notifications' insert, the outbox message marked done:
+five statements and as many ORM compilations); the rest in 7 statements (lock, role, history row, webhook
+endpoints, UPDATE of every column, state counts, outbox row) of which the lock's planning (a 5-table join for
+a one-row read: 0.5 ms of planning against 0.1 ms of execution) and the ORM's SQL compilation are the largest
+parts; the blocker refresh read the documents the rules had just read. Now: the notification runs after the
+response, the UPDATE names only the changed columns, the lock joins 3 tables (no couloir: 0.24 ms of planning),
+the blocker refresh reuses the rules' facts. What is left is mostly round trips (7 against the raw side's 2) and
+the ORM's compilation of each statement.
 """
 from __future__ import annotations
 
