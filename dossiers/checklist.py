@@ -43,7 +43,10 @@ class Checklist:
 
     @cached_property
     def items(self) -> list[rules.ChecklistItem]:
-        return rules.checklist(rules.Context(self.dossier, "file_solde", self.data))
+        # The page has read the documents to list them (`document_rows`): the rules take their kinds from there.
+        context = rules.Context(self.dossier, "file_solde", self.data).knowing_documents(
+            getattr(self.dossier, "document_rows", None))
+        return rules.checklist(context)
 
     @property
     def filed(self) -> bool:

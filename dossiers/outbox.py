@@ -14,10 +14,17 @@ For a new consumer (webhook deliveries, e-mails…): `@shared_task(base=OutboxTa
 (an import, checked when the module loads, not a string found wrong at publication); the row stores its registered
 name, which stays the message's address when the drain publishes it later, from another process.
 Without a broker (eager mode) the task runs in-process at publication.
+
+Inside a web request, publication waits for the response: the commit hook only notes the message, and the
+`request_finished` signal (sent when the server closes the response, after its body went out) publishes what the
+request noted, in order. So neither the in-process run of the task (eager mode: the notifications, the webhook
+fan-out) nor the broker's round trip counts in the request's time. Outside a request (a task, a command, a shell),
+publication follows the commit at once, as before.
 """
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -25,6 +32,7 @@ from importlib import import_module
 from typing import Any
 
 from celery import Task, current_app
+from django.core.signals import request_finished, request_started
 from django.db import connection as db_connection, transaction
 from datetime import timedelta
 
@@ -81,8 +89,52 @@ def enqueue(task: Task, args: Sequence[Any] = ()) -> OutboxMessage:
     """Record the task in the current transaction; try to publish it once the transaction commits."""
     message = OutboxMessage.objects.create(task_name=task.name, args=list(args))
     # robust: a failure after the commit is logged, never raised to the caller whose change is already saved.
-    transaction.on_commit(partial(publish, message.pk), robust=True)
+    transaction.on_commit(partial(_committed, message.pk), robust=True)
     return message
+
+
+# --- publication after the response -------------------------------------------------------------------------------
+
+_request = threading.local()
+
+
+def _committed(message_id: int) -> None:
+    """The commit hook: inside a request, note the message for after the response; elsewhere publish it now."""
+    pending = getattr(_request, "pending", None)
+    if pending is None:
+        publish(message_id)
+    else:
+        pending.append(message_id)
+
+
+def begin_request(**_: Any) -> None:
+    """From here on, what commits is published once the response has been sent. What an earlier request of this
+    thread left unpublished (a response never closed) is published first rather than forgotten."""
+    if getattr(_request, "pending", None):
+        finish_request()
+    _request.pending = []
+
+
+def finish_request(**_: Any) -> int:
+    """Publish what the request's commits noted, oldest first; the last step of the response. Returns how many."""
+    pending = getattr(_request, "pending", None)
+    _request.pending = None
+    if not pending:
+        return 0
+    for message_id in pending:
+        try:
+            publish(message_id)
+        except Exception:  # the rows stay waiting for the drain; the response is gone, nobody to tell
+            logger.exception("Outbox message %s not published after the response", message_id)
+    # Django's own handler closed an obsolete connection before this one ran; the publications may have opened it
+    # again: close it now unless it is meant to persist (CONN_MAX_AGE), or the test holds it in a transaction.
+    if not db_connection.in_atomic_block:
+        db_connection.close_if_unusable_or_obsolete()
+    return len(pending)
+
+
+request_started.connect(begin_request, dispatch_uid="dossiers.outbox.begin_request")
+request_finished.connect(finish_request, dispatch_uid="dossiers.outbox.finish_request")
 
 
 @contextmanager

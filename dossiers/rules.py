@@ -100,6 +100,22 @@ class Context:
             .first()
         )
 
+    def reuse(self, known: Context | None) -> Context:
+        """Take the facts `known` (an earlier context of the same dossier in the same transaction) has already read,
+        so a transition's rules and its blocker refresh read each relation once. Documents counted as about to be
+        attached are not facts: a context with some passes nothing on."""
+        if known is not None and known.dossier.pk == self.dossier.pk and not known.extra_document_kinds:
+            for name in FACT_NAMES:
+                if name in known.__dict__ and name not in self.__dict__:
+                    self.__dict__[name] = known.__dict__[name]
+        return self
+
+    def knowing_documents(self, documents: Iterable[Any] | None) -> Context:
+        """Take the dossier's documents from rows the caller has already read (a page's prefetch), if it has."""
+        if documents is not None:
+            self.__dict__["document_kinds"] = frozenset(d.kind for d in documents) | self.extra_document_kinds
+        return self
+
     def has_document(self, kind: str) -> bool:
         return kind in self.document_kinds
 
@@ -108,6 +124,10 @@ class Context:
         if name in self.payload and self.payload[name] is not None:
             return self.payload[name]
         return getattr(self.dossier, name, None)
+
+
+# The Context's lazily read relations (its cached properties), which `Context.reuse` passes on.
+FACT_NAMES = ("document_kinds", "has_validated_pv_pilote", "last_amendment", "other_active_dossier")
 
 
 @dataclass(frozen=True)
@@ -612,11 +632,13 @@ NEXT_STEP: dict[str, str] = {
 }
 
 
-def next_step_blockers(dossier: Dossier, payload: dict[str, Any] | None = None) -> list[Failure]:
-    """Blocking rules that already fail for the dossier's next step, before any payload is typed."""
+def next_step_blockers(dossier: Dossier, payload: dict[str, Any] | None = None,
+                       known: Context | None = None) -> list[Failure]:
+    """Blocking rules that already fail for the dossier's next step, before any payload is typed (reading again
+    nothing `known`, the context of the change just made, has read)."""
     transition = NEXT_STEP.get(dossier.state)
     if transition is None:
         return []
-    items = checklist(Context(dossier, transition, payload or {}))
+    items = checklist(Context(dossier, transition, payload or {}).reuse(known))
     return [Failure(item.rule.code, item.rule.severity, item.message) for item in items
             if item.status == "failed" and item.rule.severity is Severity.BLOCK]

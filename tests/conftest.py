@@ -31,6 +31,15 @@ def _fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _no_request_left_open():
+    """A streamed response a test does not read is never closed, so its request never ends: the outbox's queue of
+    publications for after that response must not reach the next test (its commits would wait for it)."""
+    from dossiers import outbox
+
+    outbox._request.pending = None
+
+
 @pytest.fixture
 def organisation(db):
     return OrganisationFactory(name="Éditeur Alpha")

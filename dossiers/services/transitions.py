@@ -2,6 +2,7 @@
 history: lock, check state, payload and rules, apply, save, append the history row, notify after commit."""
 from __future__ import annotations
 
+import copy
 import json
 from typing import Any
 
@@ -15,7 +16,7 @@ from organisations.models import Membership, Organisation
 from segurtrack.errors import InvalidInput
 
 from .. import counters, deadlines, outbox, rules, tasks
-from ..blockers import lock, refresh_blockers
+from ..blockers import TRANSITION_RELATED, lock, refresh_blockers
 from ..models import (
     ACTIVE_EXCLUDED_STATES, SCENARIO_CHANGE_STATES, Client, DeclaredFiness, Dossier, HistoryEntry, Solution, State,
 )
@@ -28,6 +29,25 @@ def _enqueue_notification(entry: HistoryEntry) -> None:
     """Record the notification task in this transaction (outbox); it is published after the commit, or drained
     later when the broker is away, so a transition never fails nor loses its notification because of Redis."""
     outbox.enqueue(tasks.notify_history_entry, [entry.pk])
+
+
+# The columns a transition method may set are those of its payload and the state; the rest of the row is left alone
+# by the UPDATE. These are always written: the step's time, the history chain's head, the row's own time.
+_ALWAYS_SAVED = ("state_changed_at", "history_seq", "history_hash", "history_anchor", "updated_at")
+_COLUMNS = tuple(f.attname for f in Dossier._meta.concrete_fields
+                 if not f.primary_key and f.attname not in _ALWAYS_SAVED)
+
+
+def _values(dossier: Dossier) -> dict[str, Any]:
+    """The row's columns before the transition method runs (JSON values copied: the method may change them in
+    place)."""
+    return {name: copy.deepcopy(value) if isinstance(value, (dict, list)) else value
+            for name in _COLUMNS for value in (getattr(dossier, name),)}
+
+
+def _changed(dossier: Dossier, values: dict[str, Any]) -> list[str]:
+    """The columns the transition changed, and those always saved: the UPDATE's SET list."""
+    return [name for name, value in values.items() if getattr(dossier, name) != value] + list(_ALWAYS_SAVED)
 
 
 def state_refusal(dossier: Dossier, name: str) -> rules.Failure:
@@ -46,18 +66,20 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
     if name not in TRANSITIONS:
         raise InvalidInput({"transition": [_("Transition inconnue : %(name)s.") % {"name": name}]})
     with transaction.atomic():
-        dossier = lock(dossier_id)
+        dossier = lock(dossier_id, TRANSITION_RELATED)
         require_role(by, dossier.organisation_id)
         if not can_proceed(getattr(dossier, name)):
             raise RulesFailed([state_refusal(dossier, name)])
         payload = validate_payload(name, data, dossier)
-        failures = rules.evaluate(rules.Context(dossier, name, payload))
+        context = rules.Context(dossier, name, payload)
+        failures = rules.evaluate(context)
         blocking = [f for f in failures if f.severity is rules.Severity.BLOCK]
         warnings = [f for f in failures if f.severity is rules.Severity.WARN]
         if blocking:
             raise RulesFailed(blocking, warnings)
         from_state = dossier.state
         before = counters.snapshot(dossier)
+        values = _values(dossier)
         getattr(dossier, name)(payload)
         dossier.state_changed_at = timezone.now()
         history_data = dict(payload)
@@ -65,20 +87,21 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
             history_data["warnings"] = [w.rule for w in warnings]
         entry = append_history(dossier, user=by, action=name, from_state=from_state, to_state=dossier.state,
                                data=history_data, save_head=False)
+        update_fields = _changed(dossier, values)
         if from_state in ACTIVE_EXCLUDED_STATES and dossier.state not in ACTIVE_EXCLUDED_STATES:
             # Entering the one-prestation-per-dispositif set is the only save the partial unique index can refuse
             # (two dossiers of one client and dispositif signed at once); only it needs a savepoint.
             try:
                 with transaction.atomic():
-                    dossier.save()
+                    dossier.save(update_fields=update_fields)
             except IntegrityError:
                 raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
                     "Le client a déjà un dossier actif pour ce dispositif."))])
         else:
-            dossier.save()
+            dossier.save(update_fields=update_fields)
         counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
         deadlines.keep(dossier_ids=[dossier.pk])
-        refresh_blockers(dossier)
+        refresh_blockers(dossier, known=context)  # the rules' facts still hold: documents etc. are not read again
         _enqueue_notification(entry)
     return Outcome(dossier, warnings, entry)
 
