@@ -42,6 +42,14 @@ from .pages.conftest import signed_in
 # Queries per route with the admin signed in (pages: session, user and membership included) or by token (API: the
 # token and its membership included), measured on this world.
 BUDGET: dict[str, int] = {
+    "dossiers/<int:pk>/corriger/<slug:step>/": 4,
+    "documents/<int:pk>/remplacer/": 4,
+    "documents/<int:pk>/retirer/": 4,
+    "dossiers/<int:pk>/solde/brouillon/supprimer/": 4,
+    "dossiers/export.csv": 6,
+    "dossiers/export.xlsx": 6,
+    "echeances/export.csv": 4,
+    "echeances/export.xlsx": 4,
     "api/v1/faq/": 3,
     "api/v1/faq/<int:pk>/": 6,
     "api/v1/tokens/": 3,
@@ -326,6 +334,9 @@ PKS = {
     "api/v1/faq/<int:pk>/": lambda w: {"pk": w.faq_entry.pk},
     "invitations/<str:token>/": lambda w: {"token": w.invitation_token},
     "rapports/exports/<int:pk>/": lambda w: {"pk": w.export.pk},
+    "documents/<int:pk>/remplacer/": lambda w: {"pk": w.document.pk},
+    "documents/<int:pk>/retirer/": lambda w: {"pk": w.document.pk},
+    "dossiers/<int:pk>/corriger/<slug:step>/": lambda w: {"step": "mark_deployed"},
 }
 
 

@@ -27,20 +27,22 @@ TRANSACTION_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK|BEGI
 
 # Statements of one transition (savepoints left out), per kind, when its rules pass:
 #   lock (the row, its client, solution and dispositif, whether it has blockers) 1, role 1, history row 1,
-#   webhook endpoints (the history listener) 1, UPDATE 1, state counts 1, outbox message 1   = 7
+#   webhook endpoints (the history listener) 1, UPDATE 1, state counts 1, the kept deadlines replaced 1,
+#   outbox message 1                                                                         = BASE (8)
 # plus what the rules read (documents, PV pilote, last amendment, other active dossier: each once, the blocker
 # refresh reusing them) and the blocker refresh of a state with a next step (documents if not yet read, the rows,
 # the counts).
+BASE = 8
 BUDGET = {
-    "sign_bdc": 7 + 2,             # documents, other active dossier
-    "file_avance": 7,
-    "validate_avance": 7,
-    "record_avance_payment": 7,
-    "mark_deployed": 7 + 3,        # next step sign_va: documents, blocker row, blocker counts
-    "sign_va": 7 + 1 + 4,          # documents; next step file_solde: PV pilote, last amendment, blocker row and counts
-    "file_solde": 7 + 3,           # PV pilote, documents, last amendment
-    "validate_solde": 7,
-    "record_solde_payment": 7,
+    "sign_bdc": BASE + 2,             # documents, other active dossier
+    "file_avance": BASE,
+    "validate_avance": BASE,
+    "record_avance_payment": BASE,
+    "mark_deployed": BASE + 3,        # next step sign_va: documents, blocker row, blocker counts
+    "sign_va": BASE + 1 + 4,          # documents; next step file_solde: PV pilote, last amendment, blocker row and counts
+    "file_solde": BASE + 3,           # PV pilote, documents, last amendment
+    "validate_solde": BASE,
+    "record_solde_payment": BASE,
 }
 
 
@@ -77,14 +79,14 @@ def test_the_fix_loop_runs_its_budget_of_statements(manager_membership):
     seen = walk_counting(manager_membership, PATHS[State.AVANCE_TO_FIX] + ["refile_avance"])
     # request_avance_fix: next step refile_avance, nothing blocks it (no blocker row, counts unchanged);
     # refile_avance: leaves a state without a next step.
-    assert len(seen["request_avance_fix"]) == 7, seen["request_avance_fix"]
-    assert len(seen["refile_avance"]) == 7, seen["refile_avance"]
+    assert len(seen["request_avance_fix"]) == BASE, seen["request_avance_fix"]
+    assert len(seen["refile_avance"]) == BASE, seen["refile_avance"]
 
 
 def test_the_cancellation_path_runs_its_budget_of_statements(manager_membership):
     seen = walk_counting(manager_membership, PATHS[State.CANCELLED])
-    assert len(seen["request_cancellation"]) == 7 + 1, seen["request_cancellation"]  # documents
-    assert len(seen["confirm_cancellation"]) == 7, seen["confirm_cancellation"]
+    assert len(seen["request_cancellation"]) == BASE + 1, seen["request_cancellation"]  # documents
+    assert len(seen["confirm_cancellation"]) == BASE, seen["confirm_cancellation"]
 
 
 def test_the_lock_locks_the_dossier_row_alone_and_each_relation_is_read_once(manager_membership):

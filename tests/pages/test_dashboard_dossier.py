@@ -150,6 +150,9 @@ def test_the_passed_deadlines_are_those_the_deadlines_report_lists_overdue(organ
     fresh = walk_to(State.SOLDE_TO_FIX, membership=manager_membership)
     Dossier.objects.filter(pk=fresh.pk).update(solde_fix_due_on=days_ago(-2))
     made += [recent, fresh]
+    from dossiers import deadlines as kept
+
+    kept.rebuild(organisation)  # the dispositif's deadline and the dates above were written past the writers
     listed = dl.deadlines_for(organisation)
     for dossier in made:
         loaded = queries.dossier_detail(organisation.pk, dossier.pk)
