@@ -75,8 +75,9 @@ def home_floor(raw, org) -> None:
           [org.pk])
     rules = fetch(raw, "SELECT rule, count FROM dossiers_blockercount WHERE organisation_id = %s AND count > 0 "
                        "ORDER BY count DESC, rule", [org.pk])
-    fetch(raw, f"""SELECT r.rule, x.* FROM unnest(%s::text[]) AS r(rule) CROSS JOIN LATERAL (
-                     SELECT d.id, d.reference, c.name, p.code {DOSSIER_JOINS.replace('JOIN dossiers_solution s ON s.id = d.solution_id', '')}
+    fetch(raw, """SELECT r.rule, x.* FROM unnest(%s::text[]) AS r(rule) CROSS JOIN LATERAL (
+                     SELECT d.id, d.reference, c.name, p.code FROM dossiers_dossier d
+                     JOIN dossiers_client c ON c.id = d.client_id JOIN dossiers_dispositif p ON p.id = d.dispositif_id
                      JOIN dossiers_blocker b ON b.dossier_id = d.id
                      WHERE d.organisation_id = %s AND b.rule = r.rule ORDER BY d.updated_at, d.id LIMIT 3) x""",
           [[rule for rule, _n in rules if rule], org.pk])
