@@ -1,0 +1,144 @@
+"""The floors: for each case, the best plain SQL for the same answer, with the right index.
+
+Written by hand, as a PostgreSQL user who knows the schema would write them: every access path leads with the
+organisation; counts stop at the cap the page shows ("plus de 10 000"); a page reads the sort's index up to its
+offset; kept tables (counters, open deadlines) are read rather than recomputed once they exist. Where a floor needs
+a column or table that a later migration adds, it uses it when present (`has`), so the floor follows the schema.
+"""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from .conftest import fetch
+
+COUNT_CAP = 10_000
+LIST_PAGE = 25
+
+DOSSIER_JOINS = """
+    FROM dossiers_dossier d
+    JOIN dossiers_client c ON c.id = d.client_id
+    JOIN dossiers_solution s ON s.id = d.solution_id
+    JOIN dossiers_dispositif p ON p.id = d.dispositif_id
+    JOIN dossiers_couloir co ON co.code = p.couloir_id"""
+
+
+_SCHEMA: dict[tuple[str, str | None], bool] = {}
+
+
+def has(raw, table: str, column: str | None = None) -> bool:
+    """Whether the benchmark database has the table (and column): floors follow the migrations applied."""
+    if (table, column) not in _SCHEMA:
+        sql = "SELECT 1 FROM information_schema.columns WHERE table_name = %s" + (
+            " AND column_name = %s" if column else "")
+        _SCHEMA[table, column] = bool(fetch(raw, sql + " LIMIT 1", [table] + ([column] if column else [])))
+    return _SCHEMA[table, column]
+
+
+def auth_floor(raw, user_id: int, organisation_id: int) -> None:
+    """What any signed-in page reads first: the session, the user, the membership."""
+    fetch(raw, "SELECT session_data FROM django_session WHERE expire_date > now() LIMIT 1")
+    fetch(raw, "SELECT * FROM auth_user WHERE id = %s", [user_id])
+    fetch(raw, "SELECT * FROM organisations_membership WHERE user_id = %s AND organisation_id = %s",
+          [user_id, organisation_id])
+
+
+def capped_count(raw, from_where: str, params: list) -> int:
+    return fetch(raw, f"SELECT count(*) FROM (SELECT 1 {from_where} LIMIT {COUNT_CAP + 1}) t", params)[0][0]
+
+
+def list_floor(raw, org, *, where: str = "", order: str, offset: int = 0, search: str | None = None) -> list:
+    """The list page: the filter menus, a capped count, one page of rows with their relations, their blockers."""
+    params: list = [org.pk]
+    if search:
+        folded = f"%{search.lower()}%"
+        name = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
+        where += (f" AND (lower(public.unaccent({name})) LIKE %s OR lower(public.unaccent(d.reference)) LIKE %s)")
+        params += [folded, folded]
+    client_sort = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
+    order = order.replace("client_sort", client_sort)
+    fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
+    fetch(raw, "SELECT id, code, label FROM dossiers_dispositif ORDER BY code")
+    fetch(raw, "SELECT id, name, version FROM dossiers_solution WHERE organisation_id = %s ORDER BY name, version",
+          [org.pk])
+    joins = DOSSIER_JOINS if "c." in where or "c.name" in order else "FROM dossiers_dossier d"
+    capped_count(raw, f"{joins} WHERE d.organisation_id = %s {where}", params)
+    rows = fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s {where} "
+                      f"ORDER BY {order} LIMIT {LIST_PAGE} OFFSET %s", [*params, offset])
+    fetch(raw, "SELECT * FROM dossiers_blocker WHERE dossier_id = ANY(%s) ORDER BY rule", [[row[0] for row in rows]])
+    return rows
+
+
+def home_floor(raw, org) -> None:
+    """The home page: counts per state and blocked counts from the kept counters, the first blocked dossiers of each
+    rule, the avance deadlines and the VA awaited, each a handful of rows through an index."""
+    fetch(raw, "SELECT state, sum(count) FROM dossiers_statecount WHERE organisation_id = %s GROUP BY state",
+          [org.pk])
+    rules = fetch(raw, "SELECT rule, count FROM dossiers_blockercount WHERE organisation_id = %s AND count > 0 "
+                       "ORDER BY count DESC, rule", [org.pk])
+    fetch(raw, """SELECT r.rule, x.* FROM unnest(%s::text[]) AS r(rule) CROSS JOIN LATERAL (
+                     SELECT d.id, d.reference, c.name, p.code FROM dossiers_dossier d
+                     JOIN dossiers_client c ON c.id = d.client_id JOIN dossiers_dispositif p ON p.id = d.dispositif_id
+                     JOIN dossiers_blocker b ON b.dossier_id = d.id
+                     WHERE d.organisation_id = %s AND b.rule = r.rule ORDER BY d.updated_at, d.id LIMIT 3) x""",
+          [[rule for rule, _n in rules if rule], org.pk])
+    deadlines_floor(raw, org, limit=10, due_before=date.today() + timedelta(days=30))
+    fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.state = 'deployed' "
+               f"ORDER BY d.deployed_on, d.id LIMIT 10", [org.pk])
+    fetch(raw, "SELECT count(*) FROM dossiers_dossier WHERE organisation_id = %s AND state = 'deployed'", [org.pk])
+
+
+def deadlines_floor(raw, org, *, limit: int, due_before: date | None = None) -> list:
+    """A page of the organisation's deadlines, soonest first, and their count: from the kept table when there is
+    one (indexed by organisation and due date), else the union the first release computed."""
+    today = date.today()
+    if has(raw, "dossiers_opendeadline"):
+        bound = "AND due_on <= %s" if due_before else ""
+        params = [org.pk, today] + ([due_before] if due_before else [])
+        where = (f"FROM dossiers_opendeadline WHERE organisation_id = %s AND (kind <> 'maintenance_end' "
+                 f"OR due_on >= %s) {bound}")
+        fetch(raw, f"SELECT count(*) {where}", params)
+        return fetch(raw, f"SELECT * {where} ORDER BY due_on, due_at, kind, dossier_id, object_id LIMIT {limit}",
+                     params)
+    from .test_reads import DEADLINES_RAW
+
+    rows = fetch(raw, DEADLINES_RAW, {"org": org.pk, "today": today, "before": due_before or date(9999, 1, 1),
+                                      "va_days": org.pending_va_days})
+    return rows[:limit]
+
+
+def pending_va_floor(raw, org, today: date) -> None:
+    from .test_reads import PENDING_VA_RAW_BY_DISPOSITIF, PENDING_VA_RAW_ROWS, PENDING_VA_RAW_TOTALS
+
+    params = {"org": org.pk, "today": today}
+    fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
+    fetch(raw, "SELECT id, code, label FROM dossiers_dispositif ORDER BY code")
+    fetch(raw, PENDING_VA_RAW_TOTALS, params)
+    fetch(raw, PENDING_VA_RAW_BY_DISPOSITIF, params)
+    fetch(raw, PENDING_VA_RAW_ROWS.replace("LIMIT 50", "LIMIT 25"), params)
+
+
+def pipeline_floor(raw, org) -> None:
+    fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
+    fetch(raw, "SELECT id, code, label FROM dossiers_dispositif ORDER BY code")
+    fetch(raw, "SELECT state, sum(count), sum(declared_amount), sum(avance_paid), sum(solde_paid) "
+               "FROM dossiers_statecount WHERE organisation_id = %s GROUP BY state", [org.pk])
+
+
+def dossier_page_floor(raw, org, pk: int) -> None:
+    fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.id = %s",
+          [org.pk, pk])
+    fetch(raw, "SELECT doc.*, u.username FROM dossiers_document doc LEFT JOIN auth_user u ON u.id = doc.uploaded_by_id "
+               "WHERE doc.dossier_id = %s ORDER BY doc.uploaded_at, doc.id", [pk])
+    fetch(raw, "SELECT * FROM dossiers_amendment WHERE dossier_id = %s ORDER BY filed_on, id", [pk])
+    fetch(raw, "SELECT * FROM dossiers_historyentry WHERE dossier_id = %s ORDER BY seq", [pk])
+    fetch(raw, "SELECT * FROM dossiers_blocker WHERE dossier_id = %s ORDER BY rule", [pk])
+
+
+def checklist_floor(raw, org, pk: int) -> None:
+    fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.id = %s",
+          [org.pk, pk])
+    fetch(raw, "SELECT doc.*, u.username FROM dossiers_document doc LEFT JOIN auth_user u ON u.id = doc.uploaded_by_id "
+               "WHERE doc.dossier_id = %s ORDER BY doc.uploaded_at, doc.id", [pk])
+    fetch(raw, "SELECT * FROM dossiers_pvpilote WHERE solution_id = (SELECT solution_id FROM dossiers_dossier "
+               "WHERE id = %s)", [pk])
+    fetch(raw, "SELECT * FROM dossiers_amendment WHERE dossier_id = %s ORDER BY filed_on, id", [pk])
