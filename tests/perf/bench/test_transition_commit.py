@@ -34,14 +34,6 @@ N = 200
 LOOP = {"avance_filed": "request_avance_fix", "avance_to_fix": "refile_avance"}
 
 
-def _organisation() -> Organisation:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT organisation_id FROM dossiers_dossier GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
-        row = cursor.fetchone()
-    assert row, "the benchmark database holds no dossier: run scripts/bench.sh"
-    return Organisation.objects.get(pk=row[0])
-
-
 def _dossier_id(organisation: Organisation) -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT id FROM dossiers_dossier WHERE organisation_id = %s AND state = 'avance_filed' "
@@ -112,8 +104,8 @@ def _publish(deferred: list[int]) -> None:
     deferred.clear()
 
 
-def test_committed_transition_as_a_request_sees_it(raw):
-    organisation = _organisation()
+def test_committed_transition_as_a_request_sees_it(raw, sized):
+    organisation = sized[1]
     manager = get_user_model().objects.get(memberships__organisation=organisation, memberships__role="manager")
     pk = _dossier_id(organisation)
     today = timezone.localdate().isoformat()
@@ -121,21 +113,21 @@ def test_committed_transition_as_a_request_sees_it(raw):
     deferred: list[int] = []
     ours = _run(_transition(pk, manager, today), deferred=deferred)
     n = count_queries(ours)
-    result = compare("one transition committed, as a request sees it (request_avance_fix / refile_avance)",
-                     ours, _raw_side(raw, pk, manager), n=N, target=3, queries=n,
+    result = compare("one transition committed, as a request sees it", sized, ours, _raw_side(raw, pk, manager),
+                     n=N, target=3, queries=n,
                      notes="notification published after the response")
     _publish(deferred)
     print(f"\ncommitted transition, as a request sees it: {result.ratio:.2f}x raw, {n} queries")
 
 
-def test_committed_transition_with_its_notification_inline(raw):
-    organisation = _organisation()
+def test_committed_transition_with_its_notification_inline(raw, sized):
+    organisation = sized[1]
     manager = get_user_model().objects.get(memberships__organisation=organisation, memberships__role="manager")
     pk = _dossier_id(organisation)
     today = timezone.localdate().isoformat()
     ours = _run(_transition(pk, manager, today), deferred=None)
     n = count_queries(ours)
-    result = compare("one transition committed, notification inline (request_avance_fix / refile_avance)",
-                     ours, _raw_side(raw, pk, manager), n=N, target=None, queries=n,
+    result = compare("one transition committed, notification inline", sized, ours, _raw_side(raw, pk, manager),
+                     n=N, target=None, queries=n,
                      notes="comparison: the eager notification runs in the call")
     print(f"\ncommitted transition, notification inline: {result.ratio:.2f}x raw, {n} queries")

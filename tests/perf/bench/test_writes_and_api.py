@@ -1,6 +1,6 @@
-"""A committed transition, through the service and through the API, against a committed raw UPDATE + INSERT on a
-dossier of the same organisation; and the API reads a vendor's integration calls (deadlines with the API's
-defaults, the FAQ search), each against its floor.
+"""A committed transition through the API (through the service: test_transition_commit.py), against a committed
+raw UPDATE + INSERT on a dossier of the same organisation; and the API reads a vendor's integration calls
+(deadlines with the API's defaults, the FAQ search), each against its floor.
 
 The transition cycles a dossier between `avance_filed` and `avance_to_fix` (`request_avance_fix`, then
 `refile_avance`, which has rules): every call commits, the history chain stays valid, and the dossier is back where
@@ -112,15 +112,6 @@ def _run(case, sized, raw, step):
         floor.finish()
     assert Dossier.objects.get(pk=ours_pk).state == "avance_filed"
     return result
-
-
-def test_transition_through_the_service(raw, sized):
-    manager = member(sized[1])
-
-    def step(pk, name, data):
-        services.run_transition(pk, name, by=manager, data=data)
-
-    _run("one transition, committed (service)", sized, raw, step)
 
 
 def test_transition_through_the_api(raw, sized, api_client):
