@@ -51,8 +51,11 @@ def list_floor(raw, org, *, where: str = "", order: str, offset: int = 0, search
     params: list = [org.pk]
     if search:
         folded = f"%{search.lower()}%"
-        name = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
-        where += (f" AND (lower(public.unaccent({name})) LIKE %s OR lower(public.unaccent(d.reference)) LIKE %s)")
+        if has(raw, "dossiers_dossier", "client_name"):
+            # The trigram indexes on the kept name and the reference (migration 0015).
+            where += " AND (segurtrack_fold(d.client_name) LIKE %s OR segurtrack_fold(d.reference) LIKE %s)"
+        else:
+            where += " AND (lower(public.unaccent(c.name)) LIKE %s OR lower(public.unaccent(d.reference)) LIKE %s)"
         params += [folded, folded]
     client_sort = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
     order = order.replace("client_sort", client_sort)
