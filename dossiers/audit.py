@@ -36,7 +36,10 @@ def snapshot(model: type[models.Model], pk: int | None, *, lock: bool = False) -
     columns = _columns(model)
     queryset = model._default_manager.filter(pk=pk)
     if lock:
-        queryset = queryset.select_for_update(of=("self",))
+        # FOR NO KEY UPDATE: an edit never changes the row's key, so a transition inserting a row that refers to it
+        # (a kept deadline names its client and solution: FOR KEY SHARE) does not wait, and cannot deadlock with an
+        # edit that waits for that transition's dossier.
+        queryset = queryset.select_for_update(of=("self",), no_key=True)
     row = queryset.values(*columns.values()).first()
     return None if row is None else {name: _json(row[column]) for name, column in columns.items()}
 

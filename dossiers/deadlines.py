@@ -124,7 +124,8 @@ def _lock(client_ids: list[int], solution_ids: list[int], requests_of: list[int]
         return
     for model, ids in ((Solution, changes_of), (Client, requests_of)):
         if ids:
-            list(model.objects.filter(pk__in=ids).order_by("pk").select_for_update().values_list("pk", flat=True))
+            list(model.objects.filter(pk__in=ids).order_by("pk").select_for_update(no_key=True)
+                 .values_list("pk", flat=True))
     dossiers = _any_of(client_id=client_ids, solution_id=solution_ids)
     if dossiers is not None:
         list(Dossier.objects.filter(dossiers).order_by("pk").select_for_update(of=("self",))
@@ -136,11 +137,30 @@ PARTY_FIELDS = {Client: ("name", "kind", "ans_contract_signed_on", "cpe_cards", 
                 Solution: ("name", "version")}
 
 
+def _party_changed(party: Client | Solution, before: dict[str, Any] | None) -> bool:
+    fields = PARTY_FIELDS[type(party)]
+    return before is None or any(before.get(name) != _json(getattr(party, name)) for name in fields)
+
+
+def lock_party(party: Client | Solution, before: dict[str, Any] | None) -> None:
+    """Before an edit of a client or a solution that its deadlines read is saved: lock its dossiers (id order).
+
+    The order is that of a transition (its dossier, then the rows that refer to the party): an edit that changes
+    a key column of the party (a solution's name and version are unique) holds the party's row exclusively, and a
+    transition of one of its dossiers inserting a row that refers to the party (its counts, its deadlines) would
+    wait for the edit while the edit waits for the dossier. With the dossiers locked first, it never does."""
+    if before is None or not _party_changed(party, before):
+        return
+    if isinstance(party, Client):
+        _lock([party.pk], [], [], [])
+    else:
+        _lock([], [party.pk], [], [])
+
+
 def keep_party(party: Client | Solution, before: dict[str, Any] | None) -> None:
     """A client or a solution was saved (`before`: its audited fields before, as `audit.snapshot` reads them): keep
     its deadlines when a field they read changed."""
-    fields = PARTY_FIELDS[type(party)]
-    if before is not None and all(before.get(name) == _json(getattr(party, name)) for name in fields):
+    if before is not None and not _party_changed(party, before):
         return
     if isinstance(party, Client):
         keep(client_ids=[party.pk])

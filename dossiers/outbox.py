@@ -31,6 +31,7 @@ from functools import partial
 from importlib import import_module
 from typing import Any
 
+import structlog
 from celery import Task, current_app
 from django.core.signals import request_finished, request_started
 from django.db import connection as db_connection, transaction
@@ -104,7 +105,9 @@ def _committed(message_id: int) -> None:
     if pending is None:
         publish(message_id)
     else:
-        pending.append(message_id)
+        # With the request's log context (its request_id): the publication runs once the middleware has unbound it,
+        # and the task's log lines name the request that enqueued it.
+        pending.append((message_id, structlog.contextvars.get_contextvars()))
 
 
 def begin_request(**_: Any) -> None:
@@ -121,9 +124,10 @@ def finish_request(**_: Any) -> int:
     _request.pending = None
     if not pending:
         return 0
-    for message_id in pending:
+    for message_id, context in pending:
         try:
-            publish(message_id)
+            with structlog.contextvars.bound_contextvars(**context):
+                publish(message_id)
         except Exception:  # the rows stay waiting for the drain; the response is gone, nobody to tell
             logger.exception("Outbox message %s not published after the response", message_id)
     # Django's own handler closed an obsolete connection before this one ran; the publications may have opened it

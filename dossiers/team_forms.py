@@ -35,6 +35,12 @@ class AssignOwnerForm(ServiceErrorsMixin, forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["owner"].choices = [("", _("Personne")), *_member_choices(members)]
 
+    def clean(self):
+        # The menu always sends a value ("" for nobody): a post without the field is no choice, not "nobody".
+        if self.is_bound and "owner" not in self.data:
+            self.add_error("owner", _("Choisissez un gestionnaire ou un administrateur de l'organisation."))
+        return super().clean()
+
     def owner_id(self) -> int | None:
         value = self.cleaned_data["owner"]
         return int(value) if value else None

@@ -58,7 +58,7 @@ def test_the_outbox_publications_after_the_response_leave_a_young_connection_ope
     outbox.begin_request()
     with connection.cursor() as cursor:
         cursor.execute("SELECT 1")
-    outbox._request.pending.append(0)  # a message gone meanwhile: publishing it is a read and nothing else
+    outbox._request.pending.append((0, {}))  # a message gone meanwhile: publishing it is a read and nothing else
     assert outbox.finish_request() == 1
     assert connection.connection is first and not first.closed
 
@@ -66,7 +66,7 @@ def test_the_outbox_publications_after_the_response_leave_a_young_connection_ope
 def test_the_outbox_publications_after_the_response_close_an_old_connection():
     first = request()
     outbox.begin_request()
-    outbox._request.pending.append(0)
+    outbox._request.pending.append((0, {}))
     connection.close_at = time.monotonic() - 1
     assert outbox.finish_request() == 1
     assert connection.connection is None and first.closed

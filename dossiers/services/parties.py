@@ -42,6 +42,8 @@ def _save_audited(instance: Party, *, by: AbstractBaseUser, scope: str,
     with transaction.atomic():
         new = instance.pk is None
         before = audit.snapshot(type(instance), instance.pk, lock=True)
+        if not new:
+            deadlines.lock_party(instance, before)  # its dossiers before its row changes: a transition's order
         try:
             with transaction.atomic():
                 instance.save()

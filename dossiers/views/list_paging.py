@@ -107,8 +107,9 @@ class ListPage:
 
 
 def _page_number(value: str | None) -> int:
-    # As Django's Paginator.get_page: anything but a positive number is the first page.
-    return int(value) if value and value.isdigit() and int(value) > 0 else 1
+    # As Django's Paginator.get_page: anything but a positive number is the first page (a number of more than
+    # nine digits too: int() refuses thousands of digits, and no list has a billion pages).
+    return int(value) if value and value.isdigit() and len(value) <= 9 and int(value) > 0 else 1
 
 
 def list_page(queryset: QuerySet[Dossier], params: QueryDict, *, sort: str | None, size: int) -> ListPage:

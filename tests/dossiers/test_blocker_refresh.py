@@ -41,9 +41,10 @@ def test_a_client_patch_only_queues_the_refresh_whatever_its_number_of_dossiers(
     api = APIClient()
     api.credentials(HTTP_AUTHORIZATION=f"Token {token_for(manager_membership)}")
     address = f"/api/v1/clients/{client.pk}/"
-    # 15, plus the rename reaching the dossiers' kept client name (one UPDATE), plus the client's kept deadlines
-    # (its dossiers locked, then their rows replaced): 18, whatever the number of dossiers.
-    with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_max_num_queries(18):
+    # 15, plus the client's dossiers locked before its row changes (deadlines.lock_party), the rename reaching the
+    # dossiers' kept client name (one UPDATE), the client's kept deadlines (its dossiers locked again, then their
+    # rows replaced): 19, whatever the number of dossiers.
+    with django_capture_on_commit_callbacks(execute=False) as callbacks, django_assert_max_num_queries(19):
         response = api.patch(address, {"name": "Centre renommé"}, format="json")
     assert response.status_code == 200
     assert not Blocker.objects.filter(dossier__client=client).exists()  # nothing refreshed inside the request

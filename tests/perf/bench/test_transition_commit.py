@@ -55,7 +55,7 @@ def _run(transition, *, deferred: list[int] | None):
             begin()
         transition()
         if deferred is not None and begin is not None:
-            deferred.extend(outbox._request.pending or [])
+            deferred.extend(message_id for message_id, _context in outbox._request.pending or [])
             outbox._request.pending = None
     return ours
 
