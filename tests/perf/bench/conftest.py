@@ -236,7 +236,7 @@ def _dataset() -> tuple[int, str]:
     return total, f"{os.cpu_count()} CPU, {memory:.1f} GiB, PostgreSQL {pg}"
 
 
-def markers(total: int) -> tuple[str, str]:
+def markers(total: int | str) -> tuple[str, str]:
     return f"<!-- bench:results:{total}:start -->", f"<!-- bench:results:{total}:end -->"
 
 
@@ -279,9 +279,42 @@ def pytest_sessionfinish(session, exitstatus):
     (JSON_DIR / f"{total}.json").write_text(json.dumps(
         {"stamp": stamp, "commit": commit, "machine": machine,
          "results": [{**asdict(r), "ours": r.ours, "floor": r.floor} for r in RESULTS]}, indent=1) + "\n")
-    text = DOCS.read_text()
-    if start in text and end in text:
-        text = re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: block, text, flags=re.DOTALL)
-    else:
-        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    text = _replace_block(DOCS.read_text(), total, block)
+    growth = database_growth()
+    if growth:
+        start, end = markers("growth")
+        text = _replace_block(text, "growth", f"{start}\n{growth}\n{end}")
     DOCS.write_text(text)
+
+
+def _replace_block(text: str, key: int | str, block: str) -> str:
+    start, end = markers(key)
+    if start in text and end in text:
+        return re.sub(re.escape(start) + ".*?" + re.escape(end), lambda m: block, text, flags=re.DOTALL)
+    return text.rstrip("\n") + "\n\n" + block + "\n"
+
+
+GROWTH_HEADER = ("| case | organisation, larger database | ms | same size, smaller database | ms | ratio | target "
+                 "| met |\n|---|---|---:|---|---:|---:|---:|---|")
+
+
+def database_growth() -> str:
+    """The mid organisation of the largest data set against the largest organisation of the smallest one (the same
+    size, in a database several times smaller), per case: it must not grow with the database (≤ 1.3×)."""
+    runs = sorted(((int(path.stem), json.loads(path.read_text())) for path in JSON_DIR.glob("*.json")
+                   if path.stem.isdigit()), key=lambda run: run[0])
+    if len(runs) < 2:
+        return ""
+    (small_size, small), (big_size, big) = runs[0], runs[-1]
+    smaller = {r["case"]: r for r in small["results"] if r["org"] == "largest"}
+    rows = []
+    for result in big["results"]:
+        other = smaller.get(result["case"])
+        if result["org"] != "mid" or other is None:
+            continue
+        mine, theirs = statistics.median(result["ours"]), statistics.median(other["ours"])
+        ratio = mine / theirs
+        rows.append(f"| {result['case']} | {result['org_size']:,} of {big_size:,} | {mine * 1000:.2f} | "
+                    f"{other['org_size']:,} of {small_size:,} | {theirs * 1000:.2f} | {ratio:.2f}× | "
+                    f"≤ {FLAT_TARGET:g}× | {'yes' if ratio <= FLAT_TARGET else '**no**'} |")
+    return GROWTH_HEADER + "\n" + "\n".join(rows) if rows else ""
