@@ -11,7 +11,7 @@ from .floors import (
     pending_va_floor, pipeline_floor,
 )
 
-N_PAGE = 40
+N_PAGE = 20
 
 
 def _auth(raw, sized):

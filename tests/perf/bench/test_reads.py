@@ -14,7 +14,7 @@ from reports import deadlines, queries
 
 from .conftest import compare, count_queries, fetch
 
-N_REPORT = 40
+N_REPORT = 20
 N_FAST = 200
 
 

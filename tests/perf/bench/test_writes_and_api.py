@@ -22,7 +22,7 @@ from .conftest import compare, count_queries, fetch, get_ok, member
 from .floors import deadlines_floor
 
 N_TRANSITION = 200
-N_API = 40
+N_API = 20
 
 
 def _cycling_dossiers(raw, org, how_many: int) -> list[int]:
