@@ -41,7 +41,7 @@ from django.utils.translation import gettext as _
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
 
-from .. import counters, rules
+from .. import counters, deadlines, rules
 from ..blockers import lock, refresh_blockers
 from ..models import FINAL_STATES, INVOICE_FIELDS, TRANSITION_LABELS, Amendment, Document, DocumentKind, Dossier, State
 from ..models.records import canonical_json
@@ -259,6 +259,7 @@ def correct_step(dossier_id: int, *, by: AbstractBaseUser, step: str, changes: d
                                save_head=False)
         dossier.save(update_fields=[*diff, "history_seq", "history_hash", "history_anchor", "updated_at"])
         counters.record_change(dossier, snapshot)
+        deadlines.keep(dossier_ids=[dossier.pk])  # a step's date or the avance paid moves its deadlines
         refresh_blockers(dossier)
     return Outcome(dossier, warnings, entry)
 

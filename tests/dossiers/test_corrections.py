@@ -6,7 +6,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from dossiers import counters, services
+from dossiers import counters, deadlines, services
 from dossiers.history import verify_chain
 from dossiers.models import Dispositif, Dossier, HistoryEntry, State
 from dossiers.timeline import display_value, field_label
@@ -261,6 +261,15 @@ def test_a_corrected_payment_moves_the_total_paid_and_the_kept_counters(manager_
     dossier.refresh_from_db()
     assert dossier.avance_paid_total == Decimal("2500.00")
     assert counters.kept(dossier.organisation_id) == counters.recompute(dossier.organisation_id)
+
+
+def test_a_corrected_deployment_date_moves_the_kept_deadlines(manager_membership):
+    dossier = walk_to(State.DEPLOYED, membership=manager_membership)
+    before = deadlines.kept(dossier.organisation_id)
+    services.correct_step(dossier.pk, by=manager_membership.user, step="mark_deployed",
+                          changes={"deployed_on": (dossier.deployed_on - timedelta(days=1)).isoformat()})
+    assert deadlines.kept(dossier.organisation_id) != before  # the VA awaited is due a day earlier
+    assert deadlines.kept(dossier.organisation_id) == deadlines.recompute(dossier.organisation_id)
 
 
 def test_the_blockers_follow_a_correction(manager_membership):
