@@ -10,6 +10,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from . import rules
+from .deadline_kinds import (
+    BEFORE_VA_STATES, CORRECTION_FALLBACK_DAYS, ESMS_PREREQUISITES_DAYS, NOT_FILED_STATES,
+)
 from .models import Client, DocumentKind, Dossier, State
 from .payloads import solde_draft_payload
 
@@ -39,32 +42,25 @@ class PassedDeadline:
     due: date
 
 
-# As `reports.deadlines` (DOMAIN.md §6) for the kinds about one dossier; a test keeps the two equal.
-ESMS_PREREQUISITES_DAYS = 7
-CORRECTION_FALLBACK_DAYS = 14
-_BEFORE_VA = (State.BDC_SIGNED, State.AVANCE_FILED, State.AVANCE_TO_FIX, State.AVANCE_VALIDATED, State.AVANCE_PAID,
-              State.DEPLOYED)
-
-
 def _correction_due(requested_on: date | None, due_on: date | None) -> date | None:
     return due_on or (requested_on + timedelta(days=CORRECTION_FALLBACK_DAYS) if requested_on else None)
 
 
 def passed_deadlines(dossier: Dossier, *, pending_va_days: int, now: datetime | None = None) -> list[PassedDeadline]:
-    """The dossier's own deadlines that have passed, with the due dates `reports.deadlines` lists for the
-    organisation (tests/pages/test_dashboard_dossier.py holds them equal): the avance filing deadline while the avance
-    is not filed, the ESMS prerequisites, a correction the ASP asked for, the VA awaited beyond the organisation's
-    delay, a recovery order. No query (the dossier, its client and dispositif are loaded); `dossiers` cannot import
-    `reports`, where the organisation-wide list stays."""
+    """The dossier's own deadlines that have passed, with the due dates the kept deadlines hold for the organisation
+    (the same delays and states, from `deadline_kinds`; tests/pages/test_dashboard_dossier.py holds them equal): the
+    avance filing deadline while the avance is not filed, the ESMS prerequisites, a correction the ASP asked for,
+    the VA awaited beyond the organisation's delay, a recovery order. No query (the dossier, its client and
+    dispositif are loaded)."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     d, client, passed = dossier, dossier.client, []
     deadline = d.dispositif.avance_deadline
-    if d.state in (State.DRAFT, State.BDC_SIGNED, State.AVANCE_TO_FIX) and deadline and deadline <= now:
+    if d.state in NOT_FILED_STATES and deadline and deadline <= now:
         # To the minute, unlike the others: passed once the day they fall on is over.
         passed.append(PassedDeadline(_("Date limite de dépôt de l'avance"), timezone.localtime(deadline).date()))
     days: list[tuple[str, date | None]] = []
-    if (client.is_esms and d.state in _BEFORE_VA and d.bdc_signed_on
+    if (client.is_esms and d.state in BEFORE_VA_STATES and d.bdc_signed_on
             and not (client.ans_contract_signed_on and client.cpe_cards in Client.Prerequisite.values
                      and client.software_certificates in Client.Prerequisite.values)):
         days.append((_("Prérequis ESMS avant la VA"), d.bdc_signed_on + timedelta(days=ESMS_PREREQUISITES_DAYS)))
