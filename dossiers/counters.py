@@ -193,20 +193,16 @@ def _exact(value: Any) -> Any:
     return value.quantize(CENT) if isinstance(value, Decimal) else value
 
 
-def _organisation_id(organisation: Organisation | int) -> int:
-    return organisation if isinstance(organisation, int) else organisation.pk
-
-
 def recompute(organisation: Organisation | int) -> dict[str, dict]:
     """The organisation's figures counted from its dossiers: {"states": {(dispositif, solution, state): (count,
     declared, avance paid, solde paid)}, "blockers": {rule: rows, "": dossiers blocked}}, zeros left out."""
-    org = _organisation_id(organisation)
+    org = deadlines.organisation_id(organisation)
     return _per_organisation(*_recomputed([org]), org)
 
 
 def kept(organisation: Organisation | int) -> dict[str, dict]:
     """The same figures as `recompute`, read from the kept counters."""
-    org = _organisation_id(organisation)
+    org = deadlines.organisation_id(organisation)
     states = {tuple(row[:4]): row[4:] for row in StateCount.objects.filter(organisation_id=org)
               .values_list(*STATE_KEY, *STATE_SUMS)}
     rules = {(org, rule): n for rule, n in BlockerCount.objects.filter(organisation_id=org)
@@ -217,12 +213,7 @@ def kept(organisation: Organisation | int) -> dict[str, dict]:
 def rebuild(organisation: Organisation | int | Iterable[Organisation | int] | None = None) -> int:
     """Replace the kept counters of one, several or (None) every organisation with the recomputed ones; returns how
     many rows were written. Writers wait meanwhile (PostgreSQL: the counter tables are locked against writes)."""
-    if organisation is None:
-        organisations = None
-    elif isinstance(organisation, (int, Organisation)):
-        organisations = [_organisation_id(organisation)]
-    else:
-        organisations = [_organisation_id(o) for o in organisation]
+    organisations = deadlines.organisation_ids(organisation)
     with transaction.atomic():
         if connection.vendor == "postgresql":
             # Taken before reading: every writer that already counted has committed (the read sees it), every
@@ -248,7 +239,7 @@ def rebuild(organisation: Organisation | int | Iterable[Organisation | int] | No
 def counts_for(organisation: Organisation | int, *, now=None, avance_days: int = 30) -> dict[str, Any]:
     """The home page's figures in one query: dossiers per state and in all, VA awaited, avance deadline within
     `avance_days`, dossiers blocked and blocker rows per rule (most first)."""
-    org = _organisation_id(organisation)
+    org = deadlines.organisation_id(organisation)
     now = now or timezone.now()
     due = Q(state__in=AVANCE_DUE_STATES, dispositif__avance_deadline__gte=now,
             dispositif__avance_deadline__lte=now + timedelta(days=avance_days))
@@ -279,7 +270,7 @@ def pipeline(scope: Organisation | int | None, *, dispositif: str | None = None,
     """`queries.pipeline` from the kept counters, same rows and filters, in one query."""
     cells = StateCount.objects.order_by()
     if scope is not None:
-        cells = cells.filter(organisation_id=_organisation_id(scope))
+        cells = cells.filter(organisation_id=deadlines.organisation_id(scope))
     for given, lookup in ((dispositif, "dispositif__code"), (couloir, "dispositif__couloir_id"),
                           (solution, "solution_id"), (organisation, "organisation_id")):
         if given:

@@ -42,7 +42,7 @@ from .models import Client, Dossier, OpenDeadline, Solution
 def recompute(organisation: Organisation | int, *, today: date | None = None) -> list[tuple]:
     """The organisation's deadlines computed from the data, as sorted tuples of `COLUMNS` (one query); with `today`,
     without the information kinds already past."""
-    rows = of_organisations([_organisation_id(organisation)])
+    rows = of_organisations([organisation_id(organisation)])
     found = [tuple(row[name] for name in COLUMNS) for row in rows]
     if today is not None:
         found = [row for row in found if row[0] not in INFORMATION_KINDS or row[1] >= today]
@@ -51,7 +51,7 @@ def recompute(organisation: Organisation | int, *, today: date | None = None) ->
 
 def kept(organisation: Organisation | int) -> list[tuple]:
     """The same rows as `recompute`, read from the kept table."""
-    rows = OpenDeadline.objects.filter(organisation_id=_organisation_id(organisation)).values_list(
+    rows = OpenDeadline.objects.filter(organisation_id=organisation_id(organisation)).values_list(
         *KEPT_COLUMNS.values())
     return sorted((tuple(row) for row in rows), key=_sort_key)
 
@@ -60,8 +60,17 @@ def _sort_key(row: tuple) -> tuple:
     return tuple((value is None, value) for value in row)
 
 
-def _organisation_id(organisation: Organisation | int) -> int:
+def organisation_id(organisation: Organisation | int) -> int:
     return organisation if isinstance(organisation, int) else organisation.pk
+
+
+def organisation_ids(scope: Organisation | int | Iterable[Organisation | int] | None) -> list[int] | None:
+    """The ids a rebuild covers: one organisation, several, or (None) every one. `counters.rebuild` shares it."""
+    if scope is None:
+        return None
+    if isinstance(scope, (int, Organisation)):
+        return [organisation_id(scope)]
+    return [organisation_id(o) for o in scope]
 
 
 # --- kept by the writers ------------------------------------------------------------------------------------------
@@ -247,12 +256,7 @@ def _delete_sql(stale: QuerySet | None) -> tuple[str, tuple]:
 def rebuild(organisation: Organisation | int | Iterable[Organisation | int] | None = None) -> int:
     """Replace the kept deadlines of one, several or (None) every organisation with the recomputed ones; returns how
     many rows were written. Writers wait meanwhile (PostgreSQL: the table is locked against writes)."""
-    if organisation is None:
-        organisations = None
-    elif isinstance(organisation, (int, Organisation)):
-        organisations = [_organisation_id(organisation)]
-    else:
-        organisations = [_organisation_id(o) for o in organisation]
+    organisations = organisation_ids(organisation)
     with transaction.atomic():
         _lock_table()
         if organisations is None:
@@ -270,7 +274,7 @@ def rows(organisation: Organisation | int, *, today: date, due_before: date | No
     """The organisation's kept deadlines (of `kinds`, default all; due on or before `due_before`, overdue ones
     included), the information kinds already past left out, as rows of `COLUMNS` soonest first: one query on the
     index that leads with the organisation."""
-    queryset = OpenDeadline.objects.filter(organisation_id=_organisation_id(organisation))
+    queryset = OpenDeadline.objects.filter(organisation_id=organisation_id(organisation))
     if kinds is not None:
         queryset = queryset.filter(kind__in=list(kinds))
     if due_before is not None:
