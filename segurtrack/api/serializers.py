@@ -1,6 +1,7 @@
 """Strict DRF serializers for every app's API: unknown fields and wrongly typed JSON values are refused."""
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,6 +73,7 @@ class FieldsBuiltOnce:
     the language of their labels, so they are built once per (class, language) and each instance gets new ones
     made from the same arguments (a field is bound to its parent: never shared). DRF's own copy (deepcopy) also
     copies the arguments (a model field, choices): as long as building them; a field copies what it keeps of them.
+    A nested serializer is copied as DRF does (its child is bound to it: a new one each time).
     """
 
     def get_fields(self) -> dict[str, serializers.Field]:
@@ -79,4 +81,5 @@ class FieldsBuiltOnce:
         built = _BUILT_FIELDS.get(key)
         if built is None:
             built = _BUILT_FIELDS[key] = super().get_fields()
-        return {name: type(field)(*field._args, **field._kwargs) for name, field in built.items()}
+        return {name: copy.deepcopy(field) if isinstance(field, serializers.BaseSerializer)  # a nested one's child
+                else type(field)(*field._args, **field._kwargs) for name, field in built.items()}

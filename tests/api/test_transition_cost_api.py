@@ -118,3 +118,13 @@ def test_the_fields_are_built_per_language():
         "fr", "en"}
     with translation.override("fr"):
         assert str(s.DossierSerializer().fields["reference"].label) == french
+
+
+def test_a_nested_list_of_the_fields_built_once_is_a_new_one_each_time(manager_membership):
+    """The transition's answer nests its warnings (a list serializer whose child is bound to it)."""
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    first = s.TransitionResultSerializer({**s.DossierSerializer(dossier).data, "warnings": []})
+    second = s.TransitionResultSerializer(dossier)
+    assert first.fields["warnings"] is not second.fields["warnings"]
+    assert first.fields["warnings"].child is not second.fields["warnings"].child
+    assert second.fields["warnings"].child.parent is second.fields["warnings"]
