@@ -214,3 +214,46 @@ def test_a_transition_page_answers_before_its_notification_is_made(monkeypatch):
     entry = dossier.history.get(action="validate_avance")
     assert list(Notification.objects.filter(history_entry=entry).values_list("user_id", flat=True)) == [
         colleague.user_id]
+
+
+# --- the lock, compiled once per shape ------------------------------------------------------------------------------
+
+def test_the_compiled_lock_reads_what_the_orm_reads(manager_membership, outsider_membership):
+    from django.db import transaction
+
+    from dossiers.blockers import TRANSITION_RELATED, lock
+    from dossiers.models import Blocker, Dossier
+
+    first = walk_to(State.VA_SIGNED, membership=manager_membership)
+    second = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    Blocker.objects.filter(dossier=second).delete()
+    with transaction.atomic():
+        for dossier in (first, second):  # the second call runs the statement the first compiled
+            ours = lock(dossier.pk, TRANSITION_RELATED, role_of=manager_membership.user_id,
+                        organisation_id=manager_membership.organisation_id)
+            [theirs] = Dossier.objects.select_related(*TRANSITION_RELATED).filter(pk=dossier.pk)
+            assert {f.attname: getattr(ours, f.attname) for f in Dossier._meta.concrete_fields} == {
+                f.attname: getattr(theirs, f.attname) for f in Dossier._meta.concrete_fields}
+            assert ours.has_blockers == Blocker.objects.filter(dossier=dossier).exists()
+            assert ours.member_role == manager_membership.role
+            for name in TRANSITION_RELATED:  # read with the row: no query
+                assert Dossier._meta.get_field(name).is_cached(ours)
+                assert getattr(ours, name) == getattr(theirs, name)
+            assert ours.solde_draft == theirs.solde_draft and not ours._state.adding
+        with pytest.raises(Dossier.DoesNotExist):
+            lock(first.pk, TRANSITION_RELATED, organisation_id=outsider_membership.organisation_id)
+        with pytest.raises(Dossier.DoesNotExist):
+            lock(2**70)  # beyond any id: not found, as the ORM says, never a database error
+
+
+def test_the_lock_outside_a_transaction_is_refused(manager_membership, monkeypatch):
+    """As select_for_update says (the test itself runs in a transaction: autocommit is what the check reads)."""
+    from django.db.transaction import TransactionManagementError
+
+    from dossiers.blockers import lock
+
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    assert lock(dossier.pk).pk == dossier.pk
+    monkeypatch.setattr(connection, "get_autocommit", lambda: True)
+    with pytest.raises(TransactionManagementError):
+        lock(dossier.pk)
