@@ -12,14 +12,15 @@ from __future__ import annotations
 import threading
 
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import BigIntegerField, Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models.expressions import RawSQL
 from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
 from organisations.models import Membership
 
 from . import counters, rules
-from .models import Blocker, Dossier
+from .models import Blocker, Dossier, HistoryEntry
 from .models.dossier import FINAL_STATES
 from .payloads import solde_draft_payload
 
@@ -33,12 +34,15 @@ TRANSITION_RELATED = ("client", "solution", "dispositif")
 
 
 def lock(dossier_id: int, related: tuple[str, ...] = SELECT_RELATED, *, role_of: int | None = None,
-         organisation_id: int | None = None) -> Dossier:
+         organisation_id: int | None = None, reserve_history_id: bool = False) -> Dossier:
     """The dossier row, locked until the transaction ends (its row alone: the joined rows are read, not locked),
     with the relations `related` (what the rules read) and whether it has blockers; with `role_of` (a user id),
     also that user's role in the dossier's organisation as `member_role` (None when not a member), read in the
     same statement rather than in a second round trip. With `organisation_id`, another organisation's dossier is
-    not found (Dossier.DoesNotExist), as a missing one, and its row is not locked.
+    not found (Dossier.DoesNotExist), as a missing one, and its row is not locked. With `reserve_history_id`
+    (PostgreSQL), the id of the history row the caller will write, as `next_history_id`, taken from its sequence
+    in the same statement: the caller knows it before writing the row (a refused step leaves a gap, as a rollback
+    does).
 
     Each join costs planning time on every call (the couloir's alone about a third of the statement's), so a caller
     that knows what it reads names only that. The statement is compiled once per shape (`_CompiledLock`): the
@@ -50,14 +54,19 @@ def lock(dossier_id: int, related: tuple[str, ...] = SELECT_RELATED, *, role_of:
     low, high = connection.ops.integer_field_range(Dossier._meta.pk.get_internal_type())
     if not low <= dossier_id <= high:  # as the ORM: an id beyond any id finds nothing
         raise Dossier.DoesNotExist("Dossier matching query does not exist.")
-    compiled = _CompiledLock.of(connection, related, role_of is not None, organisation_id is not None)
+    reserve = reserve_history_id and connection.vendor == "postgresql"
+    compiled = _CompiledLock.of(connection, related, role_of is not None, organisation_id is not None, reserve)
     return compiled.run(dossier_id, role_of, organisation_id)
 
 
 def _lock_queryset(connection, related: tuple[str, ...], role_of: int | None,
-                   organisation_id: int | None) -> QuerySet[Dossier]:
+                   organisation_id: int | None, reserve_history_id: bool = False) -> QuerySet[Dossier]:
     queryset = Dossier.objects.select_related(*related).annotate(
         has_blockers=Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"))))
+    if reserve_history_id:
+        queryset = queryset.annotate(next_history_id=RawSQL(
+            "nextval(pg_get_serial_sequence(%s, 'id'))", (HistoryEntry._meta.db_table,),
+            output_field=BigIntegerField()))
     if role_of is not None:
         queryset = queryset.annotate(member_role=Subquery(
             Membership.objects.filter(user_id=role_of, organisation_id=OuterRef("organisation_id"))
@@ -84,17 +93,19 @@ class _CompiledLock:
     _local = threading.local()
 
     @classmethod
-    def of(cls, connection, related: tuple[str, ...], with_role: bool, with_organisation: bool) -> _CompiledLock:
+    def of(cls, connection, related: tuple[str, ...], with_role: bool, with_organisation: bool,
+           reserve_history_id: bool) -> _CompiledLock:
         cache = cls._local.__dict__.setdefault("compiled", {})
-        key = (related, with_role, with_organisation)
+        key = (related, with_role, with_organisation, reserve_history_id)
         compiled = cache.get(key)
         if compiled is None or compiled.connection is not connection:
-            compiled = cache[key] = cls(connection, related, with_role, with_organisation)
+            compiled = cache[key] = cls(connection, *key)
         return compiled
 
-    def __init__(self, connection, related: tuple[str, ...], with_role: bool, with_organisation: bool):
+    def __init__(self, connection, related: tuple[str, ...], with_role: bool, with_organisation: bool,
+                 reserve_history_id: bool):
         queryset = _lock_queryset(connection, related, _STAND_INS[1] if with_role else None,
-                                  _STAND_INS[2] if with_organisation else None)
+                                  _STAND_INS[2] if with_organisation else None, reserve_history_id)
         self.connection = connection
         self.compiler = compiler = queryset.query.get_compiler(connection=connection)
         self.sql, params = compiler.as_sql()

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import psycopg
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
@@ -67,7 +70,7 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
     with transaction.atomic():
         superuser = getattr(by, "is_superuser", False)
         dossier = lock(dossier_id, TRANSITION_RELATED, role_of=None if superuser else by.pk,
-                       organisation_id=organisation_id)
+                       organisation_id=organisation_id, reserve_history_id=True)
         require_held_role(by, getattr(dossier, "member_role", None))
         if not can_proceed(getattr(dossier, name)):
             raise RulesFailed([state_refusal(dossier, name)])
@@ -88,21 +91,36 @@ def run_transition(dossier_id: int, name: str, *, by: AbstractBaseUser, data: An
             history_data["warnings"] = [w.rule for w in warnings]
         entry = next_history_entry(dossier, user=by, action=name, from_state=from_state, to_state=dossier.state,
                                    data=history_data)
+        entry.pk = getattr(dossier, "next_history_id", None)  # None elsewhere than on PostgreSQL
+        listened = False
         update_fields = _changed(dossier, values)
         if from_state in ACTIVE_EXCLUDED_STATES and dossier.state not in ACTIVE_EXCLUDED_STATES:
             # Entering the one-prestation-per-dispositif set is the only save the partial unique index can refuse
             # (two dossiers of one client and dispositif signed at once); only it needs a savepoint.
             try:
                 with transaction.atomic():
-                    _save_step(dossier, entry, update_fields)
+                    _save_step(dossier, entry, update_fields)()
             except IntegrityError:
                 raise RulesFailed([rules.Failure("dispositif.single_active", rules.Severity.BLOCK, _(
                     "Le client a déjà un dossier actif pour ce dispositif."))])
+            counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
+            deadlines.keep(dossier_ids=[dossier.pk])
         else:
-            _save_step(dossier, entry, update_fields)
-        history_saved(entry)  # the webhook deliveries, in this transaction
-        counters.record_change(dossier, before)  # before the blockers: state counts are always locked first
-        deadlines.keep(dossier_ids=[dossier.pk])
+            # The step, the state counts and the kept deadlines (which read the updated row) need no answer from
+            # one another: sent together, one round trip for the three.
+            # The history row's id was reserved with the lock, so the listeners' statements (the webhook endpoints'
+            # read) join the round trip too.
+            with _one_round_trip():
+                saved = _save_step(dossier, entry, update_fields)
+                counters.record_change(dossier, before)  # before the blockers: state counts are locked first
+                deadlines.keep(dossier_ids=[dossier.pk])
+                if entry.pk is not None:
+                    entry._state.adding, entry._state.db = False, connection.alias
+                    history_saved(entry)  # the webhook deliveries, in this transaction
+                    listened = True
+                saved()
+        if not listened:
+            history_saved(entry)
         refresh_blockers(dossier, known=context)  # the rules' facts still hold: documents etc. are not read again
     return Outcome(dossier, warnings, entry)
 
@@ -112,7 +130,7 @@ def _prepared(instance: Any, fields: list[Any], add: bool) -> list[Any]:
     return [f.get_db_prep_save(f.pre_save(instance, add), connection) for f in fields]
 
 
-_HISTORY_FIELDS = [f for f in HistoryEntry._meta.concrete_fields if not f.primary_key]
+_HISTORY_FIELDS = list(HistoryEntry._meta.concrete_fields)  # the id too: reserved with the lock
 _DOSSIER_FIELDS = {f.attname: f for f in Dossier._meta.concrete_fields}
 _STEP_SQL: dict[tuple[str, ...], str] = {}
 
@@ -135,20 +153,52 @@ def _step_sql(update_fields: tuple[str, ...], message_sql: str) -> str:
     return _STEP_SQL[update_fields]
 
 
-def _save_step(dossier: Dossier, entry: HistoryEntry, update_fields: list[str]) -> None:
-    """Write the step in one round trip instead of three (history row, dossier UPDATE, outbox message), with the
-    values the ORM would have sent; the message is published after the commit, as `outbox.enqueue` does."""
+def _save_step(dossier: Dossier, entry: HistoryEntry, update_fields: list[str]) -> Callable[[], None]:
+    """Send the step in one statement instead of three (history row, dossier UPDATE, outbox message), with the
+    values the ORM would have sent; returns `received`, to call once what may share the round trip is sent: it
+    reads the new ids (the history row's is then known) and asks to publish the message after the commit, as
+    `outbox.enqueue` does. Elsewhere than on PostgreSQL (no INSERT in a WITH), the three writes of the ORM."""
+    if connection.vendor != "postgresql" or entry.pk is None:
+        entry.pk = None
+        entry.save()
+        dossier.save(update_fields=update_fields)
+        outbox.enqueue(tasks.notify_history_entry, [entry.pk])
+        return lambda: None
     message_sql, message_params = outbox.insert_sql(tasks.notify_history_entry, "jsonb_build_array(h.id)")
     sql = _step_sql(tuple(update_fields), message_sql)
     params = [*_prepared(entry, _HISTORY_FIELDS, True), *message_params,
               *_prepared(dossier, [_DOSSIER_FIELDS[name] for name in update_fields], False), dossier.pk]
-    with connection.cursor() as cursor:
+    cursor = connection.cursor()
+    try:
         cursor.execute(sql, params)
-        history_id, message_id, updated = cursor.fetchone()
-    if not updated:  # what `save(update_fields=...)` says of a row that vanished (it is locked: never expected)
-        raise DatabaseError("Save with update_fields did not affect any rows.")
-    entry.pk, entry._state.adding, entry._state.db = history_id, False, connection.alias
-    outbox.publish_after_commit(message_id)
+    except BaseException:
+        cursor.close()
+        raise
+
+    def received() -> None:
+        try:
+            history_id, message_id, updated = cursor.fetchone()
+        finally:
+            cursor.close()
+        if not updated:  # what `save(update_fields=...)` says of a row that vanished (it is locked: never expected)
+            raise DatabaseError("Save with update_fields did not affect any rows.")
+        assert history_id == entry.pk
+        entry._state.adding, entry._state.db = False, connection.alias
+        outbox.publish_after_commit(message_id)
+
+    return received
+
+
+@contextmanager
+def _one_round_trip() -> Iterator[None]:
+    """PostgreSQL's pipeline: the statements are sent without waiting for each answer; the first result read (or
+    the block's end) sends them all and waits once. An error still surfaces, as Django's, before the block ends."""
+    raw = connection.connection
+    if connection.vendor != "postgresql" or raw is None or not psycopg.Pipeline.is_supported():
+        yield
+        return
+    with connection.wrap_database_errors, raw.pipeline():
+        yield
 
 
 # --- changes outside the state machine -------------------------------------------------------------------------

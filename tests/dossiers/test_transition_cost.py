@@ -257,3 +257,52 @@ def test_the_lock_outside_a_transaction_is_refused(manager_membership, monkeypat
     monkeypatch.setattr(connection, "get_autocommit", lambda: True)
     with pytest.raises(TransactionManagementError):
         lock(dossier.pk)
+
+
+# --- one round trip for the step, the counts, the deadlines and the webhook endpoints -------------------------------
+
+def test_the_step_and_what_follows_it_share_one_round_trip(manager_membership, monkeypatch):
+    """On PostgreSQL the step's statement, the state counts, the kept deadlines and the endpoints' read are sent
+    in one pipeline: the database is waited for once (the lock, then this, then the COMMIT)."""
+    import psycopg
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's pipeline")
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    pipelines = []
+    original = psycopg.Connection.pipeline
+
+    def spy(self):
+        pipelines.append(len(pipelines))
+        return original(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", spy)
+    with CaptureQueriesContext(connection) as captured:
+        outcome = services.run_transition(dossier.pk, "validate_avance", by=manager_membership.user,
+                                          data=valid_payload("validate_avance"))
+    assert pipelines == [0]
+    sql = statements(captured)
+    assert len(sql) == BASE and sql[0].startswith("SELECT") and "nextval" in sql[0]
+    assert outcome.history.pk == dossier.history.get(seq=outcome.history.seq).pk  # the reserved id is the row's
+
+
+def test_a_step_refused_by_the_database_in_the_pipeline_writes_nothing(manager_membership):
+    """A history row already at the step's rank (a concurrent writer that did not hold the lock): the step's
+    statement fails inside the pipeline; the error is Django's and nothing of the step is kept."""
+    from django.db import IntegrityError
+
+    from dossiers.models import HistoryEntry, OutboxMessage, StateCount
+
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    HistoryEntry.objects.create(dossier=dossier, seq=dossier.history_seq + 1, at=dossier.updated_at,
+                                action="intruder", hash="0" * 64)
+    counts = list(StateCount.objects.order_by("pk").values())
+    messages = OutboxMessage.objects.count()
+    with pytest.raises(IntegrityError):
+        services.run_transition(dossier.pk, "validate_avance", by=manager_membership.user,
+                                data=valid_payload("validate_avance"))
+    dossier.refresh_from_db()
+    assert dossier.state == State.AVANCE_FILED
+    assert list(StateCount.objects.order_by("pk").values()) == counts
+    assert OutboxMessage.objects.count() == messages
+    assert not dossier.history.filter(action="validate_avance").exists()
