@@ -89,9 +89,25 @@ def backoff(attempts: int) -> timedelta:
 def enqueue(task: Task, args: Sequence[Any] = ()) -> OutboxMessage:
     """Record the task in the current transaction; try to publish it once the transaction commits."""
     message = OutboxMessage.objects.create(task_name=task.name, args=list(args))
-    # robust: a failure after the commit is logged, never raised to the caller whose change is already saved.
-    transaction.on_commit(partial(_committed, message.pk), robust=True)
+    publish_after_commit(message.pk)
     return message
+
+
+def insert_sql(task: Task, args_sql: str) -> tuple[str, list[Any]]:
+    """`enqueue`'s INSERT as SQL for a caller's own statement (a data-modifying CTE, so a transition writes its
+    history row and the message naming it in one round trip): `args_sql` is an SQL expression giving the args'
+    JSON array (e.g. `jsonb_build_array(h.id)`). It returns the new row's id; the caller hands it to
+    `publish_after_commit`, as `enqueue` does."""
+    now = timezone.now()
+    return (f"INSERT INTO {OutboxMessage._meta.db_table} (task_name, args, created_at, sent_at, done_at, "
+            f"available_at, attempts, last_error) SELECT %s, {args_sql}, %s, NULL, NULL, %s, 0, ''"), [
+        task.name, now, now]
+
+
+def publish_after_commit(message_id: int) -> None:
+    """Publish the message once the current transaction commits (see `_committed`)."""
+    # robust: a failure after the commit is logged, never raised to the caller whose change is already saved.
+    transaction.on_commit(partial(_committed, message_id), robust=True)
 
 
 # --- publication after the response -------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from organisations.permissions import request_membership
-from segurtrack.api.serializers import StrictMixin
+from segurtrack.api.serializers import FieldsBuiltOnce, StrictMixin
 
 from ..models import (
     Amendment, CancellationReason, Client, DeclaredFiness, Dispositif, Document, DocumentKind, Dossier, HistoryEntry, MssDeployment,
@@ -104,7 +104,7 @@ class ClientSerializer(StrictMixin, serializers.ModelSerializer):
         read_only_fields = ["created_at"]
 
 
-class ClientSummarySerializer(serializers.ModelSerializer):
+class ClientSummarySerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     class Meta:
         model = Client
         fields = ["id", "name", "finess_geo", "siret", "department"]
@@ -123,7 +123,7 @@ def blank_or_choice(choices) -> serializers.ChoiceField:
     return serializers.ChoiceField(choices=choices, allow_blank=True, read_only=True)
 
 
-class DossierSerializer(serializers.ModelSerializer):
+class DossierSerializer(FieldsBuiltOnce, serializers.ModelSerializer):
     bdc_signature_type = blank_or_choice(SignatureType.choices)
     mss_deployment = blank_or_choice(MssDeployment.choices)
     cancellation_reason = blank_or_choice(CancellationReason.choices)

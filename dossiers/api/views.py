@@ -222,13 +222,21 @@ class DossierTransition(DossierMixin, ApiView):
         responses=answers({200: s.TransitionResultSerializer}, bad_input=True, not_found=True, rules_failed=True),
     )
     def post(self, request: Request, dossier_id: int, name: str) -> Response:
+        key = request.headers.get(idempotency.HEADER)
+        if key is None and name in TRANSITIONS:
+            # No read of the dossier beforehand: the service's lock is scoped to the organisation, and another
+            # organisation's dossier or a missing one is the same 404 (Dossier.DoesNotExist) as below. A body that
+            # does not parse still answers 404 for such a dossier, as when the dossier was read first.
+            try:
+                request.data
+            except exceptions.APIException:
+                self.dossier
+                raise
+            status_code, body = self.run(dossier_id, name)
+            return Response(body, status=status_code)
         dossier_id = self.dossier.pk
         if name not in TRANSITIONS:
             raise exceptions.NotFound(_("Transition inconnue : %(name)s.") % {"name": name})
-        key = request.headers.get(idempotency.HEADER)
-        if key is None:
-            status_code, body = self.run(dossier_id, name)
-            return Response(body, status=status_code)
         (status_code, body), replayed = idempotency.replay_or_run(
             self.organisation, key, dossier_id=dossier_id, name=name, body=request.data,
             run=lambda: self.run(dossier_id, name))
@@ -236,7 +244,8 @@ class DossierTransition(DossierMixin, ApiView):
 
     def run(self, dossier_id: int, name: str) -> idempotency.Answer:
         try:
-            outcome = services.run_transition(dossier_id, name, by=self.request.user, data=self.request.data)
+            outcome = services.run_transition(dossier_id, name, by=self.request.user, data=self.request.data,
+                                              organisation_id=self.organisation.pk)
         except services.RulesFailed as refused:
             return status.HTTP_409_CONFLICT, rules_failed_body(refused)
         warnings = with_faq([warning.as_dict() for warning in outcome.warnings])

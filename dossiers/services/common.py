@@ -10,7 +10,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from organisations.models import Membership, Role
+from organisations.models import ROLE_RANK, Membership, Role
 from segurtrack.errors import InvalidInput, NotPermitted, ServiceError
 
 from .. import anchors, events, rules
@@ -38,7 +38,15 @@ def require_role(user: AbstractBaseUser, organisation_id: int, role: str = Role.
     if getattr(user, "is_superuser", False):
         return
     membership = Membership.objects.filter(user_id=user.pk, organisation_id=organisation_id).only("role").first()
-    if membership is None or not membership.has_role(role):
+    require_held_role(user, None if membership is None else membership.role, role)
+
+
+def require_held_role(user: AbstractBaseUser, held: str | None, role: str = Role.MANAGER) -> None:
+    """`require_role` when the caller has already read the user's role in the organisation (`held`, None when not
+    a member): the transitions read it with the dossier's lock, in the same statement."""
+    if getattr(user, "is_superuser", False):
+        return
+    if held is None or ROLE_RANK[Role(held)] < ROLE_RANK[Role(role)]:
         raise NotPermitted(_("Votre rôle ne permet pas cette action."))
 
 
@@ -48,20 +56,34 @@ def append_history(dossier: Dossier, *, user: AbstractBaseUser | None, action: s
 
     The chain's head is stored on the dossier: at once, or with the caller's own save when `save_head` is False.
     """
+    entry = next_history_entry(dossier, user=user, action=action, from_state=from_state, to_state=to_state,
+                               data=data)
+    entry.save()
+    history_saved(entry)
+    if save_head:
+        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash,
+                                                     history_anchor=dossier.history_anchor)
+    return entry
+
+
+def next_history_entry(dossier: Dossier, *, user: AbstractBaseUser | None, action: str, from_state: str = "",
+                       to_state: str = "", data: dict[str, Any] | None = None) -> HistoryEntry:
+    """The dossier's next chained row, hashed but not yet saved, and the dossier's chain head moved to it (in
+    memory: the caller saves both, then calls `history_saved`)."""
     entry = HistoryEntry(
         dossier=dossier, seq=dossier.history_seq + 1, at=timezone.now(), user=user,
         username=user.get_username() if user is not None else "", action=action, from_state=from_state,
         to_state=to_state or from_state, data=data or {}, prev_hash=dossier.history_hash,
     )
     entry.hash = entry.compute_hash()
-    entry.save()
-    events.history_appended(entry)  # listeners (webhooks) write their rows in this transaction
     dossier.history_seq, dossier.history_hash = entry.seq, entry.hash
     dossier.history_anchor = anchors.anchor(dossier.pk, entry.seq, entry.hash)
-    if save_head:
-        Dossier.objects.filter(pk=dossier.pk).update(history_seq=entry.seq, history_hash=entry.hash,
-                                                     history_anchor=dossier.history_anchor)
     return entry
+
+
+def history_saved(entry: HistoryEntry) -> None:
+    """After the row is written: the listeners (webhooks) write their rows in this transaction."""
+    events.history_appended(entry)
 
 
 def full_clean(instance: models.Model, exclude: list[str] | None = None) -> None:

@@ -26,13 +26,13 @@ from ..factories import (
 TRANSACTION_CONTROL = re.compile(r"\s*(SAVEPOINT|RELEASE SAVEPOINT|ROLLBACK|BEGIN|COMMIT)")
 
 # Statements of one transition (savepoints left out), per kind, when its rules pass:
-#   lock (the row, its client, solution and dispositif, whether it has blockers) 1, role 1, history row 1,
-#   webhook endpoints (the history listener) 1, UPDATE 1, state counts 1, the kept deadlines replaced 1,
-#   outbox message 1                                                                         = BASE (8)
+#   lock (the row, its client, solution and dispositif, whether it has blockers, the user's role) 1,
+#   the step (history row, outbox message and the dossier's UPDATE in one statement) 1,
+#   webhook endpoints (the history listener) 1, state counts 1, the kept deadlines replaced 1  = BASE (5)
 # plus what the rules read (documents, PV pilote, last amendment, other active dossier: each once, the blocker
 # refresh reusing them) and the blocker refresh of a state with a next step (documents if not yet read, the rows,
 # the counts).
-BASE = 8
+BASE = 5
 BUDGET = {
     "sign_bdc": BASE + 2,             # documents, other active dossier
     "file_avance": BASE,
@@ -102,7 +102,8 @@ def test_the_lock_locks_the_dossier_row_alone_and_each_relation_is_read_once(man
 
 def test_the_update_writes_only_the_changed_columns(manager_membership):
     seen = walk_counting(manager_membership, PATHS[State.AVANCE_VALIDATED])
-    [update] = [q for q in seen["validate_avance"] if q.startswith('UPDATE "dossiers_dossier"')]
+    [step] = [q for q in seen["validate_avance"] if 'UPDATE "dossiers_dossier"' in q]
+    update = step.split('UPDATE "dossiers_dossier"')[1]
     columns = set(re.findall(r'"(\w+)" = ', update.split(" WHERE ")[0]))
     assert columns == {"state", "state_changed_at", "avance_validated_on", "history_seq", "history_hash",
                        "history_anchor", "updated_at"}
@@ -213,3 +214,95 @@ def test_a_transition_page_answers_before_its_notification_is_made(monkeypatch):
     entry = dossier.history.get(action="validate_avance")
     assert list(Notification.objects.filter(history_entry=entry).values_list("user_id", flat=True)) == [
         colleague.user_id]
+
+
+# --- the lock, compiled once per shape ------------------------------------------------------------------------------
+
+def test_the_compiled_lock_reads_what_the_orm_reads(manager_membership, outsider_membership):
+    from django.db import transaction
+
+    from dossiers.blockers import TRANSITION_RELATED, lock
+    from dossiers.models import Blocker, Dossier
+
+    first = walk_to(State.VA_SIGNED, membership=manager_membership)
+    second = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    Blocker.objects.filter(dossier=second).delete()
+    with transaction.atomic():
+        for dossier in (first, second):  # the second call runs the statement the first compiled
+            ours = lock(dossier.pk, TRANSITION_RELATED, role_of=manager_membership.user_id,
+                        organisation_id=manager_membership.organisation_id)
+            [theirs] = Dossier.objects.select_related(*TRANSITION_RELATED).filter(pk=dossier.pk)
+            assert {f.attname: getattr(ours, f.attname) for f in Dossier._meta.concrete_fields} == {
+                f.attname: getattr(theirs, f.attname) for f in Dossier._meta.concrete_fields}
+            assert ours.has_blockers == Blocker.objects.filter(dossier=dossier).exists()
+            assert ours.member_role == manager_membership.role
+            for name in TRANSITION_RELATED:  # read with the row: no query
+                assert Dossier._meta.get_field(name).is_cached(ours)
+                assert getattr(ours, name) == getattr(theirs, name)
+            assert ours.solde_draft == theirs.solde_draft and not ours._state.adding
+        with pytest.raises(Dossier.DoesNotExist):
+            lock(first.pk, TRANSITION_RELATED, organisation_id=outsider_membership.organisation_id)
+        with pytest.raises(Dossier.DoesNotExist):
+            lock(2**70)  # beyond any id: not found, as the ORM says, never a database error
+
+
+def test_the_lock_outside_a_transaction_is_refused(manager_membership, monkeypatch):
+    """As select_for_update says (the test itself runs in a transaction: autocommit is what the check reads)."""
+    from django.db.transaction import TransactionManagementError
+
+    from dossiers.blockers import lock
+
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    assert lock(dossier.pk).pk == dossier.pk
+    monkeypatch.setattr(connection, "get_autocommit", lambda: True)
+    with pytest.raises(TransactionManagementError):
+        lock(dossier.pk)
+
+
+# --- one round trip for the step, the counts, the deadlines and the webhook endpoints -------------------------------
+
+def test_the_step_and_what_follows_it_share_one_round_trip(manager_membership, monkeypatch):
+    """On PostgreSQL the step's statement, the state counts, the kept deadlines and the endpoints' read are sent
+    in one pipeline: the database is waited for once (the lock, then this, then the COMMIT)."""
+    import psycopg
+
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's pipeline")
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    pipelines = []
+    original = psycopg.Connection.pipeline
+
+    def spy(self):
+        pipelines.append(len(pipelines))
+        return original(self)
+
+    monkeypatch.setattr(psycopg.Connection, "pipeline", spy)
+    with CaptureQueriesContext(connection) as captured:
+        outcome = services.run_transition(dossier.pk, "validate_avance", by=manager_membership.user,
+                                          data=valid_payload("validate_avance"))
+    assert pipelines == [0]
+    sql = statements(captured)
+    assert len(sql) == BASE and sql[0].startswith("SELECT") and "nextval" in sql[0]
+    assert outcome.history.pk == dossier.history.get(seq=outcome.history.seq).pk  # the reserved id is the row's
+
+
+def test_a_step_refused_by_the_database_in_the_pipeline_writes_nothing(manager_membership):
+    """A history row already at the step's rank (a concurrent writer that did not hold the lock): the step's
+    statement fails inside the pipeline; the error is Django's and nothing of the step is kept."""
+    from django.db import IntegrityError
+
+    from dossiers.models import HistoryEntry, OutboxMessage, StateCount
+
+    dossier = walk_to(State.AVANCE_FILED, membership=manager_membership)
+    HistoryEntry.objects.create(dossier=dossier, seq=dossier.history_seq + 1, at=dossier.updated_at,
+                                action="intruder", hash="0" * 64)
+    counts = list(StateCount.objects.order_by("pk").values())
+    messages = OutboxMessage.objects.count()
+    with pytest.raises(IntegrityError):
+        services.run_transition(dossier.pk, "validate_avance", by=manager_membership.user,
+                                data=valid_payload("validate_avance"))
+    dossier.refresh_from_db()
+    assert dossier.state == State.AVANCE_FILED
+    assert list(StateCount.objects.order_by("pk").values()) == counts
+    assert OutboxMessage.objects.count() == messages
+    assert not dossier.history.filter(action="validate_avance").exists()

@@ -98,15 +98,15 @@ def deployed_dossier(manager_membership):
 
 
 def patch_drop_point(monkeypatch, point: str, drop: Drop) -> None:
+    # The history row, the dossier's UPDATE and the outbox row are one statement (`transitions._save_step`).
     if point == "before the history row":
-        monkeypatch.setattr(transitions, "append_history", dropping_before(services.append_history, drop))
+        monkeypatch.setattr(transitions, "next_history_entry", dropping_before(transitions.next_history_entry, drop))
     elif point == "during the dossier save":
-        monkeypatch.setattr(Dossier, "save", dropping_before(Dossier.save, drop))
+        monkeypatch.setattr(transitions, "_save_step", dropping_before(transitions._save_step, drop))
     elif point == "after the save, during the blockers refresh":
         monkeypatch.setattr(transitions, "refresh_blockers", dropping_before(services.refresh_blockers, drop))
-    elif point == "at the outbox row":
-        monkeypatch.setattr(transitions, "_enqueue_notification",
-                            dropping_before(transitions._enqueue_notification, drop))
+    elif point == "at the outbox row":  # written by the step's statement: the drop meets the webhook listener
+        monkeypatch.setattr(transitions, "history_saved", dropping_before(transitions.history_saved, drop))
     elif point == "at COMMIT":
         # The outermost atomic block's commit: every statement sent, the COMMIT meets a dead connection.
         wrapper = connections["default"]

@@ -16,8 +16,15 @@ endpoints, UPDATE of every column, state counts, outbox row) of which the lock's
 a one-row read: 0.5 ms of planning against 0.1 ms of execution) and the ORM's SQL compilation are the largest
 parts; the blocker refresh read the documents the rules had just read. Now: the notification runs after the
 response, the UPDATE names only the changed columns, the lock joins 3 tables (no couloir: 0.24 ms of planning),
-the blocker refresh reuses the rules' facts. What is left is mostly round trips (7 against the raw side's 2) and
-the ORM's compilation of each statement.
+the blocker refresh reuses the rules' facts. What was left then was mostly round trips (7 against the raw side's 2)
+and the ORM's compilation of each statement.
+
+Since: the role is read with the lock; the history row, the notification's outbox message and the dossier's UPDATE
+are one statement; the lock is compiled once per shape; and the step, the state counts, the kept deadlines and the
+webhook endpoints' read go in one PostgreSQL pipeline (the history row's id reserved with the lock), so the
+database is waited for at BEGIN, the lock, the pipeline (and its Sync) and the COMMIT: 5 statements. Of what is
+left, the kept deadlines' statement is the largest (its planning: 2 to 4 ms under load, against 0.2 ms of
+execution).
 """
 from __future__ import annotations
 
