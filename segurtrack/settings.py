@@ -120,6 +120,10 @@ TEMPLATES = [
     },
 ]
 
+# Form fields render through Django's templates, each widget and label remembered by its whole input (pure values,
+# language, time zone) instead of rendered again on every request: segurtrack/form_renderer.py says when it is reused.
+FORM_RENDERER = "segurtrack.form_renderer.MemoDjangoTemplates"
+
 WSGI_APPLICATION = "segurtrack.wsgi.application"
 
 DATABASES = {
