@@ -110,6 +110,8 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             "builtins": ["segurtrack.templatetags.french"],  # |euros, |date_fr, |day_fr in every template
+            # `{% load i18n %}`: Django's library, each constant `{% translate %}` remembered per language.
+            "libraries": {"i18n": "segurtrack.templatetags.translate_memo"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
