@@ -105,7 +105,9 @@ ROOT_URLCONF = "segurtrack.urls"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's backend; its check knows the `i18n` mapping below is deliberate (segurtrack/template_backend.py).
+        "BACKEND": "segurtrack.template_backend.DjangoTemplates",
+        "NAME": "django",  # the alias Django's own backend has (engines["django"])
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {

@@ -71,3 +71,12 @@ def test_nothing_is_remembered_under_debug(settings):
     with translation.override("fr"):
         assert template.render({}) == "Oui"
     assert node.memo == {}
+
+
+def test_the_i18n_mapping_passes_the_template_checks_and_any_other_duplicate_still_warns():
+    from segurtrack.template_backend import DjangoTemplates
+
+    assert engines["django"].check() == []
+    other = DjangoTemplates({"NAME": "other", "DIRS": [], "APP_DIRS": True, "OPTIONS": {
+        "libraries": {"i18n": "segurtrack.templatetags.translate_memo", "static": "segurtrack.templatetags.french"}}})
+    assert [(w.id, "'static'" in w.msg) for w in other.check()] == [("templates.W003", True)]
