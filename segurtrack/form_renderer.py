@@ -10,6 +10,7 @@ It is only reused when that is provably the same answer:
 - the context is made of plain values only (strings with their HTML safety, numbers, booleans, None, dates,
   and lists, tuples and dicts of them, dict order included since it orders the attributes); anything else (a
   model instance, a file) renders as before, without the cache;
+- no string in it is longer than MAX_STRING (the memo holds at most MAX_ENTRIES small renderings);
 - no request is passed (a request could change the output: the CSRF token of a whole form);
 - not under DEBUG, where templates may be edited while the process runs.
 The one context entry left out of the key is the label template's `field` (the BoundField, an object): that
@@ -28,6 +29,9 @@ from django.utils.functional import Promise
 from django.utils.translation import get_language
 
 MAX_ENTRIES = 4096
+# A longer string (a long text typed into a form sent back with its errors) renders without the memo: the memo's
+# size stays bounded (MAX_ENTRIES of small renderings) whatever a request carries.
+MAX_STRING = 1000
 # Context entries a template does not read, left out of its key.
 UNREAD = {"django/forms/label.html": frozenset({"field"})}
 
@@ -53,7 +57,10 @@ def freeze(value: Any) -> Any:
         return (kind.__name__, value.isoformat())
     if isinstance(value, (str, Promise)):
         # A string or a lazy one: escaped unless marked safe; a lazy one in the active language's words.
-        return ("str", hasattr(value, "__html__"), str(value))
+        text = str(value)
+        if len(text) > MAX_STRING:
+            raise Unkeyable("long string")
+        return ("str", hasattr(value, "__html__"), text)
     raise Unkeyable(kind.__name__)
 
 

@@ -113,3 +113,13 @@ def test_the_dossier_page_shows_a_changed_setting_on_the_next_request(dossier_at
     services.update_dossier(dossier.pk, by=manager_membership.user, changes={"installed_version": "4.3"})
     page = as_manager.get(url).content.decode()
     assert 'name="installed_version" value="4.3"' in page and 'value="4.2.1"' not in page
+
+
+def test_a_long_value_renders_without_the_memo():
+    memo = MemoDjangoTemplates()
+    long = "x" * (form_renderer.MAX_STRING + 1)
+    with pytest.raises(Unkeyable):
+        freeze(long)
+    rendered = html(Sample({"name": long, "kind": "a"}, renderer=memo))
+    assert long in rendered[0]
+    assert not any(long in repr(key) for key in memo.memo)
