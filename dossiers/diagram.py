@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _
+from django.utils.translation import get_language, gettext as _
 
 from .models import TRANSITION_LABELS, Dossier, State
 
@@ -182,8 +182,12 @@ EDGE_STYLE = {
 
 def render(dossier: Dossier, *, history: Iterable = (), blockers: Iterable = ()) -> SafeString:
     """The SVG for one dossier: its path (from its history rows), its current state, and the edges out of the
-    current state that its Blocker rows refuse (red, rule codes in the tooltip); edges go by their labels."""
-    labels = TRANSITION_LABELS
+    current state that its Blocker rows refuse (red, rule codes in the tooltip); edges go by their labels.
+
+    The drawing is a pure function of what is read here (the state, the states and transitions the history went
+    through, its path, the blocked transitions with their rule codes) and of the language: it is drawn once per
+    process for each combination (`_draw`, an LRU cache), since the machine and its labels only change with the
+    code. Most dossiers follow one of a few paths, so the cache stays small and hits almost always."""
     current = dossier.state
     visited_states: set[str] = {current}
     visited_edges: set[tuple[str, str, str]] = set()
@@ -202,6 +206,17 @@ def render(dossier: Dossier, *, history: Iterable = (), blockers: Iterable = ())
     blocked: dict[str, list[str]] = {}
     for blocker in blockers:
         blocked.setdefault(blocker.transition, []).append(blocker.rule)
+    return _draw(get_language(), current, frozenset(visited_states), frozenset(visited_edges), tuple(path),
+                 tuple((name, tuple(codes)) for name, codes in blocked.items()))
+
+
+@lru_cache(maxsize=2048)
+def _draw(language: str | None, current: str, visited_states: frozenset[str],
+          visited_edges: frozenset[tuple[str, str, str]], path: tuple[str, ...],
+          blocked_items: tuple[tuple[str, tuple[str, ...]], ...]) -> SafeString:
+    """The SVG for these inputs, in `language` (the active one: the labels below are translated in it)."""
+    labels = TRANSITION_LABELS
+    blocked = dict(blocked_items)
     state_label = {value: str(label) for value, label in State.choices}
 
     parts: list[str] = []

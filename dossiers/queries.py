@@ -16,7 +16,6 @@ from django.utils import timezone
 from django.utils.text import Truncator
 
 from faqref.links import guidance_for
-from faqref.models import Entry
 from organisations.models import Membership, Organisation, Role
 from segurtrack.search import folded_contains
 
@@ -171,15 +170,12 @@ def dossier_for_solde(organisation_id: int, pk: int) -> Dossier:
 
 
 def guidance(codes) -> dict[str, list[dict[str, Any]]]:
-    """Each rule code's FAQ guidance with a short excerpt of the answer (two queries, one when none is linked)."""
-    links = guidance_for(codes)
-    ids = {ref["id"] for refs in links.values() for ref in refs}
-    rows = Entry.objects.filter(pk__in=ids).values_list("id", "text", "is_demo") if ids else []
-    entries = {pk: (text, is_demo) for pk, text, is_demo in rows}
+    """Each rule code's FAQ guidance with a short excerpt of the answer (one query, with the entries' text)."""
+    links = guidance_for(codes, entry_fields=("text", "is_demo"))
 
     def shown(ref: dict[str, Any]) -> dict[str, Any]:
-        text, is_demo = entries.get(ref["id"], ("", False))
-        return {**ref, "excerpt": Truncator(" ".join(text.split())).words(EXCERPT_WORDS), "is_demo": is_demo}
+        rest = {name: value for name, value in ref.items() if name != "text"}
+        return {**rest, "excerpt": Truncator(" ".join(ref["text"].split())).words(EXCERPT_WORDS)}
 
     return {code: [shown(ref) for ref in refs]
             for code, refs in links.items()}

@@ -22,8 +22,8 @@ from rest_framework import serializers
 from segurtrack import formats
 
 from .models import (
-    TRANSITION_LABELS, Amendment, CancellationReason, Client, Document, DocumentKind, Dossier, MssDeployment,
-    SignatureType,
+    ACTION_LABELS, TRANSITION_LABELS, Amendment, CancellationReason, Client, Document, DocumentKind, Dossier,
+    MssDeployment, SignatureType, State,
 )
 from .payloads import PAYLOADS, FileSolde
 
@@ -162,3 +162,20 @@ def rule_warnings(codes: list[str]) -> list[tuple[str, str]]:
     from .rules import CATALOGUE
 
     return [(str(CATALOGUE[code].title) if code in CATALOGUE else code, code) for code in codes or ()]
+
+
+def history_item(row) -> dict[str, Any]:
+    """One history row as people read it: its action in words, the states it joined and its data, labelled."""
+    state_labels = dict(State.choices)
+    details = []
+    for key, value in (row.data or {}).items():
+        if key in ("warnings", "document", "amendment", "client", "solution", "sha256"):
+            continue
+        details.append((field_label(row.action, key), display_value(row.action, key, value)))
+    return {
+        "row": row, "label": ACTION_LABELS.get(row.action, row.action),
+        "from": state_labels.get(row.from_state, row.from_state),
+        "to": state_labels.get(row.to_state, row.to_state),
+        "moved": bool(row.from_state and row.to_state and row.from_state != row.to_state),
+        "details": details, "warnings": rule_warnings((row.data or {}).get("warnings", [])),
+    }

@@ -30,8 +30,10 @@ def register_topics(topics: dict[str, str]) -> None:
     TOPICS.update(topics)
 
 
-def guidance_for(codes: Iterable[str]) -> dict[str, list[FaqRef]]:
-    """Each code's linked entries, pinned first then by rank; one query whatever the number of codes."""
+def guidance_for(codes: Iterable[str], *, entry_fields: tuple[str, ...] = ()) -> dict[str, list[FaqRef]]:
+    """Each code's linked entries, pinned first then by rank; one query whatever the number of codes.
+    `entry_fields`: more of each entry's fields, read in the same query and added to each ref under their names
+    (a page showing an excerpt reads the text with the links instead of in a second query)."""
     codes = list(dict.fromkeys(codes))
     result: dict[str, list[FaqRef]] = {code: [] for code in codes}
     if not codes:
@@ -40,7 +42,8 @@ def guidance_for(codes: Iterable[str]) -> dict[str, list[FaqRef]]:
         RuleLink.objects.filter(rule__in=codes)
         .exclude(origin=RuleLink.Origin.REMOVED)
         .select_related("entry")
-        .only("rule", "origin", "rank", "entry__id", "entry__question", "entry__derived_title")
+        .only("rule", "origin", "rank", "entry__id", "entry__question", "entry__derived_title",
+              *(f"entry__{name}" for name in entry_fields))
     )
     # Equal ranks keep the search's own order (entry id), whatever order the links were stored in.
     ordered = sorted(links, key=lambda link: (link.origin != RuleLink.Origin.PINNED, -link.rank, link.entry_id))
@@ -48,7 +51,8 @@ def guidance_for(codes: Iterable[str]) -> dict[str, list[FaqRef]]:
         refs = result[link.rule]
         if len(refs) < MAX_LINKS_PER_RULE:
             refs.append({"id": link.entry_id, "title": link.entry.title,
-                         "url": reverse("faqref:entry", args=[link.entry_id])})
+                         "url": reverse("faqref:entry", args=[link.entry_id]),
+                         **{name: getattr(link.entry, name) for name in entry_fields}})
     return result
 
 

@@ -105,11 +105,15 @@ ROOT_URLCONF = "segurtrack.urls"
 
 TEMPLATES = [
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        # Django's backend; its check knows the `i18n` mapping below is deliberate (segurtrack/template_backend.py).
+        "BACKEND": "segurtrack.template_backend.DjangoTemplates",
+        "NAME": "django",  # the alias Django's own backend has (engines["django"])
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "builtins": ["segurtrack.templatetags.french"],  # |euros, |date_fr, |day_fr in every template
+            # `{% load i18n %}`: Django's library, each constant `{% translate %}` remembered per language.
+            "libraries": {"i18n": "segurtrack.templatetags.translate_memo"},
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
@@ -119,6 +123,10 @@ TEMPLATES = [
         },
     },
 ]
+
+# Form fields render through Django's templates, each widget and label remembered by its whole input (pure values,
+# language, time zone) instead of rendered again on every request: segurtrack/form_renderer.py says when it is reused.
+FORM_RENDERER = "segurtrack.form_renderer.MemoDjangoTemplates"
 
 WSGI_APPLICATION = "segurtrack.wsgi.application"
 

@@ -13,19 +13,18 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from organisations.models import Role
 
-from .. import diagram, extensions, notices, queries, services
+from .. import diagram, extensions, notices, queries, services, timeline
 from ..forms import (
     AmendmentForm, AmendmentStatusForm, DocumentForm, DossierCreateForm,
     DossierFilterForm, DossierSettingsForm, PayloadForm, ScenarioForm, initial_payload,
 )
-from ..models import ACTION_LABELS, SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS
+from ..models import SOLDE_FILED_STATES, SOLDE_FILING_STATES, TRANSITION_BUTTONS, TRANSITION_LABELS
 from ..models import (
-    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, Dossier, State,
+    AMENDMENT_STATES, SCENARIO_CHANGE_STATES, Amendment, Dossier,
 )
 from ..payloads import PAYLOADS
 from ..rules import money
 from ..services import RulesFailed
-from ..timeline import display_value, field_label, rule_warnings
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
 from .list_paging import AFTER, BEFORE, InvalidCursor, ListPage, count_cap, list_page
@@ -116,23 +115,8 @@ def _value(value: Any) -> str:
 
 
 def history_items(rows) -> list[dict[str, Any]]:
-    """The timeline: each row's action in words, the states it joined and its data, labelled."""
-    items = []
-    state_labels = dict(State.choices)
-    for row in reversed(rows):
-        details = []
-        for key, value in (row.data or {}).items():
-            if key in ("warnings", "document", "amendment", "client", "solution", "sha256"):
-                continue
-            details.append((field_label(row.action, key), display_value(row.action, key, value)))
-        items.append({
-            "row": row, "label": ACTION_LABELS.get(row.action, row.action),
-            "from": state_labels.get(row.from_state, row.from_state),
-            "to": state_labels.get(row.to_state, row.to_state),
-            "moved": bool(row.from_state and row.to_state and row.from_state != row.to_state),
-            "details": details, "warnings": rule_warnings((row.data or {}).get("warnings", [])),
-        })
-    return items
+    """The timeline, newest first."""
+    return [timeline.history_item(row) for row in reversed(rows)]
 
 
 def date(value) -> str:
@@ -271,7 +255,8 @@ def detail_context(request: HttpRequest, dossier: Dossier, *, transition_form: P
         "installation": installation_facts(dossier),
         "settings_form": settings_form or DossierSettingsForm(initial={
             name: getattr(dossier, name) for name in services.DOSSIER_SETTINGS}),
-        "history": history_items(dossier.history_rows),
+        # Newest first; each row is drawn by {% history_row %} (dossiers/templatetags/history.py).
+        "history": list(reversed(dossier.history_rows)),
         "diagram": diagram.render(dossier, history=dossier.history_rows, blockers=dossier.blocker_rows),
         "solde_page": dossier.state in SOLDE_FILING_STATES | SOLDE_FILED_STATES,
         "panels": extensions.dossier_panels(request, dossier),

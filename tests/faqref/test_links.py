@@ -135,3 +135,15 @@ def test_guidance_for_many_codes_is_one_query(seeded, django_assert_num_queries)
     assert guidance["va.document"][0] == {"id": guidance["va.document"][0]["id"],
                                           "title": Entry.objects.get(pk=guidance["va.document"][0]["id"]).title,
                                           "url": f"/faq/{guidance['va.document'][0]['id']}/"}
+
+
+def test_guidance_with_entry_fields_reads_them_in_the_same_query(seeded, django_assert_num_queries):
+    """A page showing an excerpt reads each entry's text with its links: still one query."""
+    with django_assert_num_queries(1):
+        guidance = guidance_for(["va.document"], entry_fields=("text", "is_demo"))
+    [first, *_] = guidance["va.document"]
+    entry = Entry.objects.get(pk=first["id"])
+    assert first == {"id": entry.pk, "title": entry.title, "url": f"/faq/{entry.pk}/", "text": entry.text,
+                     "is_demo": entry.is_demo}
+    # Without them, the shape the API answers stays as it was.
+    assert set(guidance_for(["va.document"])["va.document"][0]) == {"id", "title", "url"}

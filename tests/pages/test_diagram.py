@@ -88,3 +88,34 @@ def test_the_dossier_page_embeds_the_diagram(dossier_at, as_manager):
     [blocked] = edges_of(root, "blocked")
     assert blocked.get("data-transition") == "sign_bdc"
     assert "bdc.document" in blocked.find(f"{SVG}title").text
+
+
+def test_the_drawing_is_remembered_per_input_and_follows_every_change(dossier_at, as_manager):
+    """The SVG is drawn once per (state, path, blockers, language): the same inputs give the same drawing from the
+    cache, and a change of any of them (a blocker lifted, a step taken) shows on the very next page."""
+    dossier = dossier_at(State.DEPLOYED)
+    history = list(dossier.history.order_by("seq"))
+    blockers = list(Blocker.objects.filter(dossier=dossier))
+    first = diagram.render(dossier, history=history, blockers=blockers)
+    hits = diagram._draw.cache_info().hits
+    assert diagram.render(dossier, history=history, blockers=blockers) == first
+    assert diagram._draw.cache_info().hits == hits + 1
+    # The blocker lifted: the same state and path, no blocked edge any more.
+    unblocked = parse(diagram.render(dossier, history=history, blockers=[]))
+    assert edges_of(unblocked, "blocked") == []
+    assert {g.get("data-transition") for g in edges_of(unblocked, "available")} == {"sign_va", "request_cancellation"}
+    # Another blocking rule on the same transition: its code shows.
+    other = Blocker(dossier=dossier, transition="sign_va", rule="va.signer")
+    [edge] = edges_of(parse(diagram.render(dossier, history=history, blockers=[*blockers, other])), "blocked")
+    assert "va.document, va.signer" in edge.find(f"{SVG}title").text
+    # Through the page: the blocker lifted shows on the very next request.
+    url = f"/dossiers/{dossier.pk}/"
+    assert 'class="edge edge-blocked" data-transition="sign_va"' in as_manager.get(url).content.decode()
+    Blocker.objects.filter(dossier=dossier).delete()
+    page = as_manager.get(url).content.decode()
+    assert "edge-blocked" not in page
+    assert 'class="edge edge-available" data-transition="sign_va"' in page
+    # Another state: drawn as such.
+    moved = parse(diagram.render(Dossier(state=State.VA_SIGNED), history=history, blockers=[]))
+    assert [g.get("data-state") for g in states_of(moved, "current")] == [State.VA_SIGNED]
+    assert {g.get("data-state") for g in states_of(moved, "visited")} >= {State.DEPLOYED}
