@@ -229,7 +229,7 @@ class PendingVaReport(SqlReport):
 
     @cached_property
     def summary(self) -> dict[str, Any]:
-        return queries.pending_va_summary(self.queryset, self.today)
+        return queries.pending_va_summary_of(self.scope, self.filters, self.queryset, self.today)
 
     def figures(self) -> dict[str, Any]:
         """Figures other apps registered (dossiers.extensions), as top-level fields beside the summary."""

@@ -1,0 +1,91 @@
+"""The pending-VA summary read from the kept PendingVaDay cells (dossiers.counters): equal to the live count for
+every filter the cells answer and as today's date moves; a change through the writer shows on the next request;
+the filters the cells do not answer are counted live."""
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from dossiers import counters, services
+from dossiers.models import Dispositif, PendingVaDay
+
+from ..factories import DOCUMENTS_BEFORE, attach, days_ago, valid_payload
+from .conftest import url
+from .test_pending_va import pending  # noqa: F401 (the eight dossiers on the bucket boundaries)
+
+from reports import queries
+
+pytestmark = pytest.mark.django_db
+
+
+def live(scope, today, **filters):
+    return queries.pending_va_summary(queries.pending_va_queryset(scope, **filters), today)
+
+
+@pytest.mark.parametrize("days_later", [0, 1, 29, 45, 200])
+def test_the_kept_summary_equals_the_live_count_for_every_kept_filter_as_days_pass(
+        pending, organisation, outsider_membership, days_later):  # noqa: F811
+    from .conftest import deployed
+
+    deployed(outsider_membership, 40)   # another organisation's: never in this one's figures, in staff's
+    today = timezone.localdate() + timedelta(days=days_later)
+    hospital = Dispositif.objects.get(code="HOP-DPI-VA1")
+    for scope in (organisation.pk, None):
+        for filters in ({}, {"dispositif": "HOP-DPI-VA1"}, {"dispositif": "MDV-LGC-VA1"},
+                        {"couloir": hospital.couloir_id}, {"organisation": organisation.pk},
+                        {"dispositif": "NO-SUCH"}):
+            kept = queries.pending_va_summary_kept(scope, today, **filters)
+            assert kept == live(scope, today, **filters), (scope, filters)
+    assert queries.pending_va_summary_kept(None, today)["total"] == 9
+    assert queries.pending_va_summary_kept(organisation.pk, today, dispositif="NO-SUCH")["total"] == 0
+
+
+def test_the_kept_summary_reads_one_query_and_no_dossier(pending, organisation, django_assert_num_queries):  # noqa: F811
+    with CaptureQueriesContext(connection) as captured:
+        queries.pending_va_summary_of(organisation.pk, {}, queries.pending_va_queryset(organisation.pk),
+                                      timezone.localdate())
+    assert len(captured.captured_queries) == 1
+    assert "dossiers_dossier" not in captured.captured_queries[0]["sql"]
+    assert PendingVaDay._meta.db_table in captured.captured_queries[0]["sql"]
+
+
+def test_the_solution_filter_is_counted_live(pending, organisation, hospital_solution):  # noqa: F811
+    today = timezone.localdate()
+    filters = {"solution": hospital_solution.pk}
+    with CaptureQueriesContext(connection) as captured:
+        summary = queries.pending_va_summary_of(organisation.pk, filters,
+                                                queries.pending_va_queryset(organisation.pk, **filters), today)
+    assert summary == live(organisation.pk, today, **filters) and summary["total"] == 1
+    assert all("dossiers_dossier" in query["sql"] for query in captured.captured_queries)
+
+
+def test_a_signed_va_leaves_the_report_on_the_next_request(api, pending, manager_membership):  # noqa: F811
+    assert api.get(url("pending-va")).json()["total"] == 8
+    dossier = pending[0]
+    for kind in DOCUMENTS_BEFORE["sign_va"]:
+        attach(dossier, kind, manager_membership.user)
+    payload = {**valid_payload("sign_va", dossier), "signed_on": timezone.localdate().isoformat()}  # after deployment
+    services.run_transition(dossier.pk, "sign_va", by=manager_membership.user, data=payload)
+    body = api.get(url("pending-va")).json()
+    assert body["total"] == 7
+    assert body["buckets"][0] == {"label": "0-30", "count": 1}
+    assert counters.kept(manager_membership.organisation) == counters.recompute(manager_membership.organisation)
+
+
+def test_a_corrected_deployment_date_moves_the_dossier_to_its_bucket(api, pending, manager_membership):  # noqa: F811
+    services.correct_step(pending[0].pk, by=manager_membership.user, step="mark_deployed",
+                          changes={"deployed_on": days_ago(100).isoformat()})
+    body = api.get(url("pending-va")).json()
+    assert body["buckets"] == [{"label": "0-30", "count": 1}, {"label": "31-60", "count": 2},
+                               {"label": "61-90", "count": 2}, {"label": "90+", "count": 3}]
+    assert body["overdue"] == 7
+    assert counters.kept(manager_membership.organisation) == counters.recompute(manager_membership.organisation)
+
+
+def test_a_rebuild_repairs_a_wrong_pending_cell(api, pending, organisation):  # noqa: F811
+    PendingVaDay.objects.filter(organisation=organisation).update(count=0)
+    assert api.get(url("pending-va")).json()["total"] == 0       # the kept cells are what the report reads
+    counters.rebuild(organisation)
+    assert api.get(url("pending-va")).json()["total"] == 8
