@@ -61,6 +61,7 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
 
     class Writes(RuleBasedStateMachine):
         done: list[str] = []  # the transitions that went through, over every sequence
+        pending_seen = False  # whether a deployed dossier (a pending-VA cell) was ever counted
 
         def __init__(self):
             super().__init__()
@@ -80,6 +81,11 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
                 organisation=member.organisation, by=member.user, solution=solutions[side][which],
                 client=client.client if client else ClientFactory(organisation=member.organisation))
             self.dossiers.append(dossier.pk)
+
+        @rule(side=st.integers(0, 1), which=st.integers(0, 1))
+        def deploy(self, side, which):
+            # A dossier walked to deployed through the services: its VA awaited, counted in a pending-VA cell.
+            self.dossiers.append(walk_to(State.DEPLOYED, membership=members[side], solution=solutions[side][which]).pk)
 
         @precondition(lambda self: self.dossiers)
         @rule(data=st.data(), steps=st.integers(1, 4))
@@ -113,11 +119,15 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
             except (services.RulesFailed, InvalidInput):
                 pass
 
-        @precondition(lambda self: Amendment.objects.exclude(status=Amendment.Status.PAID).exists())
+        # This sequence's amendments only: the database keeps earlier sequences' rows, and a choice among them would
+        # differ when Hypothesis replays a sequence (FlakyStrategyDefinition).
+        @precondition(lambda self: Amendment.objects.filter(dossier_id__in=self.dossiers)
+                      .exclude(status=Amendment.Status.PAID).exists())
         @rule(data=st.data(), paid=st.sampled_from(AMOUNTS))
         def move_amendment(self, data, paid):
             amendment = data.draw(st.sampled_from(list(
-                Amendment.objects.exclude(status=Amendment.Status.PAID).select_related("dossier").order_by("pk"))))
+                Amendment.objects.filter(dossier_id__in=self.dossiers).exclude(status=Amendment.Status.PAID)
+                .select_related("dossier").order_by("pk"))))
             member = members[organisations.index(amendment.dossier.organisation)]
             status = services.AMENDMENT_NEXT[amendment.status]
             try:
@@ -126,11 +136,13 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
             except (services.RulesFailed, InvalidInput):
                 pass
 
-        @precondition(lambda self: self.dossiers)
+        @precondition(lambda self: Dossier.objects.filter(pk__in=self.dossiers, state=State.DEPLOYED).exists())
         @rule(data=st.data(), days=st.sampled_from([0, 1, 31, 95]))
         def correct_deployment(self, data, days):
             # A deployment date corrected moves the dossier's pending-VA cell (its day) while it awaits its VA.
-            dossier, member = self.pick(data)
+            dossier = data.draw(st.sampled_from(list(
+                Dossier.objects.filter(pk__in=self.dossiers, state=State.DEPLOYED).order_by("pk"))))
+            member = members[organisations.index(dossier.organisation)]
             try:
                 services.correct_step(dossier.pk, by=member.user, step="mark_deployed",
                                       changes={"deployed_on": (date(2024, 6, 1) - timedelta(days=days)).isoformat()})
@@ -154,6 +166,7 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
         @invariant()
         def kept_equal_recomputed(self):
             assert_kept_equal_recomputed(*organisations)
+            Writes.pending_seen = Writes.pending_seen or any(counters.kept(o)["pending_va"] for o in organisations)
 
     run_state_machine_as_test(Writes, settings=settings(
         max_examples=12, stateful_step_count=25, deadline=None, derandomize=True, database=None,
@@ -164,7 +177,7 @@ def test_kept_counters_equal_the_recomputed_ones_after_every_step_of_any_sequenc
     assert len({state for k in kept for (_d, _s, state) in k["states"]}) >= 3
     assert any(n for k in kept for (_step, rule), n in k["blockers"].items() if rule == counters.ANY_RULE)
     assert any(sums[1] > 0 for k in kept for sums in k["states"].values())
-    assert any(k["pending_va"] for k in kept)  # deployed dossiers were counted per day
+    assert Writes.pending_seen  # deployed dossiers were counted per day at some point
 
 
 def test_a_refused_transition_leaves_the_counters_as_they_were(manager_membership):
