@@ -233,7 +233,7 @@ class PendingVaReport(SqlReport):
 
     def figures(self) -> dict[str, Any]:
         """Figures other apps registered (dossiers.extensions), as top-level fields beside the summary."""
-        return pending_va_figures(self.scope, self.filters, self.queryset)
+        return pending_va_figures(self.scope, self.filters, self.queryset, total=self.summary["total"])
 
     def paginated(self) -> queries.KnownCount:
         """The rows for a paginator, counted by the summary (no second COUNT)."""
