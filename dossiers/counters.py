@@ -267,8 +267,11 @@ def kept(organisation: Organisation | int) -> dict[str, dict]:
               .values_list(*STATE_KEY, *STATE_SUMS)}
     rules = {(org, transition, rule): n for transition, rule, n in BlockerCount.objects.filter(organisation_id=org)
              .values_list("transition", "rule", "count")}
-    pending = {tuple(row[:3]): row[3:] for row in PendingVaDay.objects.filter(organisation_id=org)
-               .values_list(*PENDING_KEY, *PENDING_SUMS)}
+    pending: dict[tuple, tuple] = {}
+    for row in PendingVaDay.objects.filter(organisation_id=org).values_list(*PENDING_KEY, *PENDING_SUMS):
+        # Summed: the cells of a NULL day may be several rows (NULLs are distinct in the key).
+        before = pending.get(tuple(row[:3]), (0, ZERO))
+        pending[tuple(row[:3])] = tuple(a + b for a, b in zip(before, row[3:]))
     return _per_organisation(states, rules, pending, org)
 
 

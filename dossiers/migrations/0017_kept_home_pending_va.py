@@ -5,9 +5,10 @@ from decimal import Decimal
 from django.db import migrations, models
 
 
-# Each blocker row takes its dossier's organisation.
+# Each blocker row takes its dossier's organisation (a correlated subquery: SQLite has no UPDATE … FROM alias).
 FILL_BLOCKER_ORGANISATION = (
-    "UPDATE dossiers_blocker b SET organisation_id = d.organisation_id FROM dossiers_dossier d WHERE d.id = b.dossier_id"
+    "UPDATE dossiers_blocker SET organisation_id = "
+    "(SELECT d.organisation_id FROM dossiers_dossier d WHERE d.id = dossiers_blocker.dossier_id)"
 )
 # The kept counts as `dossiers.counters.rebuild` computes them: blocker rows per organisation, step and rule, dossiers
 # blocked per organisation and step (rule ''), deployed dossiers per organisation, dispositif and day.
@@ -87,7 +88,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='pendingvaday',
-            constraint=models.UniqueConstraint(fields=('organisation', 'dispositif', 'deployed_on'), name='pendingvaday_org_disp_day', nulls_distinct=False),
+            constraint=models.UniqueConstraint(fields=('organisation', 'dispositif', 'deployed_on'), name='pendingvaday_org_disp_day'),
         ),
         migrations.RunSQL(RECOUNT, migrations.RunSQL.noop),
     ]

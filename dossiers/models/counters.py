@@ -65,7 +65,8 @@ class PendingVaDay(models.Model):
     stake (declared amount, none counted as zero, less the avance paid): the pending-VA report's totals, ageing
     buckets and overdue counts move with today's date, but are sums over these few rows (one per day and dispositif
     at most) instead of a scan of the organisation's deployed dossiers. `deployed_on` is NULL for a deployed dossier
-    without a date (one cell per organisation and dispositif: NULLs are not distinct in the key)."""
+    without a date: NULLs being distinct in the key (SQLite knows no other way), each change to such a dossier adds
+    a row instead of updating one; the readers sum rows, so the figures hold, and a rebuild folds them into one."""
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
     dispositif = models.ForeignKey(Dispositif, on_delete=models.CASCADE, related_name="+", db_index=False)
@@ -77,4 +78,4 @@ class PendingVaDay(models.Model):
         verbose_name = _("VA en attente par jour")
         verbose_name_plural = _("VA en attente par jour")
         constraints = [models.UniqueConstraint(fields=["organisation", "dispositif", "deployed_on"],
-                                               name="pendingvaday_org_disp_day", nulls_distinct=False)]
+                                               name="pendingvaday_org_disp_day")]

@@ -89,3 +89,30 @@ def test_a_rebuild_repairs_a_wrong_pending_cell(api, pending, organisation):  # 
     assert api.get(url("pending-va")).json()["total"] == 0       # the kept cells are what the report reads
     counters.rebuild(organisation)
     assert api.get(url("pending-va")).json()["total"] == 8
+
+
+def test_deployed_dossiers_without_a_date_are_counted_but_never_aged(organisation, manager_membership):
+    from decimal import Decimal
+
+    from dossiers.models import State
+
+    from .conftest import bulk_dossiers
+
+    undated = bulk_dossiers(manager_membership, 2, deployed_on=None)   # loaded past the writer, then rebuilt
+    dated = bulk_dossiers(manager_membership, 1, deployed_on=days_ago(100))
+    # Through the writer's path: one more undated dossier counted, then its amount moved (a NULL-day cell added to).
+    snapshot = counters.snapshot(undated[0])
+    counters.Deltas().move(None, snapshot).apply()
+    moved = counters.Snapshot(*[getattr(snapshot, f) for f in ("organisation_id", "dispositif_id", "solution_id",
+                                                               "state", "declared_amount")],
+                              Decimal("5000.00"), Decimal("0.00"), None)
+    counters.Deltas().move(snapshot, moved).apply()
+    today = timezone.localdate()
+    summary = queries.pending_va_summary_kept(organisation.pk, today)
+    assert summary["total"] == 4 and summary["overdue"] == 1
+    assert [b["count"] for b in summary["buckets"]] == [0, 0, 0, 1]
+    assert counters.kept(organisation)["pending_va"][(dated[0].dispositif_id, None)][0] == 3
+    assert snapshot.state == State.DEPLOYED and snapshot.pending_key[2] is None
+    counters.rebuild(organisation)      # the NULL-day rows folded back into one, the extra dossier gone
+    assert queries.pending_va_summary_kept(organisation.pk, today) == live(organisation.pk, today)
+    assert PendingVaDay.objects.filter(organisation=organisation, deployed_on=None).count() == 1
