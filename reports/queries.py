@@ -15,7 +15,7 @@ from django.utils import timezone
 from dossiers import counters
 from dossiers.date_sql import AddDays, AddMonths  # noqa: F401 (where the reports' SQL dates were defined)
 from dossiers.models import Blocker, Dispositif, Dossier, PendingVaDay, State
-from dossiers.queries import LIST_RELATED, dossiers_of, filter_dossiers, rule_title
+from dossiers.queries import dossiers_of, filter_dossiers, rule_title
 from organisations.models import Organisation
 
 ZERO = Decimal("0.00")
@@ -338,7 +338,10 @@ def home(organisation, *, now=None) -> Home:
     # Overdue first (the rows come soonest first; an avance deadline passed this morning is dated today).
     deadlines.sort(key=lambda deadline: not deadline["overdue"])
 
-    waiting = list(dossiers_of(org).select_related(*LIST_RELATED).filter(state__in=WAITING_FOR_CLIENT_STATES)
+    # What the page shows of them (reference, client, deployment date): one join, where the list's five cost more to
+    # plan (about 7 ms on the largest organisation) than the rows cost to read.
+    waiting = list(dossiers_of(org).select_related("client").filter(state__in=WAITING_FOR_CLIENT_STATES)
+                   .only("id", "reference", "deployed_on", "client__name")
                    .order_by(F("deployed_on").asc(nulls_last=True), "id")[:HOME_ROWS])
     for dossier in waiting:
         dossier.age_days = (today - dossier.deployed_on).days if dossier.deployed_on else None
