@@ -116,3 +116,15 @@ def test_deployed_dossiers_without_a_date_are_counted_but_never_aged(organisatio
     counters.rebuild(organisation)      # the NULL-day rows folded back into one, the extra dossier gone
     assert queries.pending_va_summary_kept(organisation.pk, today) == live(organisation.pk, today)
     assert PendingVaDay.objects.filter(organisation=organisation, deployed_on=None).count() == 1
+
+
+@pytest.mark.parametrize("days_later", [0, 45])
+def test_the_written_out_sql_and_the_orm_reading_of_the_cells_agree(pending, organisation, days_later):  # noqa: F811
+    # PostgreSQL runs the written-out statement, SQLite the ORM's: both read the same cells the same way.
+    today = timezone.localdate() + timedelta(days=days_later)
+    hospital = Dispositif.objects.get(code="HOP-DPI-VA1")
+    for conditions in ([], [("k.organisation_id", organisation.pk)], [("p.code", "MDV-LGC-VA1")],
+                       [("p.couloir_id", hospital.couloir_id), ("k.dispositif_id", hospital.pk)]):
+        written = queries._kept_cells_sql(today, conditions)
+        assert written and [tuple(row) for row in written] == [tuple(row) for row in queries._kept_cells_orm(
+            today, conditions)]
