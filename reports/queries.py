@@ -104,18 +104,35 @@ class PlusDays(AddDays):
         return f"({date_sql} + {days_sql})", (*date_params, *days_params)
 
 
-# The kept summary's statement on PostgreSQL, written out: the ORM's compilation of its seven filtered sums cost
-# about as much as running it. Per dispositif: count, overdue, amount at stake, then the PENDING_VA_BUCKETS' counts.
+# The kept summary's statement on PostgreSQL, written out (the ORM's compilation of its filtered sums cost about as
+# much as running it). Per dispositif: count, overdue, amount at stake, then the PENDING_VA_BUCKETS' counts.
+# Counts and amounts come from the state cells (a few rows per solution); only the cells of the last days are read by
+# day: those younger than 91 days (the first three buckets) or than the longest delay of any organisation (not yet
+# overdue), and the undated ones. The rest are deduced: the oldest bucket and the overdue are what is left. So the
+# statement reads a bounded number of rows whatever the organisation's size and however long its VAs wait.
 PENDING_VA_KEPT_SQL = """
-SELECT p.code, SUM(k.count), SUM(k.count) FILTER (WHERE k.deployed_on + o.pending_va_days < %(today)s),
-       SUM(k.amount_at_stake),
-       SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 30),
-       SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 60 AND k.deployed_on <= %(today)s - 31),
-       SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 90 AND k.deployed_on <= %(today)s - 61),
-       SUM(k.count) FILTER (WHERE k.deployed_on <= %(today)s - 91)
-FROM dossiers_pendingvaday k JOIN organisations_organisation o ON o.id = k.organisation_id
-JOIN dossiers_dispositif p ON p.id = k.dispositif_id
-WHERE {where} GROUP BY p.code HAVING SUM(k.count) <> 0 ORDER BY p.code"""
+WITH totals AS (
+    SELECT k.dispositif_id, SUM(k.count) AS n, SUM(k.declared_amount) - SUM(k.avance_paid) AS stake
+    FROM dossiers_statecount k JOIN dossiers_dispositif p ON p.id = k.dispositif_id
+    WHERE k.state = 'deployed' AND {where} GROUP BY k.dispositif_id),
+recent AS (
+    SELECT k.dispositif_id,
+           SUM(k.count) FILTER (WHERE k.deployed_on + o.pending_va_days >= %(today)s) AS fresh,
+           SUM(k.count) FILTER (WHERE k.deployed_on IS NULL) AS undated,
+           SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 30) AS b0,
+           SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 60 AND k.deployed_on <= %(today)s - 31) AS b1,
+           SUM(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 90 AND k.deployed_on <= %(today)s - 61) AS b2
+    FROM dossiers_pendingvaday k JOIN organisations_organisation o ON o.id = k.organisation_id
+    JOIN dossiers_dispositif p ON p.id = k.dispositif_id
+    WHERE {where} AND (k.deployed_on IS NULL OR k.deployed_on >= %(today)s
+                       - (SELECT GREATEST(90, MAX(w.pending_va_days)) FROM organisations_organisation w))
+    GROUP BY k.dispositif_id)
+SELECT p.code, t.n, t.n - COALESCE(r.fresh, 0) - COALESCE(r.undated, 0), t.stake,
+       COALESCE(r.b0, 0), COALESCE(r.b1, 0), COALESCE(r.b2, 0),
+       t.n - COALESCE(r.b0, 0) - COALESCE(r.b1, 0) - COALESCE(r.b2, 0) - COALESCE(r.undated, 0)
+FROM totals t JOIN dossiers_dispositif p ON p.id = t.dispositif_id
+LEFT JOIN recent r ON r.dispositif_id = t.dispositif_id
+WHERE t.n <> 0 ORDER BY p.code"""
 assert [(low, high) for _label, low, high in PENDING_VA_BUCKETS] == [(None, 30), (31, 60), (61, 90), (91, None)]
 
 

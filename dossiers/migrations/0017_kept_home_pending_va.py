@@ -90,5 +90,9 @@ class Migration(migrations.Migration):
             model_name='pendingvaday',
             constraint=models.UniqueConstraint(fields=('organisation', 'dispositif', 'deployed_on'), name='pendingvaday_org_disp_day'),
         ),
+        migrations.AddIndex(
+            model_name='pendingvaday',
+            index=models.Index(fields=['organisation', 'deployed_on'], name='pendingvaday_org_day'),
+        ),
         migrations.RunSQL(RECOUNT, migrations.RunSQL.noop),
     ]

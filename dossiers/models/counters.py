@@ -79,3 +79,5 @@ class PendingVaDay(models.Model):
         verbose_name_plural = _("VA en attente par jour")
         constraints = [models.UniqueConstraint(fields=["organisation", "dispositif", "deployed_on"],
                                                name="pendingvaday_org_disp_day")]
+        # The report reads the last days' cells only (reports.queries.PENDING_VA_KEPT_SQL): a range of this index.
+        indexes = [models.Index(fields=["organisation", "deployed_on"], name="pendingvaday_org_day")]

@@ -41,18 +41,10 @@ JOIN dossiers_client c ON c.id = d.client_id JOIN dossiers_solution s ON s.id = 
 JOIN dossiers_dispositif p ON p.id = d.dispositif_id
 WHERE d.organisation_id = %(org)s AND d.state = 'deployed' ORDER BY d.deployed_on, d.id LIMIT 50"""
 
-# The same totals and per-dispositif counts from the kept cells (dossiers 0017: one row per organisation, dispositif
-# and deployment day, read through their unique index, which leads with the organisation).
-PENDING_VA_KEPT_BY_DISPOSITIF = """
-SELECT p.code, sum(k.count), sum(k.count) FILTER (WHERE k.deployed_on + o.pending_va_days < %(today)s),
-       sum(k.amount_at_stake),
-       sum(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 30),
-       sum(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 60 AND k.deployed_on <= %(today)s - 31),
-       sum(k.count) FILTER (WHERE k.deployed_on >= %(today)s - 90 AND k.deployed_on <= %(today)s - 61),
-       sum(k.count) FILTER (WHERE k.deployed_on <= %(today)s - 91)
-FROM dossiers_pendingvaday k JOIN organisations_organisation o ON o.id = k.organisation_id
-JOIN dossiers_dispositif p ON p.id = k.dispositif_id
-WHERE k.organisation_id = %(org)s GROUP BY p.code HAVING sum(k.count) > 0 ORDER BY p.code"""
+# The same totals and per-dispositif counts from the kept cells (dossiers 0017): counts and amounts from the state
+# cells, and only the last days' pending-VA cells (through their (organisation, day) index), the oldest bucket and the
+# overdue deduced; the statement the report runs (reports.queries.PENDING_VA_KEPT_SQL) is that best form.
+PENDING_VA_KEPT_BY_DISPOSITIF = queries.PENDING_VA_KEPT_SQL.format(where="k.organisation_id = %(org)s")
 
 
 def pending_va_summary_floor(raw, params) -> tuple[tuple, list]:
