@@ -147,8 +147,9 @@ def refresh_blockers(dossier: Dossier, known: rules.Context | None = None) -> li
     # The old rows go in one statement that returns their rules (none to delete when `lock` saw none), so the kept
     # blocked-by-rule counts move in the same transaction without a read.
     before = counters.delete_blockers(dossier)
-    Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, transition=transition, rule=f.rule) for f in failures])
-    counters.record_blockers(dossier, before, [f.rule for f in failures])
+    Blocker.objects.bulk_create([Blocker(dossier_id=dossier.pk, organisation_id=dossier.organisation_id,
+                                         transition=transition, rule=f.rule) for f in failures])
+    counters.record_blockers(dossier, before, [f.rule for f in failures], transition=transition)
     dossier.has_blockers = bool(failures)
     return [f.rule for f in failures]
 

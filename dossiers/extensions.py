@@ -30,11 +30,12 @@ class ListFilter:
 
 @dataclass(frozen=True)
 class ReportFigures:
-    """`compute(scope, filters, pending)`: scope is an organisation id or None (platform staff), filters the report's,
-    pending the pending-VA queryset; it returns JSON-ready top-level fields in a fixed number of queries."""
+    """`compute(scope, filters, pending, total=...)`: scope is an organisation id or None (platform staff), filters
+    the report's, pending the pending-VA queryset, total its count when the report has it (None: count it); it
+    returns JSON-ready top-level fields in a fixed number of queries."""
 
     template: str
-    compute: Callable[[int | None, dict[str, Any], QuerySet], dict[str, Any]]
+    compute: Callable[..., dict[str, Any]]
 
 
 DOSSIER_PANELS: list[DossierPanel] = []
@@ -73,8 +74,9 @@ def apply_list_filters(queryset: QuerySet, values: dict[str, Any]) -> QuerySet:
     return queryset
 
 
-def pending_va_figures(scope: int | None, filters: dict[str, Any], pending: QuerySet) -> dict[str, Any]:
+def pending_va_figures(scope: int | None, filters: dict[str, Any], pending: QuerySet, *,
+                       total: int | None = None) -> dict[str, Any]:
     figures: dict[str, Any] = {}
     for extra in PENDING_VA_FIGURES:
-        figures.update(extra.compute(scope, filters, pending))
+        figures.update(extra.compute(scope, filters, pending, total=total))
     return figures

@@ -328,7 +328,8 @@ class Importer:
             if other is dossier:
                 other = None
             other = other or next((d for d in of_client.get(key, []) if d.state not in INACTIVE), None)
-            blockers.extend(Blocker(dossier_id=dossier.pk, transition=rules.NEXT_STEP[dossier.state], rule=code)
+            blockers.extend(Blocker(dossier_id=dossier.pk, organisation_id=dossier.organisation_id,
+                                    transition=rules.NEXT_STEP[dossier.state], rule=code)
                             for code in self.blockers(dossier, dossier.solution_id in validated, other))
         Dossier.objects.bulk_create(dossiers)
         HistoryEntry.objects.bulk_create(entries)

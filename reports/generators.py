@@ -229,11 +229,11 @@ class PendingVaReport(SqlReport):
 
     @cached_property
     def summary(self) -> dict[str, Any]:
-        return queries.pending_va_summary(self.queryset, self.today)
+        return queries.pending_va_summary_of(self.scope, self.filters, self.queryset, self.today)
 
     def figures(self) -> dict[str, Any]:
         """Figures other apps registered (dossiers.extensions), as top-level fields beside the summary."""
-        return pending_va_figures(self.scope, self.filters, self.queryset)
+        return pending_va_figures(self.scope, self.filters, self.queryset, total=self.summary["total"])
 
     def paginated(self) -> queries.KnownCount:
         """The rows for a paginator, counted by the summary (no second COUNT)."""

@@ -69,7 +69,7 @@ class Generator(Rows):
         written["documents"] = self.sink.write(self.tables[Document], self.document_rows(plans))
         written["amendments"] = self.sink.write(self.tables[Amendment], self.amendment_rows)
         written["blockers"] = self.sink.write(self.tables[Blocker], (
-            (p.id, NEXT_STEP[p.state], rule) for p in plans for rule in p.blockers))
+            (p.id, p.org.id, NEXT_STEP[p.state], rule) for p in plans for rule in p.blockers))
         self.sink.end_batch(MAIN_TABLES)
         self.states = Counter(p.state for p in plans)
         return written

@@ -97,7 +97,7 @@ def tables() -> dict:
                                    "sha256", "uploaded_by_id", "uploaded_at"]),
         Amendment: Table(Amendment, ["id", "dossier_id", "filed_on", "amount", "status", "validated_on", "paid_on",
                                      "paid_amount", "created_at"]),
-        Blocker: Table(Blocker, ["dossier_id", "transition", "rule"]),
+        Blocker: Table(Blocker, ["dossier_id", "organisation_id", "transition", "rule"]),
     }
 
 def state_after(steps: list[str]) -> str:

@@ -1,6 +1,6 @@
 """Models of the dossiers app, split by concern; import them from here."""
 from .audit import AuditEntry
-from .counters import BlockerCount, StateCount
+from .counters import BlockerCount, PendingVaDay, StateCount
 from .deadlines import OpenDeadline
 from .dossier import (
     ACTIVE_EXCLUDED_STATES, AMENDMENT_STATES, CANCELLABLE_STATES, FINAL_STATES, INVOICE_FIELDS, SCENARIO_CHANGE_STATES,
@@ -25,5 +25,5 @@ __all__ = [
     "OutboxMessage", "PortabilityRequest", "SolutionChange",
     "AuditEntry",
     "Channel", "NotificationKind", "NotificationPreference",
-    "BlockerCount", "StateCount", "OpenDeadline",
+    "BlockerCount", "PendingVaDay", "StateCount", "OpenDeadline",
 ]

@@ -201,13 +201,24 @@ class Notification(models.Model):
         ]
 
 
+# The steps whose blockers wait for the client rather than the vendor (design, issue 16): `sign_va`, the next step of
+# a deployed dossier (`reports.queries.WAITING_FOR_CLIENT_STATES`; a test keeps the two in step).
+CLIENT_STEPS = ("sign_va",)
+
+
 class Blocker(models.Model):
     """A blocking rule that currently refuses the dossier's next step; kept by services after every change.
 
-    Stored as rows so lists, reports and digests can filter and count them in SQL on every database.
+    Stored as rows so lists, reports and digests can filter and count them in SQL on every database. Each row carries
+    its dossier's organisation and the step it blocks (the dossier's next step when it was written: every change of
+    state refreshes the rows), so the home page reads the first dossiers blocked by each rule, those waiting for the
+    client left out, through one index instead of every blocked dossier of the organisation.
     """
 
+    CLIENT_STEPS = CLIENT_STEPS
+
     dossier = models.ForeignKey(Dossier, on_delete=models.CASCADE, related_name="blockers")
+    organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="+", db_index=False)
     transition = models.CharField(max_length=40)
     rule = models.CharField(max_length=60)
 
@@ -215,4 +226,7 @@ class Blocker(models.Model):
         verbose_name = _("blocage")
         verbose_name_plural = _("blocages")
         constraints = [models.UniqueConstraint(fields=["dossier", "rule"], name="blocker_dossier_rule")]
-        indexes = [models.Index(fields=["rule", "dossier"], name="blocker_rule_dossier")]
+        indexes = [models.Index(fields=["rule", "dossier"], name="blocker_rule_dossier"),
+                   # The home page's first dossiers per rule: a few rows of this index per rule.
+                   models.Index(fields=["organisation", "rule", "dossier"], name="blocker_org_rule_vendor",
+                                condition=~models.Q(transition__in=CLIENT_STEPS))]

@@ -11,11 +11,11 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 
 from dossiers import counters, services
-from dossiers.models import BlockerCount, State, StateCount
+from dossiers.models import BlockerCount, PendingVaDay, State, StateCount
 
 from ..factories import SolutionFactory, valid_payload, walk_to
 
-COUNTER_TABLES = (StateCount._meta.db_table, BlockerCount._meta.db_table)
+COUNTER_TABLES = (StateCount._meta.db_table, BlockerCount._meta.db_table, PendingVaDay._meta.db_table)
 
 
 def statements(action) -> list[str]:
@@ -30,7 +30,8 @@ def transition(dossier, name: str, membership):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("state", "name", "added"), [
-    # The dossier changes cell and gains a blocker (the VA document is missing): one upsert per table.
+    # The dossier changes cell and gains a blocker (the VA document is missing): one upsert per table, its new
+    # pending-VA cell riding in the state cells' statement.
     (State.AVANCE_PAID, "mark_deployed", 2),
     # The dossier changes cell, its blockers (none) stay: one upsert.
     (State.AVANCE_FILED, "validate_avance", 1),
@@ -45,7 +46,11 @@ def test_a_transition_adds_a_constant_number_of_statements_for_its_counters(mana
     kept = statements(transition(counted, name, manager_membership))
     extra = [sql for sql in kept if any(table in sql for table in COUNTER_TABLES)]
     assert len(kept) - len(without) == len(extra) == added
-    assert all(sql.startswith("INSERT INTO") and "ON CONFLICT" in sql for sql in extra)  # writes, no reads
+    # writes, no reads (the pending-VA cells' upsert in a WITH before the state cells')
+    assert all(sql.startswith(("INSERT INTO", "WITH kept_too AS (INSERT INTO")) and "ON CONFLICT" in sql
+               for sql in extra)
+    if name == "mark_deployed":
+        assert [sql for sql in extra if PendingVaDay._meta.db_table in sql and StateCount._meta.db_table in sql]
     counted.refresh_from_db()
     assert counters.kept(manager_membership.organisation)["states"][
         (counted.dispositif_id, counted.solution_id, counted.state)][0] == 1
@@ -57,7 +62,8 @@ def test_a_blocker_refresh_that_changes_nothing_writes_no_counter(manager_member
     done = statements(lambda: services.update_dossier(dossier.pk, by=manager_membership.user,
                                                       changes={"installed_version": "5.3"}))
     assert not [sql for sql in done if any(table in sql for table in COUNTER_TABLES)]
-    assert counters.kept(manager_membership.organisation)["blockers"] == {"va.document": 1, counters.ANY_RULE: 1}
+    assert counters.kept(manager_membership.organisation)["blockers"] == {("sign_va", "va.document"): 1,
+                                                                    ("sign_va", counters.ANY_RULE): 1}
 
 
 # --- two threads, PostgreSQL -------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ def book(manager_membership, outsider_membership):
     other_solution = SolutionFactory(organisation=manager_membership.organisation,
                                      dispositif=Dispositif.objects.exclude(pk=first.dispositif_id).order_by("code")[0])
     third = bulk_dossiers(manager_membership, 1, state=State.DRAFT, solution=other_solution)[0]
-    Blocker.objects.create(dossier=second, transition="sign_va", rule="va.document")
+    Blocker.objects.create(dossier=second, organisation=second.organisation, transition="sign_va", rule="va.document")
     outsider = bulk_dossiers(outsider_membership, 1)[0]
     return {"first": first, "second": second, "third": third, "outsider": outsider}
 

@@ -30,6 +30,7 @@ def deployed(membership: Membership, age: int, *, solution: Solution | None = No
     dossier = walk_to(State.DEPLOYED, membership=membership, solution=solution)
     Dossier.objects.filter(pk=dossier.pk).update(deployed_on=days_ago(age))
     deadlines.keep(dossier_ids=[dossier.pk])
+    counters.rebuild(dossier.organisation_id)  # the kept pending-VA cells too
     dossier.refresh_from_db()
     return dossier
 

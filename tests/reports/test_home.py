@@ -10,7 +10,7 @@ from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers import deadlines, services
+from dossiers import counters, deadlines, rules, services
 from dossiers.models import Blocker, Dispositif, Dossier, PortabilityRequest, State
 from reports import queries
 
@@ -90,12 +90,38 @@ def test_a_dossier_blocked_by_two_rules_is_one_blocked_dossier(manager_membershi
     draft = walk_to(State.DRAFT, membership=manager_membership)            # bdc.document
     other = walk_to(State.DRAFT, membership=manager_membership)
     # A second failing rule on the first draft (test data: the rows the blocker refresh would write).
-    Blocker.objects.create(dossier=draft, transition="sign_bdc", rule="client.identified")
+    Blocker.objects.create(dossier=draft, organisation=organisation, transition="sign_bdc", rule="client.identified")
+    counters.rebuild(organisation)  # written past the writer: the kept counts recounted
     home = queries.home(organisation)
     assert home.blocked_total == 2
     assert [(g.rule, g.count, [d.pk for d in g.dossiers]) for g in home.blocked_rules] == [
         ("bdc.document", 2, sorted([draft.pk, other.pk], key=[draft.pk, other.pk].index)),
         ("client.identified", 1, [draft.pk])]
+
+
+def test_the_client_steps_are_the_next_steps_of_the_states_waiting_for_the_client():
+    # The kept blocked counts and the home page's index tell the waiting dossiers apart by the step their blocker
+    # rows block: those steps must be exactly the waiting states' next steps, and no other state's.
+    waiting = {rules.NEXT_STEP[state] for state in queries.WAITING_FOR_CLIENT_STATES}
+    others = {step for state, step in rules.NEXT_STEP.items() if state not in queries.WAITING_FOR_CLIENT_STATES}
+    assert set(Blocker.CLIENT_STEPS) == waiting and not waiting & others
+
+
+def test_each_rule_lists_its_oldest_blocked_dossiers_up_to_the_cap(manager_membership, organisation,
+                                                                   django_assert_num_queries):
+    drafts = [walk_to(State.DRAFT, membership=manager_membership) for _ in range(queries.BLOCKED_ROWS_PER_RULE + 2)]
+    walk_to(State.DEPLOYED, membership=manager_membership)               # va.document: waiting, not listed
+    with django_assert_num_queries(4):
+        home = queries.home(organisation)
+    assert [(g.rule, g.count) for g in home.blocked_rules] == [("bdc.document", len(drafts))]
+    listed = home.blocked_rules[0].dossiers
+    assert [d.pk for d in listed] == [d.pk for d in drafts[:queries.BLOCKED_ROWS_PER_RULE]]
+    assert (listed[0].reference, listed[0].client_name) == (drafts[0].reference, drafts[0].client.name)
+    # Its BDC attached through the writer, the first draft leaves the rule at the next read.
+    attach(drafts[0], "bdc", manager_membership.user)
+    home = queries.home(organisation)
+    assert home.blocked_rules[0].count == len(drafts) - 1 and home.blocked_total == len(drafts) - 1
+    assert [d.pk for d in home.blocked_rules[0].dossiers] == [d.pk for d in drafts[1:queries.BLOCKED_ROWS_PER_RULE + 1]]
 
 
 # --- kept counters equal live counts ------------------------------------------------------------------------------

@@ -23,7 +23,8 @@ def populate(membership, n: int) -> None:
                                             for d in recovering])
     SolutionChange.objects.bulk_create([SolutionChange(solution=solution, changed_on=days_ago(i), description="m",
                                                        affects_conformity=True) for i in range(n)])
-    Blocker.objects.bulk_create([Blocker(dossier=d, transition="sign_va", rule="va.document") for d in deployed])
+    Blocker.objects.bulk_create([Blocker(dossier=d, organisation_id=d.organisation_id, transition="sign_va",
+                                         rule="va.document") for d in deployed])
     deadlines.rebuild(organisation)  # the follow-ups were bulk-loaded past the writers
 
 

@@ -8,7 +8,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from dossiers import deadlines
+from dossiers import counters, deadlines
 from dossiers.models import Dossier, Notification, State
 from dossiers.rules import money
 from reports import queries
@@ -31,6 +31,7 @@ def deploy(membership, ages):
         deadlines.keep(dossier_ids=[dossier.pk])  # the date written past the writer
         dossier.refresh_from_db()
         dossiers.append(dossier)
+    counters.rebuild(membership.organisation)  # the dates written past the writer: the kept pending-VA cells too
     return dossiers
 
 

@@ -180,6 +180,18 @@ def test_the_report_figures_follow_the_filters_and_the_organisation(api, outside
     assert other["va_requests_open"] == 0 and other["va_return_median_days"] is None
 
 
+def test_an_open_request_counts_its_dossier_once_and_only_while_its_va_is_awaited(api, report_world, ask,
+                                                                                   manager_membership):
+    ask(report_world[0])                      # a second open request on the same dossier: still one dossier
+    assert api.get(reverse("reports:pending-va")).json()["va_requests_open"] == 1
+    signed = walk_to(State.VA_SIGNED, membership=manager_membership)
+    VaRequest.objects.filter(pk=ask(report_world[2])[0].pk).update(dossier=signed)   # its dossier no longer pending
+    body = api.get(reverse("reports:pending-va")).json()
+    assert body["va_requests_open"] == 1 and body["total"] == 7
+    ask(report_world[3])                      # asked through the page: counted on the next request
+    assert api.get(reverse("reports:pending-va")).json()["va_requests_open"] == 2
+
+
 def test_the_report_page_shows_the_figures_in_french(as_manager, report_world):
     html = as_manager.get(reverse("report-pending-va")).content.decode()
     assert "des VA en attente ont une demande ouverte (1 dossier)" in html

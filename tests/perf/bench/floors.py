@@ -71,19 +71,41 @@ def list_floor(raw, org, *, where: str = "", order: str, offset: int = 0, search
     return rows
 
 
+BLOCKED_ROWS_PER_RULE = 5   # reports.queries.BLOCKED_ROWS_PER_RULE: the dossiers the page lists under each rule
+
+
 def home_floor(raw, org) -> None:
     """The home page: counts per state and blocked counts from the kept counters, the first blocked dossiers of each
-    rule, the avance deadlines and the VA awaited, each a handful of rows through an index."""
+    rule, the avance deadlines and the VA awaited, each a handful of rows through an index.
+
+    "Bloqués par une règle" leaves out the dossiers waiting for the client (deployed: their blocker rows block
+    `sign_va`). Once the schema keeps the blocked counts per step and each blocker row its organisation (dossiers
+    0017), that is a sum over the kept rows of the other steps and, per rule, the first rows of an index that leads
+    with the organisation and leaves the client's step out; before, the rows per rule were read through the dossiers
+    of the organisation."""
     fetch(raw, "SELECT state, sum(count) FROM dossiers_statecount WHERE organisation_id = %s GROUP BY state",
           [org.pk])
-    rules = fetch(raw, "SELECT rule, count FROM dossiers_blockercount WHERE organisation_id = %s AND count > 0 "
-                       "ORDER BY count DESC, rule", [org.pk])
-    fetch(raw, """SELECT r.rule, x.* FROM unnest(%s::text[]) AS r(rule) CROSS JOIN LATERAL (
-                     SELECT d.id, d.reference, c.name, p.code FROM dossiers_dossier d
-                     JOIN dossiers_client c ON c.id = d.client_id JOIN dossiers_dispositif p ON p.id = d.dispositif_id
-                     JOIN dossiers_blocker b ON b.dossier_id = d.id
-                     WHERE d.organisation_id = %s AND b.rule = r.rule ORDER BY d.updated_at, d.id LIMIT 3) x""",
-          [[rule for rule, _n in rules if rule], org.pk])
+    if has(raw, "dossiers_blocker", "organisation_id"):
+        fetch(raw, f"""SELECT r.rule, b.dossier_id, d.reference, c.name FROM (
+                          SELECT rule FROM dossiers_blockercount
+                          WHERE organisation_id = %s AND rule <> '' AND transition NOT IN ('sign_va')
+                          GROUP BY rule HAVING sum(count) > 0) r
+                      CROSS JOIN LATERAL (
+                          SELECT b.dossier_id FROM dossiers_blocker b
+                          WHERE b.organisation_id = %s AND b.rule = r.rule AND NOT (b.transition IN ('sign_va'))
+                          ORDER BY b.dossier_id LIMIT {BLOCKED_ROWS_PER_RULE}) b
+                      JOIN dossiers_dossier d ON d.id = b.dossier_id JOIN dossiers_client c ON c.id = d.client_id
+                      ORDER BY r.rule, b.dossier_id""", [org.pk, org.pk])
+    else:
+        rules = fetch(raw, "SELECT rule, count FROM dossiers_blockercount WHERE organisation_id = %s AND count > 0 "
+                           "ORDER BY count DESC, rule", [org.pk])
+        fetch(raw, f"""SELECT r.rule, x.* FROM unnest(%s::text[]) AS r(rule) CROSS JOIN LATERAL (
+                         SELECT d.id, d.reference, c.name, p.code FROM dossiers_dossier d
+                         JOIN dossiers_client c ON c.id = d.client_id JOIN dossiers_dispositif p ON p.id = d.dispositif_id
+                         JOIN dossiers_blocker b ON b.dossier_id = d.id
+                         WHERE d.organisation_id = %s AND b.rule = r.rule AND d.state <> 'deployed'
+                         ORDER BY d.updated_at, d.id LIMIT {BLOCKED_ROWS_PER_RULE}) x""",
+              [[rule for rule, _n in rules if rule], org.pk])
     deadlines_floor(raw, org, limit=10, due_before=date.today() + timedelta(days=30))
     fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.state = 'deployed' "
                f"ORDER BY d.deployed_on, d.id LIMIT 10", [org.pk])
@@ -110,13 +132,13 @@ def deadlines_floor(raw, org, *, limit: int, due_before: date | None = None) -> 
 
 
 def pending_va_floor(raw, org, today: date) -> None:
-    from .test_reads import PENDING_VA_RAW_BY_DISPOSITIF, PENDING_VA_RAW_ROWS, PENDING_VA_RAW_TOTALS
+    """The filter menus, the summary (from the kept per-day cells when the schema has them: test_reads), a page."""
+    from .test_reads import PENDING_VA_RAW_ROWS, pending_va_summary_floor
 
     params = {"org": org.pk, "today": today}
     fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
     fetch(raw, "SELECT id, code, label FROM dossiers_dispositif ORDER BY code")
-    fetch(raw, PENDING_VA_RAW_TOTALS, params)
-    fetch(raw, PENDING_VA_RAW_BY_DISPOSITIF, params)
+    pending_va_summary_floor(raw, params)
     fetch(raw, PENDING_VA_RAW_ROWS.replace("LIMIT 50", "LIMIT 25"), params)
 
 
