@@ -14,7 +14,6 @@ from typing import Any
 from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import QuerySet
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -24,6 +23,7 @@ from dossiers.deadlines import (  # noqa: F401 (the names the readers and the te
 )
 from dossiers.deadlines import rows as kept_rows
 from organisations.models import Organisation
+from segurtrack.reversing import url_maker
 
 
 LABELS = {
@@ -61,20 +61,6 @@ def deadline_queryset(organisation: Organisation, *, due_before: date | None = N
     return kept_rows(organisation, today=today or timezone.localdate(), due_before=due_before, kinds=kinds)
 
 
-# reverse() for the URL of each deadline costs more than the rest of the row: a read reverses each route once, with
-# this id, and puts each row's id in its place.
-_URL_MARK = 9_876_543_210_123
-
-
-def _url_of(name: str) -> Callable[[int], str]:
-    """`reverse(name, args=[pk])` as a function of pk, reversed once (with the current script prefix and URLconf)."""
-    url, mark = reverse(name, args=[_URL_MARK]), str(_URL_MARK)
-    if url.count(mark) != 1:
-        return lambda pk: reverse(name, args=[pk])
-    head, _mark, tail = url.partition(mark)
-    return lambda pk: f"{head}{pk}{tail}"
-
-
 class Shaper:
     """Turns the rows of `deadline_queryset` (tuples of `COLUMNS`) into the deadlines the API, the pages and the
     digest show, as of `today` and `now`. Built once per read: the labels (in the active language) and the URL
@@ -90,7 +76,7 @@ class Shaper:
     def url(self, name: str, pk: int) -> str:
         make = self.urls.get(name)
         if make is None:
-            make = self.urls[name] = _url_of(name)
+            make = self.urls[name] = url_maker(name)
         return make(pk)
 
     def __call__(self, row: Sequence[Any]) -> dict[str, Any]:
