@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connection
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -21,6 +20,7 @@ from dossiers.deadlines import (  # noqa: F401 (the names the readers and the te
     AFTER_VA_STATES, ANS_NOTICE_DAYS, BEFORE_VA_STATES, COLUMNS, CORRECTION_FALLBACK_DAYS, ESMS_PREREQUISITES_DAYS,
     INFORMATION_KINDS, KINDS, MAINTENANCE_MONTHS, NOT_FILED_STATES, PORTABILITY_DAYS, REREFERENCING_MONTHS, Kind,
 )
+from dossiers.deadlines import KeptRows
 from dossiers.deadlines import rows as kept_rows
 from organisations.models import Organisation
 from segurtrack.reversing import url_maker
@@ -109,44 +109,48 @@ def as_deadline(row: dict[str, Any], *, today: date, now: datetime) -> dict[str,
     return Shaper(today=today, now=now)(tuple(row[name] for name in COLUMNS))
 
 
-def fetch_rows(queryset: QuerySet) -> list[tuple]:
-    """The rows of a `deadline_queryset` (or a slice of it) as tuples of `COLUMNS`, in its order.
+class OrmRows:
+    """A `deadline_queryset` read as `KeptRows` reads (count, and rows as tuples of `COLUMNS`), through the ORM."""
 
-    On PostgreSQL straight from the cursor: the driver already returns the types the ORM would (dates, aware
-    datetimes, decimals), and building the ORM's dict of each row costs as much as the query. Elsewhere through
-    the ORM, which converts them."""
-    db = queryset.db
-    if connections[db].vendor != "postgresql":
-        return [tuple(row[name] for name in COLUMNS) for row in queryset]
-    compiler = queryset.query.get_compiler(db)
-    try:
-        sql, params = compiler.as_sql()
-    except EmptyResultSet:  # e.g. kinds=[]
-        return []
-    if tuple(alias for _expression, _sql, alias in compiler.select) != COLUMNS:
-        return [tuple(row[name] for name in COLUMNS) for row in queryset]
-    with connections[db].cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-class ShapedRows:
-    """A deadline queryset as a paginator sees it: its count, and each slice fetched at once (`fetch_rows`) and
-    shaped (`Shaper`)."""
-
-    def __init__(self, queryset: QuerySet, shape: Shaper):
-        self.queryset, self.shape = queryset, shape
+    def __init__(self, queryset: QuerySet):
+        self.queryset = queryset
 
     def count(self) -> int:
         return self.queryset.count()
+
+    def fetch(self, offset: int = 0, limit: int | None = None) -> list[tuple]:
+        rows = self.queryset[offset:None if limit is None else offset + limit]
+        return [tuple(row[name] for name in COLUMNS) for row in rows]
+
+
+def kept_read(organisation: Organisation | int, *, today: date, due_before: date | None = None,
+              kinds: Iterable[str] | None = None) -> KeptRows | OrmRows:
+    """The organisation's kept deadlines to count and to fetch: the statements written out on PostgreSQL (faster to
+    build than to run), the ORM's elsewhere (its converters give SQLite's values their types)."""
+    if connection.vendor == "postgresql":
+        return KeptRows(organisation, today=today, due_before=due_before, kinds=kinds)
+    return OrmRows(deadline_queryset(organisation, today=today, due_before=due_before, kinds=kinds))
+
+
+class ShapedRows:
+    """The deadlines of a `kept_read` as a paginator sees them: their count, and each slice fetched at once and
+    shaped (`Shaper`)."""
+
+    def __init__(self, read: KeptRows | OrmRows, shape: Shaper):
+        self.read, self.shape = read, shape
+
+    def count(self) -> int:
+        return self.read.count()
 
     def __len__(self) -> int:
         return self.count()
 
     def __getitem__(self, index: slice) -> list[dict[str, Any]]:
-        if not isinstance(index, slice):
+        if not isinstance(index, slice) or index.step is not None:
             raise TypeError("ShapedRows are read by slices (a page)")
-        return [self.shape(row) for row in fetch_rows(self.queryset[index])]
+        start = index.start or 0
+        limit = None if index.stop is None else max(index.stop - start, 0)
+        return [self.shape(row) for row in self.read.fetch(start, limit)]
 
 
 def due_date(deadline: dict[str, Any]) -> date:
@@ -170,8 +174,7 @@ def deadlines_for(organisation: Organisation, due_before: date | None = None, to
     """
     today, now = _moment(today)
     shape = Shaper(today=today, now=now)
-    return [shape(row) for row in fetch_rows(
-        deadline_queryset(organisation, due_before=due_before, today=today, kinds=kinds))]
+    return [shape(row) for row in kept_read(organisation, today=today, due_before=due_before, kinds=kinds).fetch()]
 
 
 def is_reminder_day(deadline: dict[str, Any]) -> bool:

@@ -92,3 +92,19 @@ def test_a_page_of_the_api_is_the_slice_of_the_whole(api, every_kind):
     second = api.get(url("deadlines"), {"page_size": 3, "page": 2}).json()
     assert second["results"] == whole[3:6] and second["count"] == len(whole)
     assert api.get(url("deadlines"), {"page_size": 3, "page": 999}).status_code == 404
+
+
+@pytest.mark.parametrize("kinds", [None, [], [dl.Kind.RECOVERY], {dl.Kind.PORTABILITY, dl.Kind.MAINTENANCE_END},
+                                   list(dl.KINDS)])
+def test_the_statements_written_out_read_what_the_orm_reads(every_kind, kinds):
+    organisation = every_kind["avance"].organisation
+    today = timezone.localdate()
+    for day in (today, today - timedelta(days=3000), today + timedelta(days=3000)):
+        for due_before in (None, day, day - timedelta(days=10)):
+            orm = dl.OrmRows(dl.deadline_queryset(organisation, today=day, due_before=due_before, kinds=kinds))
+            read = dl.kept_read(organisation, today=day, due_before=due_before, kinds=kinds)
+            assert read.fetch() == orm.fetch() and read.count() == orm.count() == len(orm.fetch())
+            for offset, limit in ((0, 3), (2, 4), (5, None), (100, 5), (0, 0)):
+                assert read.fetch(offset, limit) == orm.fetch(offset, limit)
+    other = dl.kept_read(every_kind["avance"].organisation.pk + 999, today=today)
+    assert other.fetch() == [] and other.count() == 0
