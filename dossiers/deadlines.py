@@ -293,7 +293,8 @@ class KeptRows:
     holds both equal."""
 
     def __init__(self, organisation: Organisation | int, *, today: date, due_before: date | None = None,
-                 kinds: Iterable[str] | None = None):
+                 kinds: Iterable[str] | None = None, condition: tuple[str, list] | None = None):
+        """`condition`: one more (SQL on the kept table's columns, its parameters), e.g. the reminder days."""
         quote = connection.ops.quote_name
         self.table = quote(OpenDeadline._meta.db_table)
         conditions, params = ["organisation_id = %s"], [organisation_id(organisation)]
@@ -309,6 +310,9 @@ class KeptRows:
         information = sorted(INFORMATION_KINDS)
         conditions.append(f"NOT (due_on < %s AND kind IN ({', '.join(['%s'] * len(information))}))")
         params += [today, *information]
+        if condition is not None:
+            conditions.append(f"({condition[0]})")
+            params += condition[1]
         self.where, self.params = " AND ".join(conditions), params
         self.columns = ", ".join(quote(column) for column in KEPT_COLUMNS.values())
 

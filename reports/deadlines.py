@@ -186,7 +186,28 @@ def is_reminder_day(deadline: dict[str, Any]) -> bool:
 
 
 def reminders_for(organisation: Organisation, today: date | None = None) -> list[dict[str, Any]]:
-    """The deadlines to remind today (one query)."""
+    """The deadlines to remind today (one query). On PostgreSQL the query reads the reminder days' rows alone
+    (`_reminder_days`), not every deadline of the horizon: each member's daily reminder reads it."""
     today = today or timezone.localdate()
-    upcoming = deadlines_for(organisation, due_before=today + timedelta(days=REMINDER_HORIZON_DAYS), today=today)
+    horizon = today + timedelta(days=REMINDER_HORIZON_DAYS)
+    if connection.vendor != "postgresql":
+        upcoming = deadlines_for(organisation, due_before=horizon, today=today)
+    else:
+        today, now = _moment(today)
+        shape = Shaper(today=today, now=now)
+        upcoming = [shape(row) for row in KeptRows(organisation, today=today, due_before=horizon,
+                                                   condition=_reminder_days(today)).fetch()]
     return [deadline for deadline in upcoming if is_reminder_day(deadline)]
+
+
+def _reminder_days(today: date) -> tuple[str, list]:
+    """`is_reminder_day` in SQL on the kept rows: the due dates each kind is reminded on, and the weekly kinds' due
+    dates a multiple of 7 days ago."""
+    parts, params = [], []
+    for kind, days in sorted(REMINDER_DAYS.items()):
+        parts.append(f"(kind = %s AND due_on IN ({', '.join(['%s'] * len(days))}))")
+        params += [kind, *(today + timedelta(days=n) for n in sorted(days))]
+    weekly = sorted(WEEKLY_KINDS)
+    parts.append(f"(kind IN ({', '.join(['%s'] * len(weekly))}) AND due_on <= %s AND MOD(%s - due_on, 7) = 0)")
+    params += [*weekly, today, today]
+    return " OR ".join(parts), params

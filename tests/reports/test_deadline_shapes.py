@@ -108,3 +108,22 @@ def test_the_statements_written_out_read_what_the_orm_reads(every_kind, kinds):
                 assert read.fetch(offset, limit) == orm.fetch(offset, limit)
     other = dl.kept_read(every_kind["avance"].organisation.pk + 999, today=today)
     assert other.fetch() == [] and other.count() == 0
+
+
+def test_the_reminders_read_in_sql_are_the_days_is_reminder_day_picks(every_kind, django_assert_num_queries):
+    organisation = every_kind["avance"].organisation
+    today = timezone.localdate()
+    reminded_somewhere = set()
+    # Every day around today, and the reminder days of each deadline (the maintenance end's are years away).
+    dues = {dl.due_date(d) for d in dl.deadlines_for(organisation, today=today - timedelta(days=4000))}
+    days = {today + timedelta(days=n) for n in range(-200, 200)} | {
+        due - timedelta(days=n) for due in dues for n in (180, 30, 7, 3, 1, 0, -7, -14)}
+    for day in sorted(days):
+        expected = [d for d in dl.deadlines_for(organisation, today=day,
+                                                due_before=day + timedelta(days=dl.REMINDER_HORIZON_DAYS))
+                    if dl.is_reminder_day(d)]
+        with django_assert_num_queries(1):
+            reminders = dl.reminders_for(organisation, today=day)
+        assert reminders == expected
+        reminded_somewhere |= {d["kind"] for d in reminders}
+    assert reminded_somewhere == set(dl.KINDS)
