@@ -12,9 +12,12 @@ from reports import deadlines as dl
 from reports.api.reports import DeadlineSerializer, represent_deadline
 
 from .conftest import url
-from .test_deadlines import every_kind  # noqa: F401 (the fixture: one deadline of each kind, and some that are not)
+from . import test_deadlines
 
 pytestmark = pytest.mark.django_db
+
+# The fixture of tests/reports/test_deadlines.py: one deadline of each kind, and some that are not deadlines.
+every_kind = test_deadlines.every_kind
 
 
 def one_by_one(organisation, *, today, due_before=None, kinds=None) -> list[dict]:
