@@ -65,7 +65,8 @@ def search(q: str = "", *, couloir: str | None = None, dispositif: str | None = 
     On PostgreSQL each also has a `headline` for `excerpt()`. Without words, every entry (of the facets)
     in the order they were added. Facet values are compared exactly, as the exports write them.
     """
-    entries = Entry.objects.defer("blocks", "search_title", "search_text", "search_vector")
+    # What the pages, the API and the links read of a result (its URL and title, excerpt, facets, demo badge).
+    entries = Entry.objects.only("id", "question", "derived_title", "text", "facets", "is_demo")
     for param, value in (("couloir", couloir), ("dispositif", dispositif), ("theme", theme)):
         if value:
             entries = entries.filter(Exists(Facet.objects.filter(entry=OuterRef("pk"), key=FILTERS[param],
