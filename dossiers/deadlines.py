@@ -282,3 +282,60 @@ def rows(organisation: Organisation | int, *, today: date, due_before: date | No
     queryset = queryset.exclude(kind__in=sorted(INFORMATION_KINDS), due_on__lt=today)
     return queryset.order_by("due_on", "due_at", "kind", "dossier_id", "object_id").values(
         **{name: F(column) for name, column in KEPT_COLUMNS.items()})
+
+
+class KeptRows:
+    """`rows`, written out as SQL on the kept table: its count and its rows (tuples of `COLUMNS`), or a slice of
+    them. The ORM takes longer to build and compile `rows`' queryset than the database to answer a page of it.
+
+    PostgreSQL only (its driver returns dates, aware datetimes and decimals as the ORM would; SQLite's does not):
+    `reports.deadlines.kept_read` picks it there, the ORM's `rows` elsewhere. tests/reports/test_deadline_shapes.py
+    holds both equal."""
+
+    def __init__(self, organisation: Organisation | int, *, today: date, due_before: date | None = None,
+                 kinds: Iterable[str] | None = None, condition: tuple[str, list] | None = None):
+        """`condition`: one more (SQL on the kept table's columns, its parameters), e.g. the reminder days."""
+        quote = connection.ops.quote_name
+        self.table = quote(OpenDeadline._meta.db_table)
+        conditions, params = ["organisation_id = %s"], [organisation_id(organisation)]
+        self.empty = False
+        if kinds is not None:
+            kinds = list(kinds)
+            self.empty = not kinds
+            conditions.append(f"kind IN ({', '.join(['%s'] * len(kinds))})")
+            params += kinds
+        if due_before is not None:
+            conditions.append("due_on <= %s")
+            params.append(due_before)
+        information = sorted(INFORMATION_KINDS)
+        conditions.append(f"NOT (due_on < %s AND kind IN ({', '.join(['%s'] * len(information))}))")
+        params += [today, *information]
+        if condition is not None:
+            conditions.append(f"({condition[0]})")
+            params += condition[1]
+        self.where, self.params = " AND ".join(conditions), params
+        self.columns = ", ".join(quote(column) for column in KEPT_COLUMNS.values())
+
+    def count(self) -> int:
+        if self.empty:
+            return 0
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT COUNT(*) FROM {self.table} WHERE {self.where}", self.params)
+            return cursor.fetchone()[0]
+
+    def fetch(self, offset: int = 0, limit: int | None = None) -> list[tuple]:
+        """The rows soonest first, from `offset`, at most `limit` of them (None: all)."""
+        if self.empty or limit == 0:
+            return []
+        sql = (f"SELECT {self.columns} FROM {self.table} WHERE {self.where} "
+               f"ORDER BY due_on, due_at, kind, dossier_id, object_id")
+        params = list(self.params)
+        if limit is not None:
+            sql += " LIMIT %s"
+            params.append(limit)
+        if offset:
+            sql += " OFFSET %s"
+            params.append(offset)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.fetchall()

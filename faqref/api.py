@@ -1,15 +1,21 @@
 """FAQ API: search the entries, read one with its revisions and rules, vote on its usefulness."""
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema, extend_schema_field
 from rest_framework import generics, serializers
 from rest_framework.generics import get_object_or_404
+from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from organisations.models import Role
 from organisations.permissions import request_membership
+from segurtrack.api.pagination import Pagination
 from segurtrack.api.schema import UNSUPPORTED_MEDIA, answers, page_answers
+from segurtrack.reversing import url_maker
 
 from .models import Entry
 from .queries import entries_for_detail, linked_rules, revisions_with_changes, sources_of
@@ -95,13 +101,54 @@ class VoteSerializer(serializers.Serializer):
     useful = serializers.BooleanField()
 
 
+class FirstPage:
+    """A search's first page, already read, as Django's paginator sees it: when it holds fewer matches than a page
+    it holds them all, and its length is the count (no COUNT query); else the search is counted."""
+
+    def __init__(self, queryset: QuerySet, rows: list, page_size: int):
+        self.queryset, self.rows, self.page_size = queryset, rows, page_size
+
+    def count(self) -> int:
+        return len(self.rows) if len(self.rows) < self.page_size else self.queryset.count()
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list:
+        return self.rows[index]  # the paginator asks this page only: [0:page size or count]
+
+
+class SearchPagination(Pagination):
+    """The API's pagination; the first page (what nearly every search asks) is read before it is counted, so that a
+    search finding fewer matches than a page is one query, not two."""
+
+    def paginate_queryset(self, queryset, request: Request, view=None) -> list | None:
+        if request.query_params.get(self.page_query_param, "1") == "1":
+            page_size = self.get_page_size(request)
+            queryset = FirstPage(queryset, list(queryset[:page_size]), page_size)
+        return super().paginate_queryset(queryset, request, view)
+
+
+def list_item(entry: Entry, q: str, url: Callable[[int], str]) -> dict:
+    """What `EntryListSerializer` writes of an entry, without its per-field calls (tests/faqref/test_api.py holds
+    them equal)."""
+    return {"id": entry.pk, "title": entry.title, "excerpt": str(excerpt(entry, q)), "facets": entry.facets,
+            "url": url(entry.pk)}
+
+
 @extend_schema(parameters=[SearchParamsSerializer], responses=page_answers(EntryListSerializer))
 class EntryList(generics.ListAPIView):
     """FAQ entries matching `q` (any of its words, French stems, accents ignored) and the facets given, best
     match first; without `q`, every entry of the facets."""
 
     serializer_class = EntryListSerializer
+    pagination_class = SearchPagination
     filter_backends: list = []
+
+    def list(self, request: Request, *args, **kwargs) -> Response:
+        page = self.paginate_queryset(self.get_queryset())
+        q, url = self.get_params()["q"], url_maker("faqref:entry")
+        return self.get_paginated_response([list_item(entry, q, url) for entry in page])
 
     def get_params(self) -> dict:
         if not hasattr(self, "_params"):

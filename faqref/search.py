@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
 from django.db import connection
-from django.db.models import Case, Exists, F, FloatField, OuterRef, QuerySet, Value, When
+from django.db.models import BooleanField, Case, Exists, FloatField, OuterRef, QuerySet, TextField, Value, When
+from django.db.models.expressions import RawSQL
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
@@ -65,7 +65,8 @@ def search(q: str = "", *, couloir: str | None = None, dispositif: str | None = 
     On PostgreSQL each also has a `headline` for `excerpt()`. Without words, every entry (of the facets)
     in the order they were added. Facet values are compared exactly, as the exports write them.
     """
-    entries = Entry.objects.defer("blocks", "search_title", "search_text", "search_vector")
+    # What the pages, the API and the links read of a result (its URL and title, excerpt, facets, demo badge).
+    entries = Entry.objects.only("id", "question", "derived_title", "text", "facets", "is_demo")
     for param, value in (("couloir", couloir), ("dispositif", dispositif), ("theme", theme)):
         if value:
             entries = entries.filter(Exists(Facet.objects.filter(entry=OuterRef("pk"), key=FILTERS[param],
@@ -74,17 +75,7 @@ def search(q: str = "", *, couloir: str | None = None, dispositif: str | None = 
     if not words:
         return entries.annotate(rank=Value(0.0, output_field=FloatField())).order_by("id")
     if connection.vendor == "postgresql":
-        query = SearchQuery(" or ".join(words), search_type="websearch", config=SEARCH_CONFIG)
-        return (
-            entries.filter(search_vector=query)
-            .annotate(
-                rank=SearchRank(F("search_vector"), query),
-                headline=SearchHeadline("text", query, config=SEARCH_CONFIG, start_sel=_MARK_START,
-                                        stop_sel=_MARK_STOP, max_words=EXCERPT_WORDS, min_words=20,
-                                        short_word=2, max_fragments=1),
-            )
-            .order_by("-rank", "id")
-        )
+        return _full_text(entries, " or ".join(words))
     stems = fallback_stems(q)
     if not stems:
         return entries.none().annotate(rank=Value(0.0, output_field=FloatField()))
@@ -99,6 +90,31 @@ def search(q: str = "", *, couloir: str | None = None, dispositif: str | None = 
     return entries.annotate(rank=rank).filter(rank__gt=0).order_by("-rank", "id")
 
 
+# The SQL of Django's SearchQuery, SearchRank and SearchHeadline (websearch_to_tsquery, ts_rank, ts_headline with
+# these options), written out: the ORM takes longer to compile those three expressions than PostgreSQL to answer a
+# search of the FAQ.
+_TSQUERY = "websearch_to_tsquery(%s::regconfig, %s)"
+_HEADLINE_OPTIONS = (f"StartSel={_MARK_START}, StopSel={_MARK_STOP}, MaxWords={EXCERPT_WORDS}, MinWords=20, "
+                     f"ShortWord=2, MaxFragments=1")
+
+
+def _full_text(entries: QuerySet[Entry], words: str) -> QuerySet[Entry]:
+    """The entries whose search vector matches any of `words` (joined by " or "), with their rank and headline."""
+    quote = connection.ops.quote_name
+    table = quote(Entry._meta.db_table)
+    vector, text = f"{table}.{quote('search_vector')}", f"{table}.{quote('text')}"
+    query = (SEARCH_CONFIG, words)
+    return (
+        entries.filter(RawSQL(f"{vector} @@ {_TSQUERY}", query, output_field=BooleanField()))
+        .annotate(
+            rank=RawSQL(f"ts_rank({vector}, {_TSQUERY})", query, output_field=FloatField()),
+            headline=RawSQL(f"ts_headline(%s::regconfig, {text}, {_TSQUERY}, %s)",
+                            (SEARCH_CONFIG, *query, _HEADLINE_OPTIONS), output_field=TextField()),
+        )
+        .order_by("-rank", "id")
+    )
+
+
 def excerpt(entry: Entry, q: str = "") -> SafeString:
     """A short extract of the entry's text around the query's words, as HTML: the text escaped, matches
     in <mark>. Uses the database's headline when `search()` computed one."""
@@ -107,13 +123,32 @@ def excerpt(entry: Entry, q: str = "") -> SafeString:
         html = _MARKED.sub(lambda m: f"<mark>{m[1]}</mark>", escape(headline))
         html = " ".join(html.replace(_MARK_START, "").replace(_MARK_STOP, "").split())
         # ts_headline cuts without saying so: show where the text goes on.
-        shown, whole = _WORD.findall(headline), _WORD.findall(entry.text)
-        if shown and whole and shown[0] != whole[0]:
+        shown = _WORD.findall(headline)
+        if shown and _first_word(entry.text) not in (None, shown[0]):
             html = f"… {html}"
-        if shown and whole and shown[-1] != whole[-1]:
+        if shown and _last_word(entry.text) not in (None, shown[-1]):
             html = f"{html} …"
         return mark_safe(html)
     return _fallback_excerpt(entry.text, fallback_stems(q))
+
+
+def _first_word(text: str) -> str | None:
+    found = _WORD.search(text)
+    return found[0] if found else None
+
+
+_TAIL = 200
+
+
+def _last_word(text: str) -> str | None:
+    """The last word of `text`, read from its end (an answer runs to thousands of words)."""
+    tail = text[-_TAIL:]
+    words = _WORD.findall(tail)
+    if len(tail) == len(text) or (words and len(words) > 1):
+        return words[-1] if words else None
+    # One word or none in the tail: it may have started before it.
+    words = _WORD.findall(text)
+    return words[-1] if words else None
 
 
 def _fallback_excerpt(text: str, stems: list[str]) -> SafeString:

@@ -283,10 +283,22 @@ class DeadlinesReport(Report):
     def __init__(self, organisation: Organisation, *, due_before: date | None = None,
                  kinds: Iterable[str] | None = None):
         self.today, self.now = timezone.localdate(), timezone.now()
-        self.queryset = dl.deadline_queryset(organisation, due_before=due_before, today=self.today, kinds=kinds)
+        self.organisation, self.due_before, self.kinds = organisation, due_before, kinds
+        self.shape = dl.Shaper(today=self.today, now=self.now)
+
+    @cached_property
+    def queryset(self) -> QuerySet:
+        # Built when read (the pages, the exports): the API's pages read `paginated()` alone.
+        return dl.deadline_queryset(self.organisation, due_before=self.due_before, today=self.today,
+                                    kinds=self.kinds)
 
     def item(self, row: dict[str, Any]) -> dict[str, Any]:
-        return dl.as_deadline(row, today=self.today, now=self.now)
+        return self.shape(tuple(row[name] for name in dl.COLUMNS))
+
+    def paginated(self) -> dl.ShapedRows:
+        """The deadlines for a paginator: each page read in one query and shaped at once."""
+        return dl.ShapedRows(dl.kept_read(self.organisation, today=self.today, due_before=self.due_before,
+                                          kinds=self.kinds), self.shape)
 
     def count(self) -> int:
         return self.queryset.count()

@@ -50,7 +50,7 @@ BUDGET: dict[str, int] = {
     "dossiers/export.xlsx": 6,
     "echeances/export.csv": 4,
     "echeances/export.xlsx": 4,
-    "api/v1/faq/": 3,
+    "api/v1/faq/": 2,
     "api/v1/faq/<int:pk>/": 6,
     "api/v1/tokens/": 3,
     "api/v1/tokens/<int:token_id>/": 2,
