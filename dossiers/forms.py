@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from segurtrack.errors import InvalidInput
+from segurtrack.quick_forms import QuickRendering
 
 from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, SignatureType, Solution
 from .models import TRANSITION_BUTTONS
@@ -276,7 +277,7 @@ class SoldeFilingForm(PayloadForm):
         super().__init__("file_solde", *args, **kwargs)
 
 
-class DossierFilterForm(forms.Form):
+class DossierFilterForm(QuickRendering, forms.Form):
     """The dossier list's filters, search and sort (GET); choices scoped to the organisation."""
 
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
