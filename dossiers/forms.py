@@ -277,6 +277,21 @@ class SoldeFilingForm(PayloadForm):
         super().__init__("file_solde", *args, **kwargs)
 
 
+class ListedChoices(forms.models.ModelChoiceIterator):
+    """The menu's queryset read by one plain query (and kept for the form's life), not through `iterator()`, whose
+    server-side cursor costs a DECLARE, a FETCH and a CLOSE for a menu of a few dozen rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoices
+
+
 class DossierFilterForm(QuickRendering, forms.Form):
     """The dossier list's filters, search and sort (GET); choices scoped to the organisation."""
 
@@ -284,9 +299,9 @@ class DossierFilterForm(QuickRendering, forms.Form):
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Client, FINESS, SIRET, référence")}))
     state = forms.ChoiceField(label=_("État"), required=False)
     couloir = forms.ChoiceField(label=_("Couloir"), required=False)
-    dispositif = forms.ModelChoiceField(label=_("Dispositif"), required=False, queryset=Dispositif.objects.none(),
+    dispositif = ListedModelChoiceField(label=_("Dispositif"), required=False, queryset=Dispositif.objects.none(),
                                         empty_label=_("Tous"))
-    solution = forms.ModelChoiceField(label=_("Solution"), required=False, queryset=Solution.objects.none(),
+    solution = ListedModelChoiceField(label=_("Solution"), required=False, queryset=Solution.objects.none(),
                                       empty_label=_("Toutes"))
     rule = forms.ChoiceField(label=_("Bloqué par"), required=False)
     sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=[

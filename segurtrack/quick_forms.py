@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from html import escape
+
 from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
@@ -14,7 +16,14 @@ from django.utils.safestring import SafeString, mark_safe
 
 def _text(value: Any) -> str:
     """`{{ value }}` in a template: localised unless already text, escaped unless marked safe."""
+    if type(value) is str:
+        return escape(value)  # Django's `escape` is this, behind a wrapper that looks for lazy arguments
     return conditional_escape(value if isinstance(value, str) else localize(value))
+
+
+def _value(value: Any) -> str:
+    """`{{ value|stringformat:'s' }}` in a template."""
+    return escape(value) if type(value) is str else conditional_escape(str(value))
 
 
 def _attrs(attrs: Mapping[str, Any] | None) -> str:
@@ -25,7 +34,7 @@ def _attrs(attrs: Mapping[str, Any] | None) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        out.append(f" {_text(name)}" if value is True else f' {_text(name)}="{conditional_escape(str(value))}"')
+        out.append(f" {_text(name)}" if value is True else f' {_text(name)}="{_value(value)}"')
     return "".join(out)
 
 
@@ -40,7 +49,7 @@ def _label(context: Mapping[str, Any]) -> str:
 def _input(context: Mapping[str, Any]) -> str:
     """django/forms/widgets/input.html (text, search, date, number... all include it)."""
     widget = context["widget"]
-    value = "" if widget["value"] is None else f' value="{conditional_escape(str(widget["value"]))}"'
+    value = "" if widget["value"] is None else f' value="{_value(widget["value"])}"'
     return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
 
 
@@ -54,7 +63,7 @@ def _select(context: Mapping[str, Any]) -> str:
         for option in options:
             if option["template_name"] != "django/forms/widgets/select_option.html":
                 raise _Fallback
-            out.append(f'\n  <option value="{conditional_escape(str(option["value"]))}"{_attrs(option["attrs"])}>'
+            out.append(f'\n  <option value="{_value(option["value"])}"{_attrs(option["attrs"])}>'
                        f'{_text(option["label"])}</option>\n')  # the include keeps the file's last newline
         if group_name:
             out.append("\n  </optgroup>")

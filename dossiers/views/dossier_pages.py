@@ -29,6 +29,7 @@ from ..timeline import display_value, field_label, rule_warnings
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
 from .list_paging import AFTER, BEFORE, InvalidCursor, ListPage, count_cap, list_page
+from .list_rows import list_rows
 from .common import announce_transition, member_required, organisation_id, own_dossier, safe_next
 from .solde import render_solde
 from .owner_scope import owner_scope
@@ -69,7 +70,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
-        "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "form": form, "owner": owner, "page": page, "rows": list_rows(page, selectable=request.membership.can_act), "query": query.urlencode(), "sort_query": sort_query.urlencode(),
         "sort": params.get("sort", queries.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
         "count_label": count_label(page),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).
