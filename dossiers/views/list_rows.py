@@ -49,7 +49,7 @@ def list_rows(dossiers: Iterable[Dossier], *, selectable: bool) -> SafeString:
         if day not in days:
             days[day] = e(date_format(day, "j F Y"))
         checkbox = (f'<td><input type="checkbox" form="bulk-form" name="dossier" value="{pk}" id="select-{pk}" '
-                    f'aria-label="{e(select % {"reference": dossier.reference})}"></td>') if selectable else ""
+                    f'aria-label="{select % {"reference": reference}}"></td>') if selectable else ""
         out.append(
             f"\n    <tr>\n      {checkbox}\n"
             f'      <th scope="row"><a href="{e(url(pk))}">{reference}</a></th>\n'

@@ -7,7 +7,6 @@ of queries whatever the data size (charts are built from the aggregates).
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -21,11 +20,12 @@ from dossiers.extensions import PENDING_VA_FIGURES
 from dossiers.rules import money
 from dossiers.views.common import member_required, organisation_id
 
-from .. import deadlines as dl, generators, services
+from .. import generators, services
 from ..api.params import DeadlineFilterSerializer, ExportJobCreateSerializer, ReportFilterSerializer
 from ..charts import bar_chart, column_chart
 from ..forms import DeadlineFilterForm, ReportFilterForm
 from ..models import ExportJob
+from .deadline_rows import deadline_rows
 
 
 def report_reader_required(view):
@@ -87,15 +87,6 @@ def _scope(request: HttpRequest) -> int | None:
 
 # --- deadlines ----------------------------------------------------------------------------------------
 
-def _page_url(row: dict[str, Any]) -> tuple[str, str]:
-    """The page a deadline links to, and what it is (a dossier, a client, a solution)."""
-    if row["dossier"] is not None:
-        return reverse("dossier-detail", args=[row["dossier"]]), row["reference"] or f"#{row['dossier']}"
-    if row["kind"] == dl.Kind.PORTABILITY:
-        return reverse("client-edit", args=[row["client_id"]]) + "#portabilite", row["client"]
-    return reverse("solution-detail", args=[row["solution_id"]]) + "#modifications", row["solution"]
-
-
 def _export_links(name: str, filters: dict[str, Any]) -> dict[str, str]:
     """The report's direct CSV and XLSX downloads (API routes), with the page's filters."""
     return {"export_query": _encoded(filters), "csv_url": reverse(f"reports:{name}-export", kwargs={"fmt": "csv"}),
@@ -135,17 +126,11 @@ def deadline_filters(request: HttpRequest) -> tuple[DeadlineFilterForm, dict[str
 def deadlines(request: HttpRequest) -> HttpResponse:
     form, filters = deadline_filters(request)
     valid = filters is not None
-    page, rows = None, []
+    page, rows = None, ""
     if valid:
         report = generators.DeadlinesReport(request.membership.organisation, **filters)
         page = Paginator(report.queryset, DEADLINE_PAGE_SIZE).get_page(request.GET.get("page"))
-        for raw in page.object_list:
-            row = report.item(raw)
-            row["page_url"], row["target"] = _page_url(row)
-            row["is_datetime"] = hasattr(row["due"], "hour")
-            row["late_days"] = max(-row["days_left"], 0)
-            row["amount_label"] = money(Decimal(row["amount"])) if row["amount"] is not None else ""
-            rows.append(row)
+        rows = deadline_rows(report.item(raw) for raw in page.object_list)
     return render(request, "reports/deadlines.html", {
         "form": form, "page": page, "rows": rows, "query": _query_without_page(request),
         "filtered": bool(request.GET.get("kind") or request.GET.get("due_before")),
