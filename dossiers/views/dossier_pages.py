@@ -70,7 +70,8 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     sort_query = query.copy()
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
-        "form": form, "owner": owner, "page": page, "rows": list_rows(page, selectable=request.membership.can_act), "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "rows": list_rows(page.object_list, selectable=request.membership.can_act, members=owner.members),
         "sort": params.get("sort", queries.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
         "count_label": count_label(page),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).

@@ -4,7 +4,7 @@ dozen variable lookups per row, several milliseconds a page; here each shared va
 labels, a day's French date) is computed once per page and each row is one f-string, every value escaped."""
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.urls import reverse
@@ -13,6 +13,8 @@ from django.utils.formats import date_format
 from django.utils.html import conditional_escape as e
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
+
+from organisations.models import Membership
 
 from .. import queries
 from ..models import Dossier, State
@@ -28,9 +30,11 @@ def url_for_each(name: str) -> Callable[[int], str]:
     return lambda pk: f"{before}{pk}{after}"
 
 
-def list_rows(dossiers: Iterable[Dossier], *, selectable: bool) -> SafeString:
+def list_rows(dossiers: Sequence[Dossier], *, selectable: bool, members: list[Membership]) -> SafeString:
     """The `<tr>` of each dossier of the page (relations and `blocker_rows` already read by `queries.dossier_list`);
-    `selectable`: with the bulk form's checkbox first (members who may act)."""
+    `selectable`: with the bulk form's checkbox first (members who may act); `members`: the organisation's
+    assignable members, who own most dossiers (`queries.owner_names`)."""
+    owners = queries.owner_names(dossiers, members)
     url = url_for_each("dossier-detail")
     states = dict(State.choices)
     select = _("Sélectionner %(reference)s")
@@ -41,7 +45,7 @@ def list_rows(dossiers: Iterable[Dossier], *, selectable: bool) -> SafeString:
         pk, reference = dossier.pk, e(dossier.reference)
         client, solution, dispositif = dossier.client, dossier.solution, dossier.dispositif
         state = e(dossier.state)
-        owner = e(queries.member_name(dossier.owner)) if dossier.owner_id else none
+        owner = e(owners[dossier.owner_id]) if dossier.owner_id else none
         blockers = "<br>".join(
             f'<span class="blocker-title">{e(queries.rule_title(b.rule))} <code class="rule-code">{e(b.rule)}</code>'
             f"</span>" for b in dossier.blocker_rows) or none

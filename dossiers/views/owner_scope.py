@@ -29,6 +29,7 @@ class OwnerScope:
     form: OwnerFilterForm
     mine_url: str
     all_url: str
+    members: list[Membership]       # the organisation's assignable members (the filter's choices; rows' owners)
 
     @property
     def mine(self) -> bool:
@@ -57,4 +58,5 @@ def owner_scope(request: HttpRequest) -> OwnerScope:
         owns = any(m.owns for m in members if m.pk == membership.pk)
         value = MINE if owns else EVERYONE
         form = OwnerFilterForm(initial={"owner": value}, members=members)
-    return OwnerScope(value, membership, form, _with_owner(request.GET, MINE), _with_owner(request.GET, EVERYONE))
+    return OwnerScope(value, membership, form, _with_owner(request.GET, MINE), _with_owner(request.GET, EVERYONE),
+                      members)

@@ -12,6 +12,7 @@ from django.utils import timezone, translation
 from dossiers import queries
 from dossiers.models import Blocker, Dossier
 from dossiers.rules import CATALOGUE
+from organisations.models import Role
 from dossiers.views.list_rows import list_rows, url_for_each
 
 from ..factories import ClientFactory, SolutionFactory
@@ -53,14 +54,16 @@ def page(organisation, manager_membership):
         updated_at=datetime(2026, 1, 31, 23, 30, tzinfo=ZoneInfo("Europe/Paris")))
     manager_membership.user.first_name, manager_membership.user.last_name = "Manon", "<Durand>"
     manager_membership.user.save()
-    return list(queries.filter_by_owner(queries.dossier_list(organisation.pk), "all", manager_membership)), codes
+    return list(queries.dossier_list(organisation.pk)), codes
 
 
 @pytest.mark.parametrize("can_act", [True, False])
 def test_the_rows_are_what_the_row_template_wrote(page, can_act):
     dossiers, codes = page
     with translation.override("fr"), timezone.override("Europe/Paris"):
-        new, old = list_rows(dossiers, selectable=can_act), old_rows(dossiers, can_act)
+        members = queries.members_of(dossiers[0].organisation_id, assignable=True)
+        new = list_rows(dossiers, selectable=can_act, members=members)
+        old = old_rows(queries.dossier_list(dossiers[0].organisation_id).select_related("owner__user"), can_act)
     assert new == old
     assert ("Sélectionner R-&lt;1&gt;" in new) is can_act and ('name="dossier"' in new) is can_act
     assert "Clinique &lt;l&#x27;Étang&gt;" in new and "Logi&lt;ciel&gt; &amp; &quot;Co&quot; 2.1" in new
@@ -81,3 +84,19 @@ def test_the_list_page_shows_the_rows(page, as_manager, as_viewer):
     assert 'id="select-' in shown and "Clinique &lt;l&#x27;Étang&gt;" in shown
     assert reverse("dossier-detail", args=[dossiers[0].pk]) in shown
     assert 'id="select-' not in as_viewer.get(reverse("dossier-list"), {"owner": "all"}).content.decode()
+
+
+def test_an_owner_no_longer_assignable_is_named_by_one_more_query(page, manager_membership, admin_membership,
+                                                                   django_assert_num_queries):
+    """The list names owners from the assignable members it read for its filter; a manager since made viewer
+    still owns the dossier: their name is read then, by one query for the page, not one per row."""
+    dossiers, _codes = page
+    members = queries.members_of(manager_membership.organisation_id, assignable=True)
+    with django_assert_num_queries(0):
+        assert "Manon &lt;Durand&gt;" in list_rows(dossiers, selectable=False, members=members)
+    manager_membership.role = Role.VIEWER
+    manager_membership.save()
+    members = queries.members_of(manager_membership.organisation_id, assignable=True)
+    assert manager_membership.pk not in [m.pk for m in members]
+    with django_assert_num_queries(1):
+        assert "Manon &lt;Durand&gt;" in list_rows(dossiers, selectable=False, members=members)
