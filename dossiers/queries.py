@@ -32,6 +32,14 @@ from .rules import money
 
 EXCERPT_WORDS = 30
 LIST_RELATED = ("client", "solution", "dispositif__couloir")
+# What the list page shows of a dossier and its relations (and its sorts' columns, which its page keys hold): a
+# dossier has some seventy columns, which the page would otherwise read and build 26 times a page.
+LIST_COLUMNS = (
+    "id", "organisation_id", "reference", "state", "updated_at", "client_name", "owner_id",
+    "client", "client__name", "client__finess_geo", "client__siret",
+    "solution", "solution__name", "solution__version",
+    "dispositif", "dispositif__code", "dispositif__couloir", "dispositif__couloir__label",
+)
 
 
 def dossiers_of(scope: Organisation | int | None) -> QuerySet[Dossier]:

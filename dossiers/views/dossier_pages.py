@@ -56,7 +56,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     form = DossierFilterForm(request.GET or None, organisation_id=org)
     params = form.params()
     owner = owner_scope(request)  # « mes dossiers » by default (dossiers/views/team.py)
-    dossiers = owner.apply(queries.dossier_list(org, **params))
+    dossiers = owner.apply(queries.dossier_list(org, **params)).only(*queries.LIST_COLUMNS)
     status = 200
     try:
         page = list_page(dossiers, request.GET, sort=params.get("sort"), size=PAGE_SIZE)
