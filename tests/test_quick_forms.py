@@ -6,13 +6,15 @@ import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.http import QueryDict
+from django.utils.html import conditional_escape
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from dossiers.forms import DossierFilterForm
 from dossiers.team_forms import OwnerFilterForm
 from dossiers.queries import members_of
 from reports.forms import DeadlineFilterForm, ReportFilterForm
-from segurtrack.quick_forms import QUICK_RENDERER, QuickRendering
+from segurtrack.quick_forms import QUICK_RENDERER, QuickRendering, escaped
 
 from .factories import SolutionFactory
 
@@ -84,3 +86,9 @@ def test_corners_grouped_options_several_choices_safe_labels_and_other_widgets_r
     assert '<optgroup label="Fruits">' in out and "<b>Nombre</b>" in out
     assert_same(lambda r: Corners(QueryDict("grouped=zz&number=abc&many=1&many=3"), renderer=r))
     assert_same(lambda r: Corners(auto_id=False, renderer=r))
+
+
+@pytest.mark.parametrize("value", ["<a href='x'>&\"</a>", mark_safe("<b>sûr</b>"), gettext_lazy("Tous <>"), 12345, None])
+def test_escaped_is_conditional_escape(value):
+    """The same text (not marked safe: the writers mark the whole row once)."""
+    assert escaped(value) == conditional_escape(value)

@@ -10,11 +10,11 @@ from typing import Any
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import conditional_escape as e
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
 from organisations.models import Membership
+from segurtrack.quick_forms import escaped as e
 
 from .. import queries
 from ..models import Dossier, State

@@ -9,12 +9,12 @@ from decimal import Decimal
 from typing import Any
 
 from django.utils.formats import date_format, localize
-from django.utils.html import conditional_escape as e
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _, ngettext
 
 from dossiers.rules import money
 from dossiers.views.list_rows import url_for_each
+from segurtrack.quick_forms import escaped as e
 
 from .. import deadlines as dl
 
