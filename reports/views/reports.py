@@ -26,6 +26,7 @@ from ..charts import bar_chart, column_chart
 from ..forms import DeadlineFilterForm, ReportFilterForm
 from ..models import ExportJob
 from .deadline_rows import deadline_rows
+from .pipeline_rows import chart_bars, state_rows
 
 
 def report_reader_required(view):
@@ -213,10 +214,12 @@ def pipeline_report(request: HttpRequest) -> HttpResponse:
         row["declared_text"] = money(row["declared_amount"])
         row["avance_text"] = money(row["avance_paid"])
         row["solde_text"] = money(row["solde_paid"])
+    chart = bar_chart([(row["label"], row["count"], row["declared_text"]) for row in states])
+    chart["desc"], chart["svg_bars"] = chart_bars(chart)
     context.update({
-        "states": states, "total_count": report.totals["count"],
-        "totals": {key: money(report.totals[key]) for key in generators.MONEY_KEYS},
-        "chart": bar_chart([(row["label"], row["count"], row["declared_text"]) for row in states]),
+        "states": states, "rows": state_rows(states, staff=request.user.is_staff),
+        "total_count": report.totals["count"],
+        "totals": {key: money(report.totals[key]) for key in generators.MONEY_KEYS}, "chart": chart,
         "filtered": bool(filters), **_export_links("pipeline", filters),
     })
     return render(request, "reports/pipeline.html", context)
