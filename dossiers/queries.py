@@ -89,11 +89,21 @@ DEFAULT_SORT = "-updated"
 
 
 def dossier_list(organisation_id: int, **params: Any) -> QuerySet[Dossier]:
-    """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS); each
-    row's blockers prefetched (one query)."""
-    queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
-        Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"))
+    """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS), with
+    their client, solution and dispositif; a page of them names its blocking rules with `blocking_rules`."""
+    queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED)
     return filter_dossiers(queryset, params).order_by(*sort_fields(params.get("sort")))
+
+
+def blocking_rules(dossier_ids: list[int]) -> dict[int, list[str]]:
+    """The codes of the rules blocking each dossier of `dossier_ids`, in code order (one query, none for no dossier:
+    plain pairs, where a prefetch built a Blocker for each)."""
+    rules: dict[int, list[str]] = {}
+    if dossier_ids:
+        for dossier_id, rule in Blocker.objects.filter(dossier_id__in=dossier_ids).order_by("rule").values_list(
+                "dossier_id", "rule"):
+            rules.setdefault(dossier_id, []).append(rule)
+    return rules
 
 
 def sort_fields(sort: str | None) -> tuple[str, ...]:

@@ -31,10 +31,11 @@ def url_for_each(name: str) -> Callable[[int], str]:
 
 
 def list_rows(dossiers: Sequence[Dossier], *, selectable: bool, members: list[Membership]) -> SafeString:
-    """The `<tr>` of each dossier of the page (relations and `blocker_rows` already read by `queries.dossier_list`);
-    `selectable`: with the bulk form's checkbox first (members who may act); `members`: the organisation's
-    assignable members, who own most dossiers (`queries.owner_names`)."""
+    """The `<tr>` of each dossier of the page (relations already read by `queries.dossier_list`), its blocking
+    rules read by one query; `selectable`: with the bulk form's checkbox first (members who may act); `members`: the
+    organisation's assignable members, who own most dossiers (`queries.owner_names`)."""
     owners = queries.owner_names(dossiers, members)
+    blocking = queries.blocking_rules([dossier.pk for dossier in dossiers])
     url = url_for_each("dossier-detail")
     states = dict(State.choices)
     select = _("Sélectionner %(reference)s")
@@ -47,8 +48,8 @@ def list_rows(dossiers: Sequence[Dossier], *, selectable: bool, members: list[Me
         state = e(dossier.state)
         owner = e(owners[dossier.owner_id]) if dossier.owner_id else none
         blockers = "<br>".join(
-            f'<span class="blocker-title">{e(queries.rule_title(b.rule))} <code class="rule-code">{e(b.rule)}</code>'
-            f"</span>" for b in dossier.blocker_rows) or none
+            f'<span class="blocker-title">{e(queries.rule_title(rule))} <code class="rule-code">{e(rule)}</code>'
+            f"</span>" for rule in blocking.get(pk, ())) or none
         day = timezone.localtime(dossier.updated_at).date()
         if day not in days:
             days[day] = e(date_format(day, "j F Y"))
