@@ -275,13 +275,15 @@ DIGEST_NOTICES_SHOWN = 50
 MINE, EVERYONE, NOBODY = "me", "all", "none"
 
 
-def members_of(organisation_id: int, *, assignable: bool = False) -> list[Membership]:
+def members_of(organisation_id: int, *, assignable: bool = False, owns: bool = True) -> list[Membership]:
     """The organisation's members by name; `assignable`: only those who may be responsible for a dossier, its
-    managers and admins, each annotated `owns` (whether they own a dossier) in the same query."""
+    managers and admins, each annotated `owns` (whether they own a dossier) in the same query unless `owns=False`
+    (the list given an owner filter needs no default, and the subquery costs more to compile than to run)."""
     queryset = Membership.objects.filter(organisation_id=organisation_id)
     if assignable:
-        queryset = queryset.filter(role__in=[Role.MANAGER, Role.ADMIN]).annotate(
-            owns=Exists(Dossier.objects.filter(owner_id=OuterRef("pk"))))
+        queryset = queryset.filter(role__in=[Role.MANAGER, Role.ADMIN])
+        if owns:
+            queryset = queryset.annotate(owns=Exists(Dossier.objects.filter(owner_id=OuterRef("pk"))))
     return list(queryset.select_related("user").order_by("user__last_name", "user__first_name", "user__username"))
 
 

@@ -49,7 +49,8 @@ def _with_owner(query: QueryDict, value: str) -> str:
 def owner_scope(request: HttpRequest) -> OwnerScope:
     """The owner filter of the list (and of a bulk selection made from it): `owner` in the query, else the default."""
     membership = request.membership
-    members = queries.members_of(membership.organisation_id, assignable=True)
+    # Whether each owns a dossier decides only the default filter: not asked for when the query names one.
+    members = queries.members_of(membership.organisation_id, assignable=True, owns="owner" not in request.GET)
     if "owner" in request.GET:
         form = OwnerFilterForm(request.GET, members=members)
         value = (form.cleaned_data["owner"] or EVERYONE) if form.is_valid() else EVERYONE
