@@ -48,6 +48,7 @@ def _own_organisation_id(request: HttpRequest) -> int | None:
 
 
 PAGE_SIZE = 25
+REPORT_FILTER_NAMES = frozenset(ReportFilterSerializer().fields)
 DEADLINE_PAGE_SIZE = 50
 
 
@@ -69,8 +70,10 @@ def _report_form(request: HttpRequest) -> tuple[ReportFilterForm, dict[str, Any]
     if not staff:
         data.pop("organisation", None)
     form = ReportFilterForm(data, organisation_id=_own_organisation_id(request), staff=staff)
-    api_check = ReportFilterSerializer(data={k: v for k, v in data.items() if k in ReportFilterSerializer().fields})
-    api_errors = {} if api_check.is_valid() else _errors_of(api_check.errors)
+    # Every parameter is optional: a page asked without any has nothing for the API's check to refuse.
+    given = {k: v for k, v in data.items() if k in REPORT_FILTER_NAMES}
+    api_check = ReportFilterSerializer(data=given) if given else None
+    api_errors = {} if api_check is None or api_check.is_valid() else _errors_of(api_check.errors)
     valid = form.is_valid()
     for name, messages in api_errors.items():
         form.errors.pop(name, None)
@@ -105,12 +108,13 @@ def deadline_filters(request: HttpRequest) -> tuple[DeadlineFilterForm, dict[str
     as the API checks the same parameters); the page and its exports share it."""
     form = DeadlineFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
-    if valid:
-        # The API's own check of the same parameters (its date format: the form normalised it).
+    if valid and form.is_bound:
+        # The API's own check of the same parameters (its date format: the form normalised it); without any, the
+        # API takes every deadline too: nothing to check.
         params = DeadlineFilterSerializer(data={
             **({"due_before": form.cleaned_data["due_before"].isoformat()} if form.cleaned_data.get("due_before") else {}),
             **({"kind": [form.cleaned_data["kind"]]} if form.cleaned_data.get("kind") else {}),
-        } if form.is_bound else {})
+        })
         valid = params.is_valid()
         if not valid:
             for name, messages in _errors_of(params.errors).items():
