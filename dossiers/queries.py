@@ -49,11 +49,13 @@ def dossiers_of(scope: Organisation | int | None) -> QuerySet[Dossier]:
     return queryset if scope is None else queryset.filter(organisation=scope)
 
 
-def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> QuerySet[Dossier]:
+def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any], *,
+                    organisation_id: int | None = None) -> QuerySet[Dossier]:
     """The dossier filters every list shares (the page, the API, the reports, the exports), from plain values:
     `state`; `couloir` (code); `dispositif` (a code, or a Dispositif); `solution` and `organisation` (ids or
     instances); `rule` (a blocking rule's code); `q` (free search); and the filters other apps registered
-    (`dossiers.extensions.LIST_FILTERS`). Empty values and other keys (`sort`) are ignored."""
+    (`dossiers.extensions.LIST_FILTERS`). Empty values and other keys (`sort`) are ignored. `organisation_id`:
+    the one organisation `queryset` holds, when the caller knows it (the search then reads only its clients)."""
     values = {name: value for name, value in params.items() if value not in (None, "")}
     if "state" in values:
         queryset = queryset.filter(state=values["state"])
@@ -70,7 +72,7 @@ def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> Q
     if "rule" in values:
         queryset = queryset.filter(Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"), rule=values["rule"])))
     queryset = apply_list_filters(queryset, values)
-    return search_dossiers(queryset, values.get("q", ""))
+    return search_dossiers(queryset, values.get("q", ""), organisation_id=organisation_id)
 
 
 # --- dossier list ------------------------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ def dossier_list(organisation_id: int, **params: Any) -> QuerySet[Dossier]:
     """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS), with
     their client, solution and dispositif; a page of them names its blocking rules with `blocking_rules`."""
     queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED)
-    return filter_dossiers(queryset, params).order_by(*sort_fields(params.get("sort")))
+    return filter_dossiers(queryset, params, organisation_id=organisation_id).order_by(*sort_fields(params.get("sort")))
 
 
 def blocking_rules(dossier_ids: list[int]) -> dict[int, list[str]]:
@@ -134,19 +136,24 @@ def after_key(queryset: QuerySet[Dossier], sort: str | None, key: tuple[Any, int
     return queryset.filter(rest, **bound).order_by(*ordering)
 
 
-def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
+def search_dossiers(queryset: QuerySet[Dossier], q: str, *, organisation_id: int | None = None) -> QuerySet[Dossier]:
     """The free search of the list page and the API: client name (the dossier's kept copy) or reference, or part of
     an identifier typed with spaces or dots ("75 000 001 2" finds 750000012, stored compact). Each part is read from
-    a trigram index (migration 0015); identifiers, which hold digits, only for a term with one."""
+    a trigram index (migration 0015); identifiers, which hold digits, only for a term with one: among the clients
+    of `organisation_id` when given (a dossier's client is of its organisation: services.create_dossier), else of
+    every organisation. A short number ("75") matches thousands of clients, every one of which `= ANY` compares with
+    each dossier: 1.2 s for the largest organisation's count against the clients of all, 0.3 s against its own."""
     q = (q or "").strip()
     if not q:
         return queryset
     match = folded_contains("client_name", q) | folded_contains("reference", q)
     number = compact(q)
     if any(char.isdigit() for char in number):
-        match |= Q(AnyOf(F("client_id"), Subquery(Client.objects.filter(
-            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)
-        ).values("pk"))))
+        clients = Client.objects.filter(
+            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)).order_by()
+        if organisation_id is not None:
+            clients = clients.filter(organisation_id=organisation_id)
+        match |= Q(AnyOf(F("client_id"), Subquery(clients.values("pk"))))
     return queryset.filter(match)
 
 
