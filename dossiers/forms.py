@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from segurtrack.errors import InvalidInput
+from segurtrack.quick_forms import QuickRendering
 
 from .models import Amendment, Client, DeclaredFiness, Dispositif, DocumentKind, Dossier, MssDeployment, SignatureType, Solution
 from .models import TRANSITION_BUTTONS
@@ -276,16 +277,31 @@ class SoldeFilingForm(PayloadForm):
         super().__init__("file_solde", *args, **kwargs)
 
 
-class DossierFilterForm(forms.Form):
+class ListedChoices(forms.models.ModelChoiceIterator):
+    """The menu's queryset read by one plain query (and kept for the form's life), not through `iterator()`, whose
+    server-side cursor costs a DECLARE, a FETCH and a CLOSE for a menu of a few dozen rows."""
+
+    def __iter__(self):
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for obj in self.queryset:
+            yield self.choice(obj)
+
+
+class ListedModelChoiceField(forms.ModelChoiceField):
+    iterator = ListedChoices
+
+
+class DossierFilterForm(QuickRendering, forms.Form):
     """The dossier list's filters, search and sort (GET); choices scoped to the organisation."""
 
     q = forms.CharField(label=_("Rechercher"), required=False, max_length=100,
                         widget=forms.TextInput(attrs={"type": "search", "placeholder": _("Client, FINESS, SIRET, référence")}))
     state = forms.ChoiceField(label=_("État"), required=False)
     couloir = forms.ChoiceField(label=_("Couloir"), required=False)
-    dispositif = forms.ModelChoiceField(label=_("Dispositif"), required=False, queryset=Dispositif.objects.none(),
+    dispositif = ListedModelChoiceField(label=_("Dispositif"), required=False, queryset=Dispositif.objects.none(),
                                         empty_label=_("Tous"))
-    solution = forms.ModelChoiceField(label=_("Solution"), required=False, queryset=Solution.objects.none(),
+    solution = ListedModelChoiceField(label=_("Solution"), required=False, queryset=Solution.objects.none(),
                                       empty_label=_("Toutes"))
     rule = forms.ChoiceField(label=_("Bloqué par"), required=False)
     sort = forms.ChoiceField(label=_("Trier par"), required=False, choices=[

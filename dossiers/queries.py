@@ -31,6 +31,14 @@ from .rules import money
 
 EXCERPT_WORDS = 30
 LIST_RELATED = ("client", "solution", "dispositif__couloir")
+# What the list page shows of a dossier and its relations (and its sorts' columns, which its page keys hold): a
+# dossier has some seventy columns, which the page would otherwise read and build 26 times a page.
+LIST_COLUMNS = (
+    "id", "organisation_id", "reference", "state", "updated_at", "client_name", "owner_id",
+    "client", "client__name", "client__finess_geo", "client__siret",
+    "solution", "solution__name", "solution__version",
+    "dispositif", "dispositif__code", "dispositif__couloir", "dispositif__couloir__label",
+)
 
 
 def dossiers_of(scope: Organisation | int | None) -> QuerySet[Dossier]:
@@ -40,11 +48,13 @@ def dossiers_of(scope: Organisation | int | None) -> QuerySet[Dossier]:
     return queryset if scope is None else queryset.filter(organisation=scope)
 
 
-def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> QuerySet[Dossier]:
+def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any], *,
+                    organisation_id: int | None = None) -> QuerySet[Dossier]:
     """The dossier filters every list shares (the page, the API, the reports, the exports), from plain values:
     `state`; `couloir` (code); `dispositif` (a code, or a Dispositif); `solution` and `organisation` (ids or
     instances); `rule` (a blocking rule's code); `q` (free search); and the filters other apps registered
-    (`dossiers.extensions.LIST_FILTERS`). Empty values and other keys (`sort`) are ignored."""
+    (`dossiers.extensions.LIST_FILTERS`). Empty values and other keys (`sort`) are ignored. `organisation_id`:
+    the one organisation `queryset` holds, when the caller knows it (the search then reads only its clients)."""
     values = {name: value for name, value in params.items() if value not in (None, "")}
     if "state" in values:
         queryset = queryset.filter(state=values["state"])
@@ -61,7 +71,7 @@ def filter_dossiers(queryset: QuerySet[Dossier], params: Mapping[str, Any]) -> Q
     if "rule" in values:
         queryset = queryset.filter(Exists(Blocker.objects.filter(dossier_id=OuterRef("pk"), rule=values["rule"])))
     queryset = apply_list_filters(queryset, values)
-    return search_dossiers(queryset, values.get("q", ""))
+    return search_dossiers(queryset, values.get("q", ""), organisation_id=organisation_id)
 
 
 # --- dossier list ------------------------------------------------------------------------------------------------
@@ -80,11 +90,21 @@ DEFAULT_SORT = "-updated"
 
 
 def dossier_list(organisation_id: int, **params: Any) -> QuerySet[Dossier]:
-    """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS); each
-    row's blockers prefetched (one query)."""
-    queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED).prefetch_related(
-        Prefetch("blockers", queryset=Blocker.objects.order_by("rule"), to_attr="blocker_rows"))
-    return filter_dossiers(queryset, params).order_by(*sort_fields(params.get("sort")))
+    """The organisation's dossiers filtered (`filter_dossiers`), searched and sorted (`sort`: a key of SORTS), with
+    their client, solution and dispositif; a page of them names its blocking rules with `blocking_rules`."""
+    queryset = dossiers_of(organisation_id).select_related(*LIST_RELATED)
+    return filter_dossiers(queryset, params, organisation_id=organisation_id).order_by(*sort_fields(params.get("sort")))
+
+
+def blocking_rules(dossier_ids: list[int]) -> dict[int, list[str]]:
+    """The codes of the rules blocking each dossier of `dossier_ids`, in code order (one query, none for no dossier:
+    plain pairs, where a prefetch built a Blocker for each)."""
+    rules: dict[int, list[str]] = {}
+    if dossier_ids:
+        for dossier_id, rule in Blocker.objects.filter(dossier_id__in=dossier_ids).order_by("rule").values_list(
+                "dossier_id", "rule"):
+            rules.setdefault(dossier_id, []).append(rule)
+    return rules
 
 
 def sort_fields(sort: str | None) -> tuple[str, ...]:
@@ -115,19 +135,24 @@ def after_key(queryset: QuerySet[Dossier], sort: str | None, key: tuple[Any, int
     return queryset.filter(rest, **bound).order_by(*ordering)
 
 
-def search_dossiers(queryset: QuerySet[Dossier], q: str) -> QuerySet[Dossier]:
+def search_dossiers(queryset: QuerySet[Dossier], q: str, *, organisation_id: int | None = None) -> QuerySet[Dossier]:
     """The free search of the list page and the API: client name (the dossier's kept copy) or reference, or part of
     an identifier typed with spaces or dots ("75 000 001 2" finds 750000012, stored compact). Each part is read from
-    a trigram index (migration 0015); identifiers, which hold digits, only for a term with one."""
+    a trigram index (migration 0015); identifiers, which hold digits, only for a term with one: among the clients
+    of `organisation_id` when given (a dossier's client is of its organisation: services.create_dossier), else of
+    every organisation. A short number ("75") matches thousands of clients, every one of which `= ANY` compares with
+    each dossier: 1.2 s for the largest organisation's count against the clients of all, 0.3 s against its own."""
     q = (q or "").strip()
     if not q:
         return queryset
     match = folded_contains("client_name", q) | folded_contains("reference", q)
     number = compact(q)
     if any(char.isdigit() for char in number):
-        match |= Q(AnyOf(F("client_id"), Subquery(Client.objects.filter(
-            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)
-        ).values("pk"))))
+        clients = Client.objects.filter(
+            Q(finess_geo__contains=number) | Q(siret__contains=number) | Q(finess_legal__contains=number)).order_by()
+        if organisation_id is not None:
+            clients = clients.filter(organisation_id=organisation_id)
+        match |= Q(AnyOf(F("client_id"), Subquery(clients.values("pk"))))
     return queryset.filter(match)
 
 
@@ -253,13 +278,15 @@ DIGEST_NOTICES_SHOWN = 50
 MINE, EVERYONE, NOBODY = "me", "all", "none"
 
 
-def members_of(organisation_id: int, *, assignable: bool = False) -> list[Membership]:
+def members_of(organisation_id: int, *, assignable: bool = False, owns: bool = True) -> list[Membership]:
     """The organisation's members by name; `assignable`: only those who may be responsible for a dossier, its
-    managers and admins, each annotated `owns` (whether they own a dossier) in the same query."""
+    managers and admins, each annotated `owns` (whether they own a dossier) in the same query unless `owns=False`
+    (the list given an owner filter needs no default, and the subquery costs more to compile than to run)."""
     queryset = Membership.objects.filter(organisation_id=organisation_id)
     if assignable:
-        queryset = queryset.filter(role__in=[Role.MANAGER, Role.ADMIN]).annotate(
-            owns=Exists(Dossier.objects.filter(owner_id=OuterRef("pk"))))
+        queryset = queryset.filter(role__in=[Role.MANAGER, Role.ADMIN])
+        if owns:
+            queryset = queryset.annotate(owns=Exists(Dossier.objects.filter(owner_id=OuterRef("pk"))))
     return list(queryset.select_related("user").order_by("user__last_name", "user__first_name", "user__username"))
 
 
@@ -268,9 +295,22 @@ def member_name(membership: Membership) -> str:
     return user.get_full_name() or user.get_username()
 
 
+def owner_names(dossiers: list[Dossier], members: list[Membership]) -> dict[int, str]:
+    """The name of each owner of `dossiers` by membership id: from `members` (the organisation's assignable
+    members, read already for the owner filter), and an owner no longer among them (a manager since made viewer)
+    read by one more query, only then."""
+    known = {member.pk: member for member in members}
+    missing = {d.owner_id for d in dossiers if d.owner_id is not None and d.owner_id not in known}
+    if missing:
+        known.update((m.pk, m) for m in Membership.objects.filter(pk__in=missing).select_related("user"))
+    return {d.owner_id: member_name(known[d.owner_id]) for d in dossiers if d.owner_id in known}
+
+
 def filter_by_owner(queryset: QuerySet[Dossier], owner: str, membership: Membership) -> QuerySet[Dossier]:
-    """`owner`: MINE, EVERYONE, NOBODY or a membership id (already checked to be one of the organisation's)."""
-    queryset = queryset.select_related("owner__user")
+    """`owner`: MINE, EVERYONE, NOBODY or a membership id (already checked to be one of the organisation's).
+
+    The owners are not joined: two more tables in the list's query cost PostgreSQL more to plan (5 ms) than the
+    page takes to run it; the list names them from the members it has read (`owner_names`)."""
     if owner == MINE:
         return queryset.filter(owner=membership)
     if owner == NOBODY:

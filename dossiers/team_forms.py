@@ -5,6 +5,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from organisations.models import Membership
+from segurtrack.quick_forms import QuickRendering
 
 from .forms import ServiceErrorsMixin
 from .models import Channel, NotificationKind
@@ -16,7 +17,7 @@ def _member_choices(members: list[Membership]) -> list[tuple[str, str]]:
     return [(str(m.pk), member_name(m)) for m in members]
 
 
-class OwnerFilterForm(forms.Form):
+class OwnerFilterForm(QuickRendering, forms.Form):
     """The dossier list's « Responsable » filter (GET), next to DossierFilterForm."""
 
     owner = forms.ChoiceField(label=_("Responsable"), required=False)

@@ -9,11 +9,12 @@ from django.utils.translation import gettext as _, gettext_lazy
 
 from dossiers.models import Couloir, Dispositif, Solution
 from organisations.models import Organisation
+from segurtrack.quick_forms import QuickRendering
 
 from . import deadlines as dl
 
 
-class ReportFilterForm(forms.Form):
+class ReportFilterForm(QuickRendering, forms.Form):
     """The report filters with choices scoped to what the user may see (one query per select)."""
 
     couloir = forms.ChoiceField(label=gettext_lazy("Couloir"), required=False)
@@ -48,7 +49,7 @@ class ReportFilterForm(forms.Form):
         return values
 
 
-class DeadlineFilterForm(forms.Form):
+class DeadlineFilterForm(QuickRendering, forms.Form):
     kind = forms.ChoiceField(label=gettext_lazy("Type d'échéance"), required=False)
     due_before = forms.DateField(
         label=gettext_lazy("Jusqu'au"), required=False, input_formats=["%Y-%m-%d", "%d/%m/%Y"],

@@ -28,6 +28,7 @@ from ..services import RulesFailed
 from segurtrack.errors import InvalidInput
 from segurtrack.formats import french_date
 from .list_paging import AFTER, BEFORE, InvalidCursor, ListPage, count_cap, list_page
+from .list_rows import list_rows
 from .common import announce_transition, member_required, organisation_id, own_dossier, safe_next
 from .solde import render_solde
 from .owner_scope import owner_scope
@@ -54,7 +55,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     form = DossierFilterForm(request.GET or None, organisation_id=org)
     params = form.params()
     owner = owner_scope(request)  # « mes dossiers » by default (dossiers/views/team.py)
-    dossiers = owner.apply(queries.dossier_list(org, **params))
+    dossiers = owner.apply(queries.dossier_list(org, **params)).only(*queries.LIST_COLUMNS)
     status = 200
     try:
         page = list_page(dossiers, request.GET, sort=params.get("sort"), size=PAGE_SIZE)
@@ -69,6 +70,7 @@ def dossier_list(request: HttpRequest) -> HttpResponse:
     sort_query.pop("sort", None)
     return render(request, "dossiers/list.html", {
         "form": form, "owner": owner, "page": page, "query": query.urlencode(), "sort_query": sort_query.urlencode(),
+        "rows": list_rows(page.object_list, selectable=request.membership.can_act, members=owner.members),
         "sort": params.get("sort", queries.DEFAULT_SORT), "filtered": bool(set(params) - {"sort"}),
         "count_label": count_label(page),
         # The filters the bulk form carries on (a list: `request.GET.items` in a template would look up a key).

@@ -29,6 +29,7 @@ class OwnerScope:
     form: OwnerFilterForm
     mine_url: str
     all_url: str
+    members: list[Membership]       # the organisation's assignable members (the filter's choices; rows' owners)
 
     @property
     def mine(self) -> bool:
@@ -48,7 +49,8 @@ def _with_owner(query: QueryDict, value: str) -> str:
 def owner_scope(request: HttpRequest) -> OwnerScope:
     """The owner filter of the list (and of a bulk selection made from it): `owner` in the query, else the default."""
     membership = request.membership
-    members = queries.members_of(membership.organisation_id, assignable=True)
+    # Whether each owns a dossier decides only the default filter: not asked for when the query names one.
+    members = queries.members_of(membership.organisation_id, assignable=True, owns="owner" not in request.GET)
     if "owner" in request.GET:
         form = OwnerFilterForm(request.GET, members=members)
         value = (form.cleaned_data["owner"] or EVERYONE) if form.is_valid() else EVERYONE
@@ -57,4 +59,5 @@ def owner_scope(request: HttpRequest) -> OwnerScope:
         owns = any(m.owns for m in members if m.pk == membership.pk)
         value = MINE if owns else EVERYONE
         form = OwnerFilterForm(initial={"owner": value}, members=members)
-    return OwnerScope(value, membership, form, _with_owner(request.GET, MINE), _with_owner(request.GET, EVERYONE))
+    return OwnerScope(value, membership, form, _with_owner(request.GET, MINE), _with_owner(request.GET, EVERYONE),
+                      members)

@@ -7,7 +7,6 @@ of queries whatever the data size (charts are built from the aggregates).
 """
 from __future__ import annotations
 
-from decimal import Decimal
 from functools import wraps
 from typing import Any
 
@@ -21,11 +20,13 @@ from dossiers.extensions import PENDING_VA_FIGURES
 from dossiers.rules import money
 from dossiers.views.common import member_required, organisation_id
 
-from .. import deadlines as dl, generators, services
+from .. import generators, services
 from ..api.params import DeadlineFilterSerializer, ExportJobCreateSerializer, ReportFilterSerializer
 from ..charts import bar_chart, column_chart
 from ..forms import DeadlineFilterForm, ReportFilterForm
 from ..models import ExportJob
+from .deadline_rows import deadline_rows
+from .pipeline_rows import chart_bars, state_rows
 
 
 def report_reader_required(view):
@@ -47,6 +48,7 @@ def _own_organisation_id(request: HttpRequest) -> int | None:
 
 
 PAGE_SIZE = 25
+REPORT_FILTER_NAMES = frozenset(ReportFilterSerializer().fields)
 DEADLINE_PAGE_SIZE = 50
 
 
@@ -68,8 +70,10 @@ def _report_form(request: HttpRequest) -> tuple[ReportFilterForm, dict[str, Any]
     if not staff:
         data.pop("organisation", None)
     form = ReportFilterForm(data, organisation_id=_own_organisation_id(request), staff=staff)
-    api_check = ReportFilterSerializer(data={k: v for k, v in data.items() if k in ReportFilterSerializer().fields})
-    api_errors = {} if api_check.is_valid() else _errors_of(api_check.errors)
+    # Every parameter is optional: a page asked without any has nothing for the API's check to refuse.
+    given = {k: v for k, v in data.items() if k in REPORT_FILTER_NAMES}
+    api_check = ReportFilterSerializer(data=given) if given else None
+    api_errors = {} if api_check is None or api_check.is_valid() else _errors_of(api_check.errors)
     valid = form.is_valid()
     for name, messages in api_errors.items():
         form.errors.pop(name, None)
@@ -86,15 +90,6 @@ def _scope(request: HttpRequest) -> int | None:
 
 
 # --- deadlines ----------------------------------------------------------------------------------------
-
-def _page_url(row: dict[str, Any]) -> tuple[str, str]:
-    """The page a deadline links to, and what it is (a dossier, a client, a solution)."""
-    if row["dossier"] is not None:
-        return reverse("dossier-detail", args=[row["dossier"]]), row["reference"] or f"#{row['dossier']}"
-    if row["kind"] == dl.Kind.PORTABILITY:
-        return reverse("client-edit", args=[row["client_id"]]) + "#portabilite", row["client"]
-    return reverse("solution-detail", args=[row["solution_id"]]) + "#modifications", row["solution"]
-
 
 def _export_links(name: str, filters: dict[str, Any]) -> dict[str, str]:
     """The report's direct CSV and XLSX downloads (API routes), with the page's filters."""
@@ -113,12 +108,13 @@ def deadline_filters(request: HttpRequest) -> tuple[DeadlineFilterForm, dict[str
     as the API checks the same parameters); the page and its exports share it."""
     form = DeadlineFilterForm(request.GET or None)
     valid = form.is_valid() if form.is_bound else True
-    if valid:
-        # The API's own check of the same parameters (its date format: the form normalised it).
+    if valid and form.is_bound:
+        # The API's own check of the same parameters (its date format: the form normalised it); without any, the
+        # API takes every deadline too: nothing to check.
         params = DeadlineFilterSerializer(data={
             **({"due_before": form.cleaned_data["due_before"].isoformat()} if form.cleaned_data.get("due_before") else {}),
             **({"kind": [form.cleaned_data["kind"]]} if form.cleaned_data.get("kind") else {}),
-        } if form.is_bound else {})
+        })
         valid = params.is_valid()
         if not valid:
             for name, messages in _errors_of(params.errors).items():
@@ -135,17 +131,11 @@ def deadline_filters(request: HttpRequest) -> tuple[DeadlineFilterForm, dict[str
 def deadlines(request: HttpRequest) -> HttpResponse:
     form, filters = deadline_filters(request)
     valid = filters is not None
-    page, rows = None, []
+    page, rows = None, ""
     if valid:
         report = generators.DeadlinesReport(request.membership.organisation, **filters)
         page = Paginator(report.queryset, DEADLINE_PAGE_SIZE).get_page(request.GET.get("page"))
-        for raw in page.object_list:
-            row = report.item(raw)
-            row["page_url"], row["target"] = _page_url(row)
-            row["is_datetime"] = hasattr(row["due"], "hour")
-            row["late_days"] = max(-row["days_left"], 0)
-            row["amount_label"] = money(Decimal(row["amount"])) if row["amount"] is not None else ""
-            rows.append(row)
+        rows = deadline_rows(report.item(raw) for raw in page.object_list)
     return render(request, "reports/deadlines.html", {
         "form": form, "page": page, "rows": rows, "query": _query_without_page(request),
         "filtered": bool(request.GET.get("kind") or request.GET.get("due_before")),
@@ -228,10 +218,12 @@ def pipeline_report(request: HttpRequest) -> HttpResponse:
         row["declared_text"] = money(row["declared_amount"])
         row["avance_text"] = money(row["avance_paid"])
         row["solde_text"] = money(row["solde_paid"])
+    chart = bar_chart([(row["label"], row["count"], row["declared_text"]) for row in states])
+    chart["desc"], chart["svg_bars"] = chart_bars(chart)
     context.update({
-        "states": states, "total_count": report.totals["count"],
-        "totals": {key: money(report.totals[key]) for key in generators.MONEY_KEYS},
-        "chart": bar_chart([(row["label"], row["count"], row["declared_text"]) for row in states]),
+        "states": states, "rows": state_rows(states, staff=request.user.is_staff),
+        "total_count": report.totals["count"],
+        "totals": {key: money(report.totals[key]) for key in generators.MONEY_KEYS}, "chart": chart,
         "filtered": bool(filters), **_export_links("pipeline", filters),
     })
     return render(request, "reports/pipeline.html", context)

@@ -68,6 +68,19 @@ def test_an_identifier_is_found_typed_with_spaces(named, organisation):
     assert {c.name for c in queries.clients_of(organisation.pk, typed)} == {"Clinique des Lilas"}
 
 
+def test_an_identifier_is_looked_up_among_the_organisations_own_clients(named, organisation, outsider_membership):
+    """A short number matches thousands of clients: the list reads only its organisation's (the API, given no
+    organisation, every one's), and finds the same dossiers."""
+    client = named["Clinique des Lilas"].client
+    listed = queries.dossier_list(organisation.pk, q=client.finess_geo)
+    assert {d.client_name for d in listed} == {"Clinique des Lilas"}
+    inner = str(listed.query).split("ARRAY(", 1)[1]
+    assert f'U0."organisation_id" = {organisation.pk}' in inner and 'ORDER BY U0' not in inner     # no sort by name
+    everyone = queries.filter_dossiers(queries.dossiers_of(organisation.pk), {"q": client.finess_geo})
+    assert {d.client_name for d in everyone} == {"Clinique des Lilas"}
+    assert 'U0."organisation_id"' not in str(everyone.query).split("ARRAY(", 1)[1]
+
+
 # --- the plans (PostgreSQL, the target: CI runs the suite on it) ---------------------------------------------
 
 def plan(queryset) -> str:
