@@ -134,7 +134,7 @@ def test_with_its_redis_stopped_the_answer_is_503_naming_the_cache_redis_and_the
     assert url.encode() not in down.content and b"127.0.0.1" not in down.content
 
 
-def test_object_storage_is_checked_and_a_missing_bucket_answers_503_naming_storage(client, settings, s3):
+def test_object_storage_is_checked_and_a_missing_bucket_answers_503_naming_storage(client, settings, s3):  # noqa: F811
     settings.REDIS_URL = ""
     settings.CELERY_BROKER_URL = ""
     response = client.get("/health/")

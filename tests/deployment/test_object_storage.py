@@ -92,7 +92,7 @@ def test_an_unknown_storage_backend_is_refused_at_start():
 
 @pytest.mark.django_db
 def test_a_document_goes_to_the_bucket_and_downloads_through_the_checked_views(s3, api, outsider_api, dossier,
-                                                                                 as_manager):
+                                                                                 as_manager):  # noqa: F811
     response = api.post(reverse("api:document-list", args=[dossier.pk]),
                         {"kind": "bdc", "file": pdf_upload("bon de commande.pdf")}, format="multipart")
     assert response.status_code == 201, response.content
