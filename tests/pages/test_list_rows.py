@@ -49,7 +49,8 @@ def page(organisation, manager_membership):
         organisation=organisation, solution=solution, dispositif_id=solution.dispositif_id,
         client=ClientFactory(organisation=organisation, name="EHPAD Les Pins"), reference="R-2")
     codes = sorted(CATALOGUE)[:2]
-    Blocker.objects.bulk_create([Blocker(dossier=owned, transition="file_avance", rule=code) for code in codes])
+    Blocker.objects.bulk_create([Blocker(dossier=owned, organisation_id=owned.organisation_id, transition="file_avance",
+                                         rule=code) for code in codes])
     # 23:30 in Paris on the 31st is the 1st of the next month in UTC: the day shown is Paris's.
     Dossier.objects.filter(pk=owned.pk).update(
         updated_at=datetime(2026, 1, 31, 23, 30, tzinfo=ZoneInfo("Europe/Paris")))
