@@ -92,6 +92,18 @@ def table() -> str:
     return HEADER + "\n" + "\n".join(r.row() for r in RESULTS)
 
 
+def flat_ratio(pair: dict[str, Result]) -> tuple[float, str]:
+    """largest ÷ mid, and what it is measured as. A case whose answer itself grows with the organisation (every open
+    deadline, an exact count the API contract requires) cannot take the same time for 131,660 dossiers as for 29,440:
+    its growth is divided by its floor's growth (the best SQL for the same, larger answer), so it is flat when it
+    grows no faster than the answer does."""
+    ratio = pair["largest"].median / pair["mid"].median
+    if pair["largest"].extra.get("answer_grows"):
+        floor_growth = statistics.median(pair["largest"].floor) / statistics.median(pair["mid"].floor)
+        return ratio / floor_growth, f"{ratio:.2f}× ÷ floor's {floor_growth:.2f}× ="
+    return ratio, ""
+
+
 def flatness() -> str:
     """largest ÷ mid for every case measured on both."""
     by_case: dict[str, dict[str, Result]] = {}
@@ -100,9 +112,10 @@ def flatness() -> str:
     rows = []
     for case, pair in by_case.items():
         if {"largest", "mid"} <= pair.keys():
-            ratio = pair["largest"].median / pair["mid"].median
+            ratio, how = flat_ratio(pair)
             rows.append(f"| {case} | {pair['largest'].median * 1000:.2f} | {pair['mid'].median * 1000:.2f} | "
-                        f"{ratio:.2f}× | ≤ {FLAT_TARGET:g}× | {'yes' if ratio <= FLAT_TARGET else '**no**'} |")
+                        f"{how + ' ' if how else ''}{ratio:.2f}× | ≤ {FLAT_TARGET:g}× | "
+                        f"{'yes' if ratio <= FLAT_TARGET else '**no**'} |")
     return FLAT_HEADER + "\n" + "\n".join(rows) if rows else ""
 
 
@@ -205,7 +218,7 @@ def count_queries(func: Callable[[], object]) -> int:
 
 def compare(case: str, sized: tuple[str, Organisation, int], ours: Callable[[], object],
             floor: Callable[[], object], *, n: int, warmup: int = 3, target: float | None, queries: int | str,
-            notes: str = "") -> Result:
+            notes: str = "", answer_grows: bool = False) -> Result:
     """Warm both up, then alternate them (which goes first alternates too) so they share the machine's noise."""
     for _ in range(warmup):
         ours()
@@ -218,7 +231,8 @@ def compare(case: str, sized: tuple[str, Organisation, int], ours: Callable[[], 
             func()
             timings[key].append(time.perf_counter() - start)
     label, _organisation, size = sized
-    result = Result(case, label, size, timings[0], timings[1], queries, target, os.getloadavg(), notes)
+    result = Result(case, label, size, timings[0], timings[1], queries, target, os.getloadavg(), notes,
+                    {"answer_grows": True} if answer_grows else {})
     RESULTS.append(result)
     print(f"\n{HEADER}\n{result.row()}")
     return result
@@ -248,9 +262,10 @@ def missed() -> list[str]:
     for result in RESULTS:
         by_case.setdefault(result.case, {})[result.org] = result
     for case, pair in by_case.items():
-        if {"largest", "mid"} <= pair.keys() and pair["largest"].median / pair["mid"].median > FLAT_TARGET:
-            misses.append(f"{case}: largest ÷ mid {pair['largest'].median / pair['mid'].median:.2f}× > "
-                          f"{FLAT_TARGET:g}×")
+        if {"largest", "mid"} <= pair.keys():
+            ratio, how = flat_ratio(pair)
+            if ratio > FLAT_TARGET:
+                misses.append(f"{case}: largest ÷ mid {how + ' ' if how else ''}{ratio:.2f}× > {FLAT_TARGET:g}×")
     return misses
 
 
