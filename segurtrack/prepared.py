@@ -23,15 +23,19 @@ settings: Django's own cursor is then used. Elsewhere than on PostgreSQL, Django
 from __future__ import annotations
 
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db.backends.postgresql.psycopg_any import register_tzloader
 from django.db.backends.utils import CursorWrapper
-from psycopg.pq import Format
+from django.db.models import QuerySet
+from django.db.models.query import get_related_populators
 from psycopg.postgres import types as _pg_types
+from psycopg.pq import Format
 
 TIMESTAMPTZ_OID = _pg_types["timestamptz"].oid
 _ONLY_ON_REQUEST = sys.maxsize
@@ -69,3 +73,53 @@ def cursor(connection: BaseDatabaseWrapper) -> CursorWrapper:
         if connection.timezone != tzloader.timezone:  # as Django's `create_cursor`
             register_tzloader(connection.timezone, raw)
     return connection._prepare_cursor(raw)
+
+
+class CompiledRead:
+    """A queryset read by one parameter (the `stand_in` its factory filters by), compiled by the ORM once per
+    connection and run prepared: the ORM's compilation and the server's planning are both paid once, not on every
+    call. `rows(connection, value)` returns the model instances as the ORM builds them (`ModelIterable`: the row's
+    related instances from select_related, each value through its field's converters); nothing is remembered of
+    the answer, so every call reads the table as it is now. Per thread, as Django's connections are."""
+
+    def __init__(self, queryset: Callable[[Any], QuerySet], stand_in: Any):
+        self.queryset, self.stand_in = queryset, stand_in
+        self._local = threading.local()
+
+    def _compiled(self, connection: BaseDatabaseWrapper) -> dict[str, Any]:
+        compiled = getattr(self._local, "compiled", None)
+        if compiled is None or compiled["connection"] is not connection:
+            compiler = self.queryset(self.stand_in).query.get_compiler(connection=connection)
+            sql, params = compiler.as_sql()
+            assert sum(1 for p in params if p == self.stand_in) == 1, "the stand-in must be one parameter"
+            select, klass_info = compiler.select, compiler.klass_info
+            fields = klass_info["select_fields"]
+            start, end = fields[0], fields[-1] + 1
+            compiled = self._local.compiled = {
+                "connection": connection, "compiler": compiler, "sql": sql, "params": tuple(params),
+                "model": klass_info["model"], "start": start, "end": end,
+                "init_list": [f[0].target.attname for f in select[start:end]],
+                "populators": get_related_populators(klass_info, select, connection.alias),
+                "annotations": dict(compiler.annotation_col_map or {}),
+                "converters": compiler.get_converters([s[0] for s in select[0:compiler.col_count]]),
+            }
+        return compiled
+
+    def rows(self, connection: BaseDatabaseWrapper, value: Any) -> list[Any]:
+        compiled = self._compiled(connection)
+        params = [value if p == self.stand_in else p for p in compiled["params"]]
+        with cursor(connection) as db_cursor:
+            db_cursor.execute(compiled["sql"], params)
+            rows = db_cursor.fetchall()
+        if compiled["converters"]:
+            rows = list(compiled["compiler"].apply_converters(rows, compiled["converters"]))
+        instances = []
+        start, end = compiled["start"], compiled["end"]
+        for row in rows:
+            instance = compiled["model"].from_db(connection.alias, compiled["init_list"], row[start:end])
+            for populator in compiled["populators"]:
+                populator.populate(row, instance)
+            for name, position in compiled["annotations"].items():
+                setattr(instance, name, row[position])
+            instances.append(instance)
+        return instances
