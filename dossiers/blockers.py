@@ -18,6 +18,7 @@ from django.db.models.query import get_related_populators
 from django.db.transaction import TransactionManagementError
 
 from organisations.models import Membership
+from segurtrack import prepared
 
 from . import counters, rules
 from .models import Blocker, Dossier, HistoryEntry
@@ -122,7 +123,7 @@ class _CompiledLock:
     def run(self, dossier_id: int, role_of: int | None, organisation_id: int | None) -> Dossier:
         values = dict(zip(_STAND_INS, (dossier_id, role_of, organisation_id)))
         params = [values[p] if type(p) is int and p in values else p for p in self.params]
-        with self.connection.cursor() as cursor:
+        with prepared.cursor(self.connection) as cursor:  # planned once per connection, not on every call
             cursor.execute(self.sql, params)
             rows = cursor.fetchall()
         if not rows:

@@ -30,6 +30,7 @@ from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 
 from organisations.models import Organisation
+from segurtrack import prepared
 
 from .deadline_kinds import (  # noqa: F401 (the computed side, used from here by the readers and the tests)
     AFTER_VA_STATES, ANS_NOTICE_DAYS, BEFORE_VA_STATES, COLUMNS, CORRECTION_FALLBACK_DAYS, ESMS_PREREQUISITES_DAYS,
@@ -88,7 +89,8 @@ def keep(*, dossier_ids: Iterable[int] = (), client_ids: Iterable[int] = (), sol
         return
     _lock(client_ids, solution_ids, sorted(set(requests_of) - set(client_ids)),
           sorted(set(changes_of) - set(solution_ids)))
-    with connection.cursor() as cursor:
+    # Prepared on the server: planning the replacement took 2-4 ms against 0.2 ms running it for one dossier.
+    with prepared.cursor(connection) as cursor:
         for sql, params in _keep_statements(scope):
             cursor.execute(sql, params)
 

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -14,6 +14,7 @@ from dossiers.models import HistoryEntry
 from dossiers.payloads import TRANSITIONS
 from dossiers.services import require_role
 from reports.deadlines import INFORMATION_KINDS, deadlines_for
+from segurtrack import prepared
 from segurtrack.errors import InvalidInput
 from organisations.models import Organisation, Role
 
@@ -42,10 +43,16 @@ def event_for(action: str) -> str:
     return Event.DOSSIER_UPDATED
 
 
+# Read on every transition (in its pipeline): compiled once per connection and prepared, never remembered.
+_ACTIVE_ENDPOINTS = prepared.CompiledRead(
+    lambda organisation_id: Endpoint.objects.filter(organisation_id=organisation_id, active=True).only("id", "events"),
+    stand_in=-1_000_000_004,  # never an id
+)
+
+
 def _create_deliveries(organisation_id: int, event: str, **fields: Any) -> list[Delivery]:
     """One pending delivery per active endpoint that wants `event`, each published by the outbox after commit."""
-    endpoints = [e for e in Endpoint.objects.filter(organisation_id=organisation_id, active=True).only("id", "events")
-                 if e.wants(event)]
+    endpoints = [e for e in _ACTIVE_ENDPOINTS.rows(connection, organisation_id) if e.wants(event)]
     if not endpoints:
         return []
     deliveries = Delivery.objects.bulk_create([Delivery(endpoint=e, event=event, **fields) for e in endpoints])

@@ -249,7 +249,7 @@ class DossierTransition(DossierMixin, ApiView):
         except services.RulesFailed as refused:
             return status.HTTP_409_CONFLICT, rules_failed_body(refused)
         warnings = with_faq([warning.as_dict() for warning in outcome.warnings])
-        return status.HTTP_200_OK, {**s.DossierSerializer(outcome.dossier).data, "warnings": warnings}
+        return status.HTTP_200_OK, {**s.dossier_data(outcome.dossier), "warnings": warnings}
 
 
 class DossierChecklist(DossierMixin, ApiView):
