@@ -317,11 +317,12 @@ class DossierFilterForm(QuickRendering, forms.Form):
 
         super().__init__(*args, **kwargs)
         self.fields["state"].choices = [("", _("Tous"))] + list(State.choices)
-        self.fields["couloir"].choices = [("", _("Tous"))] + [(c.code, c.label) for c in Couloir.objects.all()]
-        self.fields["dispositif"].queryset = Dispositif.objects.order_by("code")
+        # The menus read only what they show (and filter by): the list pays for them on every request.
+        self.fields["couloir"].choices = [("", _("Tous"))] + list(Couloir.objects.values_list("code", "label"))
+        self.fields["dispositif"].queryset = Dispositif.objects.order_by("code").only("id", "code")
         self.fields["dispositif"].label_from_instance = lambda d: d.code
         self.fields["solution"].queryset = Solution.objects.filter(organisation_id=organisation_id).order_by(
-            "name", "version")
+            "name", "version").only("id", "organisation_id", "name", "version")
         self.fields["rule"].choices = [("", _("Toutes règles"))] + [
             (code, f"{rule.title} ({code})") for code, rule in CATALOGUE.items() if rule.severity is Severity.BLOCK]
         from .extensions import LIST_FILTERS

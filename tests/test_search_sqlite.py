@@ -46,12 +46,18 @@ def test_the_lookup_folds_the_column_in_sql_and_the_term_in_python_on_sqlite(sql
     assert params[-1] == "%hopital%"
 
 
-def test_the_identifier_search_is_an_in_subquery_on_sqlite_and_an_array_on_postgresql(sqlite):
-    from dossiers.queries import dossier_list
+@pytest.mark.django_db
+def test_the_identifier_search_is_a_list_of_ids_on_sqlite_and_an_array_on_postgresql(sqlite, monkeypatch):
+    """The clients' ids are read first (dossiers.queries.search_dossiers): `IN (...)` on SQLite, one array parameter
+    on PostgreSQL; past CLIENT_IDS_INLINE, `IN (subquery)` on both."""
+    from dossiers import queries
 
-    queryset = dossier_list(1, q="75 000")
+    queryset = queries.dossier_list(1, q="75 000")
     sql, _params = queryset.query.get_compiler(connection=sqlite).as_sql()
-    assert '"dossiers_dossier"."client_id" IN (SELECT' in sql and "ANY(" not in sql
+    assert '"dossiers_dossier"."client_id" IN (' in sql and "ANY(" not in sql and "IN (SELECT" not in sql
     if connection.vendor == "postgresql":
         sql, _params = queryset.query.sql_with_params()
-        assert '"dossiers_dossier"."client_id" = ANY(ARRAY(SELECT' in sql
+        assert '"dossiers_dossier"."client_id" = ANY(%s)' in sql and "ARRAY(SELECT" not in sql
+    monkeypatch.setattr(queries, "CLIENT_IDS_INLINE", -1)
+    sql, _params = queries.dossier_list(1, q="75 000").query.get_compiler(connection=sqlite).as_sql()
+    assert '"dossiers_dossier"."client_id" IN (SELECT' in sql

@@ -5,6 +5,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from dossiers import queries
 from dossiers.models import Client, Dossier
@@ -69,16 +70,46 @@ def test_an_identifier_is_found_typed_with_spaces(named, organisation):
 
 
 def test_an_identifier_is_looked_up_among_the_organisations_own_clients(named, organisation, outsider_membership):
-    """A short number matches thousands of clients: the list reads only its organisation's (the API, given no
-    organisation, every one's), and finds the same dossiers."""
+    """A short number matches thousands of clients: the list reads only its organisation's ids (the API, given no
+    organisation, every one's), once, and passes them as one array; it finds the same dossiers either way."""
     client = named["Clinique des Lilas"].client
-    listed = queries.dossier_list(organisation.pk, q=client.finess_geo)
+    with CaptureQueriesContext(connection) as read:
+        listed = queries.dossier_list(organisation.pk, q=client.finess_geo)
+    assert len(read.captured_queries) == 1                               # the clients' ids, when the filter is built
+    ids_sql = read.captured_queries[0]["sql"]
+    assert f'"organisation_id" = {organisation.pk}' in ids_sql and "ORDER BY" not in ids_sql   # no sort by name
     assert {d.client_name for d in listed} == {"Clinique des Lilas"}
-    inner = str(listed.query).split("ARRAY(", 1)[1]
-    assert f'U0."organisation_id" = {organisation.pk}' in inner and 'ORDER BY U0' not in inner     # no sort by name
-    everyone = queries.filter_dossiers(queries.dossiers_of(organisation.pk), {"q": client.finess_geo})
+    if connection.vendor == "postgresql":
+        assert '"client_id" = ANY(' in str(listed.query) and "ARRAY(SELECT" not in str(listed.query)
+    with CaptureQueriesContext(connection) as read:
+        everyone = queries.filter_dossiers(queries.dossiers_of(organisation.pk), {"q": client.finess_geo})
+    assert '"organisation_id"' not in read.captured_queries[0]["sql"]
     assert {d.client_name for d in everyone} == {"Clinique des Lilas"}
-    assert 'U0."organisation_id"' not in str(everyone.query).split("ARRAY(", 1)[1]
+
+
+def test_past_the_inline_cap_the_clients_are_a_subquery(named, organisation, monkeypatch):
+    """More matching clients than CLIENT_IDS_INLINE: `IN (subquery)` (hashed), the same dossiers."""
+    client = named["Clinique des Lilas"].client
+    monkeypatch.setattr(queries, "CLIENT_IDS_INLINE", 0)
+    listed = queries.dossier_list(organisation.pk, q=client.finess_geo)
+    assert '"client_id" IN (SELECT' in str(listed.query)
+    assert {d.client_name for d in listed} == {"Clinique des Lilas"}
+    assert found(organisation.pk, "99999999999999") == set()
+
+
+def test_a_term_shorter_than_a_trigram_is_a_filter_with_the_same_answer(named, organisation):
+    """One or two characters hold no trigram: `strpos` (a filter on the organisation's rows) rather than a
+    `LIKE` the trigram index would answer with every row of the table; accents and case still ignored."""
+    assert found(organisation.pk, "lî") == {"Clinique des Lilas"}           # "Lilas", folded both ways
+    assert found(organisation.pk, "Ô") == {"Hôpital Saint-Éloi", "HOPITAL DU LAC"}
+    assert found(organisation.pk, "zq") == set()
+    assert found(organisation.pk, "%") == set()                               # a literal, not a wildcard
+    short = str(queries.dossier_list(organisation.pk, q="li").query)
+    assert "LIKE" not in short and ("STRPOS" in short.upper() or "INSTR" in short.upper())
+    assert "LIKE" in str(queries.dossier_list(organisation.pk, q="lil").query)
+    client = named["Clinique des Lilas"].client
+    digit = client.finess_geo[0]
+    assert "Clinique des Lilas" in found(organisation.pk, digit)            # a one-digit number: the identifiers
 
 
 # --- the plans (PostgreSQL, the target: CI runs the suite on it) ---------------------------------------------
@@ -118,8 +149,10 @@ def crowd(named, organisation):
 def test_the_search_reads_the_trigram_indexes(crowd, organisation):
     searched = plan(queries.dossier_list(organisation.pk, q="hopital").order_by())
     assert "dossier_org_client_name_trgm" in searched and "dossier_org_reference_trgm" in searched, searched
-    by_identifier = plan(queries.dossier_list(organisation.pk, q="750 12").order_by())
+    by_identifier = plan(queries.identifier_clients("75012", organisation.pk))
     assert "client_org_finess_geo_trgm" in by_identifier and "client_org_siret_trgm" in by_identifier, by_identifier
+    with_ids = plan(queries.dossier_list(organisation.pk, q="750 12").order_by())
+    assert "client_id = ANY" in with_ids and "SubPlan" not in with_ids, with_ids
     clients = plan(queries.clients_of(organisation.pk, "hopital"))
     assert "client_org_name_trgm" in clients, clients
 

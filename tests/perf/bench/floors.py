@@ -47,26 +47,57 @@ def capped_count(raw, from_where: str, params: list) -> int:
 
 
 def list_floor(raw, org, *, where: str = "", order: str, offset: int = 0, search: str | None = None) -> list:
-    """The list page: the filter menus, a capped count, one page of rows with their relations, their blockers."""
+    """The list page: the filter menus, the owner menu (the organisation's assignable members, who also name the
+    rows' owners), a capped count, one page of rows with their relations (the page's ids read from the sort's index
+    first, up to the offset, then joined: the joins are paid for the page's rows only), their blockers.
+
+    A search matches the kept client name or the reference, folded: through their trigram indexes for a term of
+    three characters or more, for a shorter one (which holds no trigram) as a filter on the organisation's rows;
+    and, for a term with a digit, the clients one of whose identifiers contains it, their ids read first and passed
+    as one array (an index condition, or a hashed test)."""
     params: list = [org.pk]
     if search:
-        folded = f"%{search.lower()}%"
-        if has(raw, "dossiers_dossier", "client_name"):
-            # The trigram indexes on the kept name and the reference (migration 0015).
-            where += " AND (segurtrack_fold(d.client_name) LIKE %s OR segurtrack_fold(d.reference) LIKE %s)"
-        else:
-            where += " AND (lower(public.unaccent(c.name)) LIKE %s OR lower(public.unaccent(d.reference)) LIKE %s)"
-        params += [folded, folded]
+        folded = search.lower()
+        name = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
+        tests = []
+        number = "".join(search.replace(".", "").split())
+        if any(char.isdigit() for char in number):
+            ids = [row[0] for row in fetch(
+                raw, "SELECT id FROM dossiers_client WHERE organisation_id = %s AND (finess_geo LIKE %s OR "
+                     "siret LIKE %s OR finess_legal LIKE %s)", [org.pk, *[f"%{number}%"] * 3])]
+            tests.append("d.client_id = ANY(%s)")
+            params.append(ids)
+        for column in ("d.reference", name):
+            folded_column = (f"segurtrack_fold({column})" if has(raw, "dossiers_dossier", "client_name")
+                             else f"lower(public.unaccent({column}))")
+            if len(folded) >= 3:
+                tests.append(f"{folded_column} LIKE %s")
+                params.append(f"%{folded}%")
+            else:
+                tests.append(f"strpos({folded_column}, %s) > 0")
+                params.append(folded)
+        where += f" AND ({' OR '.join(tests)})"
     client_sort = "d.client_name" if has(raw, "dossiers_dossier", "client_name") else "c.name"
     order = order.replace("client_sort", client_sort)
     fetch(raw, "SELECT code, label FROM dossiers_couloir ORDER BY code")
     fetch(raw, "SELECT id, code, label FROM dossiers_dispositif ORDER BY code")
     fetch(raw, "SELECT id, name, version FROM dossiers_solution WHERE organisation_id = %s ORDER BY name, version",
           [org.pk])
+    fetch(raw, "SELECT m.id, u.first_name, u.last_name, u.username FROM organisations_membership m "
+               "JOIN auth_user u ON u.id = m.user_id WHERE m.organisation_id = %s AND m.role IN ('manager', 'admin') "
+               "ORDER BY u.last_name, u.first_name, u.username", [org.pk])
     joins = DOSSIER_JOINS if "c." in where or "c.name" in order else "FROM dossiers_dossier d"
     capped_count(raw, f"{joins} WHERE d.organisation_id = %s {where}", params)
-    rows = fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s {where} "
-                      f"ORDER BY {order} LIMIT {LIST_PAGE} OFFSET %s", [*params, offset])
+    # One more row than the page: whether there is a next page.
+    rows = fetch(raw, f"""SELECT d.*, c.*, s.*, p.*, co.* FROM (
+                              SELECT d.id {joins} WHERE d.organisation_id = %s {where}
+                              ORDER BY {order} LIMIT {LIST_PAGE + 1} OFFSET %s) page
+                          JOIN dossiers_dossier d ON d.id = page.id
+                          JOIN dossiers_client c ON c.id = d.client_id
+                          JOIN dossiers_solution s ON s.id = d.solution_id
+                          JOIN dossiers_dispositif p ON p.id = d.dispositif_id
+                          JOIN dossiers_couloir co ON co.code = p.couloir_id
+                          ORDER BY {order}""", [*params, offset])
     fetch(raw, "SELECT * FROM dossiers_blocker WHERE dossier_id = ANY(%s) ORDER BY rule", [[row[0] for row in rows]])
     return rows
 

@@ -67,6 +67,14 @@ def test_dossier_list_search(member_client, raw, sized):
           lambda: list_floor(raw, org, search=word, order="d.updated_at DESC, d.id DESC"))
 
 
+def test_dossier_list_search_short_number(member_client, raw, sized):
+    """Two digits typed in the search (the start of a department's FINESS, "75"): they match thousands of clients'
+    identifiers, and hold no trigram for the name and reference indexes."""
+    org = sized[1]
+    _case("dossier list, search short number (q=75)", sized, member_client, raw, "/dossiers/?owner=all&q=75",
+          lambda: list_floor(raw, org, search="75", order="d.updated_at DESC, d.id DESC"))
+
+
 def test_dossier_list_sorted_by_client(member_client, raw, sized):
     org = sized[1]
     _case("dossier list, sorted by client", sized, member_client, raw, "/dossiers/?owner=all&sort=client",
