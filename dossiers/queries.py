@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -14,6 +15,7 @@ from django.db.models import Count, Exists, F, Lookup, OuterRef, Prefetch, Q, Qu
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.text import Truncator
+from django.utils.translation import get_language
 
 from faqref.links import guidance_for
 from organisations.models import Membership, Organisation, Role
@@ -201,13 +203,21 @@ def _attach(dossier: Dossier, name: str, rows: QuerySet) -> None:
     setattr(dossier, name, rows)
 
 
+@lru_cache(maxsize=1024)
+def excerpt(text: str, language: str | None) -> str:
+    """An FAQ answer's first words as the pages show them beside a rule. Remembered per (text, language): a pure
+    function of both (the truncation mark is translated), so an edited answer is a new key and shows at once; the
+    checklist showed 16 of them, truncated again on every request."""
+    return Truncator(" ".join(text.split())).words(EXCERPT_WORDS)
+
+
 def guidance(codes) -> dict[str, list[dict[str, Any]]]:
     """Each rule code's FAQ guidance with a short excerpt of the answer (one query, with the entries' text)."""
     links = guidance_for(codes, entry_fields=("text", "is_demo"))
 
     def shown(ref: dict[str, Any]) -> dict[str, Any]:
         rest = {name: value for name, value in ref.items() if name != "text"}
-        return {**rest, "excerpt": Truncator(" ".join(ref["text"].split())).words(EXCERPT_WORDS)}
+        return {**rest, "excerpt": excerpt(ref["text"], get_language())}
 
     return {code: [shown(ref) for ref in refs]
             for code, refs in links.items()}

@@ -271,3 +271,24 @@ def test_the_pages_read_each_kind_of_row_once_and_each_row_knows_its_dossier(
     for read in (queries.dossier_detail, queries.dossier_for_solde):
         with pytest.raises(Http404):
             read(outsider_membership.organisation_id, dossier.pk)
+
+
+def test_an_edited_faq_answer_shows_its_new_excerpt_on_the_next_request(db):
+    """The excerpts are remembered per (text, language): an answer edited is a new text, shown at once; the same
+    text is truncated once."""
+    from django.utils import translation
+
+    from faqref.models import Entry, RuleLink
+
+    entry = Entry(slug="va-0000", derived_title="La VA", fingerprint="1" * 64,
+                  text="Première réponse : " + " ".join(f"mot{n}" for n in range(40)))
+    entry.save()
+    RuleLink.objects.create(rule="va.document", entry=entry, origin=RuleLink.Origin.PINNED)
+    with translation.override("fr"):
+        first = queries.guidance(["va.document"])["va.document"][0]["excerpt"]
+        assert first.startswith("Première réponse : mot0") and "mot39" not in first and first.endswith("…")
+        hits = queries.excerpt.cache_info().hits
+        assert queries.guidance(["va.document"])["va.document"][0]["excerpt"] == first
+        assert queries.excerpt.cache_info().hits == hits + 1
+        Entry.objects.filter(pk=entry.pk).update(text="Réponse corrigée, courte.")
+        assert queries.guidance(["va.document"])["va.document"][0]["excerpt"] == "Réponse corrigée, courte."
