@@ -32,7 +32,8 @@ def guidance_html(guidance: Sequence[dict[str, Any]]) -> str:
                 demo = f' <span class="badge">{e(_("FAQ de démonstration"))}</span>'
             badge = demo
         excerpt = f'<p class="excerpt">{e(ref["excerpt"])}</p>' if ref.get("excerpt") else ""
-        items.append(f'\n  <li>\n    <a href="{e(ref["url"])}">{e(ref["title"])}</a>{badge}\n    {excerpt}\n  </li>\n  ')
+        items.append(f'\n  <li>\n    <a href="{e(ref["url"])}">{e(ref["title"])}</a>{badge}\n'
+                     f'    {excerpt}\n  </li>\n  ')
     return f'\n<ul class="guidance">\n  {"".join(items)}\n</ul>\n\n'
 
 

@@ -172,7 +172,7 @@ def test_the_dossier_page_reads_its_owner_in_a_fixed_number_of_queries(
 
 def test_the_dossier_pages_team_panel_reads_its_members_without_their_dossiers(dossiers, as_manager):
     """The panel shows the owner and the members to reassign to, never whether each owns a dossier: its members'
-    query does not look into the dossiers (an EXISTS over them cost ~1.5 ms a page in the largest organisation)."""
+    query does not look into the dossiers (an EXISTS over them cost ~0.8-1.7 ms a page in the largest organisation)."""
     with CaptureQueriesContext(connection) as captured:
         response = as_manager.get(reverse("dossier-detail", args=[dossiers[0].pk]))
     assert response.status_code == 200

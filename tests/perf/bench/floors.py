@@ -164,8 +164,8 @@ def dossier_page_floor(raw, org, pk: int) -> None:
                "WHERE doc.dossier_id = %s ORDER BY doc.uploaded_at, doc.id", [pk])
     fetch(raw, "SELECT * FROM dossiers_amendment WHERE dossier_id = %s ORDER BY filed_on, id", [pk])
     fetch(raw, "SELECT * FROM dossiers_historyentry WHERE dossier_id = %s ORDER BY seq", [pk])
-    codes = [row[0] for row in fetch(raw, "SELECT rule, transition FROM dossiers_blocker WHERE dossier_id = %s ORDER BY rule",
-                                     [pk])]
+    blockers = fetch(raw, "SELECT rule, transition FROM dossiers_blocker WHERE dossier_id = %s ORDER BY rule", [pk])
+    codes = [row[0] for row in blockers]
     if codes:
         guidance_floor(raw, codes)
     fetch(raw, "SELECT m.id, m.role, u.id, u.username, u.first_name, u.last_name FROM organisations_membership m "
