@@ -21,6 +21,7 @@ from ..models import DocumentKind, Dossier
 from ..rules import Severity
 from ..services import RulesFailed
 from segurtrack.errors import InvalidInput
+from .checklist_rows import checklist_rows
 from .common import announce_transition, member_required, organisation_id, own_dossier, require_can_act
 
 # Rules whose missing document can be uploaded right beside them.
@@ -63,6 +64,8 @@ def solde_context(request: HttpRequest, dossier: Dossier, *, draft_form: SoldeDr
     return {
         "dossier": dossier, "client": dossier.client, "solution": dossier.solution,
         "can_act": request.membership.can_act, "rows": rows, "counts": checklist.counts,
+        "checklist_rows": checklist_rows(request, rows, dossier=dossier, solution=dossier.solution,
+                                         can_act=request.membership.can_act, filing=checklist.filing),
         "ready": checklist.filing and not blocking_open, "filing": checklist.filing, "filed": checklist.filed,
         "blocking_open": blocking_open,
         "draft_form": draft_form or SoldeDraftForm(initial=dossier.solde_draft or {}),

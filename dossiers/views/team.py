@@ -32,8 +32,10 @@ ACTIVITY_PAGE_SIZE = 50
 # --- the dossier page's team panel ---------------------------------------------------------------------------------
 
 def team_panel(request: HttpRequest, dossier: Dossier) -> dict[str, Any]:
-    """The panel's context: the owner, the reassignment and note forms (one query: the assignable members)."""
-    members = queries.members_of(dossier.organisation_id, assignable=True)
+    """The panel's context: the owner, the reassignment and note forms (one query: the assignable members, without
+    whether each owns a dossier: the panel never shows it, and that EXISTS over the dossiers cost ~0.8-1.7 ms a
+    page on the 200k set)."""
+    members = queries.members_of(dossier.organisation_id, assignable=True, owns=False)
     owner = next((m for m in members if m.pk == dossier.owner_id), None)
     refused = getattr(request, "team_forms", {})
     return {
@@ -64,7 +66,8 @@ def _panel_write(request: HttpRequest, pk: int, name: str, form, write, done: st
 @require_POST
 @member_required(role=Role.MANAGER)
 def dossier_owner(request: HttpRequest, pk: int) -> HttpResponse:
-    form = AssignOwnerForm(request.POST, members=queries.members_of(organisation_id(request), assignable=True))
+    form = AssignOwnerForm(request.POST, members=queries.members_of(organisation_id(request), assignable=True,
+                                                                           owns=False))
     return _panel_write(request, pk, "owner", form, lambda dossier_id, form: services.assign_owner(
         dossier_id, by=request.user, owner_id=form.owner_id()), _("Responsable du dossier enregistré."), "team")
 

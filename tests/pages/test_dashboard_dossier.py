@@ -245,3 +245,50 @@ def test_another_organisations_dossier_is_404(dossier_at, as_outsider):
 ])
 def test_the_balance_expected_is_the_solde_amount_less_the_avance_paid(solde_amount, paid_total, expected):
     assert Dossier(solde_amount=solde_amount, avance_paid_total=paid_total).solde_expected_payment == expected
+
+
+def test_the_pages_read_each_kind_of_row_once_and_each_row_knows_its_dossier(
+        organisation, manager_membership, outsider_membership, django_assert_num_queries):
+    """The dossier page's five reads and the checklist's two, each row of the dossier pointing back to it without a
+    query (as `prefetch_related` did); another organisation's dossier is a 404."""
+    from django.http import Http404
+
+    dossier = walk_to(State.DEPLOYED, membership=manager_membership)
+    attach(dossier, "va", manager_membership.user)
+    with django_assert_num_queries(5):
+        loaded = queries.dossier_detail(organisation.pk, dossier.pk)
+    with django_assert_num_queries(0):
+        rows = [*loaded.document_rows, *loaded.amendment_rows, *loaded.history_rows, *loaded.blocker_rows]
+        assert rows and all(row.dossier is loaded for row in rows)
+        documents = [(d.uploaded_at, d.pk) for d in loaded.document_rows]
+        assert documents == sorted(documents) and "va" in {d.kind for d in loaded.document_rows}
+        assert [h.seq for h in loaded.history_rows] == sorted(h.seq for h in loaded.history_rows)
+    with django_assert_num_queries(2):
+        for_solde = queries.dossier_for_solde(organisation.pk, dossier.pk)
+    with django_assert_num_queries(0):
+        assert [d.pk for d in for_solde.document_rows] == [d.pk for d in loaded.document_rows]
+        assert all(d.dossier is for_solde for d in for_solde.document_rows)
+    for read in (queries.dossier_detail, queries.dossier_for_solde):
+        with pytest.raises(Http404):
+            read(outsider_membership.organisation_id, dossier.pk)
+
+
+def test_an_edited_faq_answer_shows_its_new_excerpt_on_the_next_request(db):
+    """The excerpts are remembered per (text, language): an answer edited is a new text, shown at once; the same
+    text is truncated once."""
+    from django.utils import translation
+
+    from faqref.models import Entry, RuleLink
+
+    entry = Entry(slug="va-0000", derived_title="La VA", fingerprint="1" * 64,
+                  text="Première réponse : " + " ".join(f"mot{n}" for n in range(40)))
+    entry.save()
+    RuleLink.objects.create(rule="va.document", entry=entry, origin=RuleLink.Origin.PINNED)
+    with translation.override("fr"):
+        first = queries.guidance(["va.document"])["va.document"][0]["excerpt"]
+        assert first.startswith("Première réponse : mot0") and "mot39" not in first and first.endswith("…")
+        hits = queries.excerpt.cache_info().hits
+        assert queries.guidance(["va.document"])["va.document"][0]["excerpt"] == first
+        assert queries.excerpt.cache_info().hits == hits + 1
+        Entry.objects.filter(pk=entry.pk).update(text="Réponse corrigée, courte.")
+        assert queries.guidance(["va.document"])["va.document"][0]["excerpt"] == "Réponse corrigée, courte."

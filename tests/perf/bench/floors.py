@@ -9,7 +9,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from dossiers.rules import CATALOGUE
+
 from .conftest import fetch
+
+# The pre-solde checklist's rules (every rule of the file_solde transition), whose FAQ guidance the page shows.
+SOLDE_RULES = sorted(code for code, rule in CATALOGUE.items() if "file_solde" in rule.transitions)
 
 COUNT_CAP = 10_000
 LIST_PAGE = 25
@@ -181,16 +186,37 @@ def pipeline_floor(raw, org) -> None:
 
 
 def dossier_page_floor(raw, org, pk: int) -> None:
+    """The dossier, its documents, amendments, history and blockers; the FAQ guidance of its blockers (when it has
+    any); the team panel's assignable members (the owner's name, the reassignment choices) and the VA-request
+    panel's requests: the page shows all of them, so the floor reads them too."""
     fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.id = %s",
           [org.pk, pk])
     fetch(raw, "SELECT doc.*, u.username FROM dossiers_document doc LEFT JOIN auth_user u ON u.id = doc.uploaded_by_id "
                "WHERE doc.dossier_id = %s ORDER BY doc.uploaded_at, doc.id", [pk])
     fetch(raw, "SELECT * FROM dossiers_amendment WHERE dossier_id = %s ORDER BY filed_on, id", [pk])
     fetch(raw, "SELECT * FROM dossiers_historyentry WHERE dossier_id = %s ORDER BY seq", [pk])
-    fetch(raw, "SELECT * FROM dossiers_blocker WHERE dossier_id = %s ORDER BY rule", [pk])
+    blockers = fetch(raw, "SELECT rule, transition FROM dossiers_blocker WHERE dossier_id = %s ORDER BY rule", [pk])
+    codes = [row[0] for row in blockers]
+    if codes:
+        guidance_floor(raw, codes)
+    fetch(raw, "SELECT m.id, m.role, u.id, u.username, u.first_name, u.last_name FROM organisations_membership m "
+               "JOIN auth_user u ON u.id = m.user_id WHERE m.organisation_id = %s AND m.role IN ('manager', 'admin') "
+               "ORDER BY u.last_name, u.first_name, u.username", [org.pk])
+    if has(raw, "varequests_varequest"):
+        fetch(raw, "SELECT * FROM varequests_varequest WHERE dossier_id = %s ORDER BY created_at DESC, id DESC", [pk])
+
+
+def guidance_floor(raw, codes: list[str]) -> None:
+    """Each rule's FAQ entries with their text (the pages show an excerpt), pinned first then by rank."""
+    fetch(raw, "SELECT l.rule, l.origin, l.rank, e.id, e.question, e.derived_title, e.text, e.is_demo "
+               "FROM faqref_rulelink l JOIN faqref_entry e ON e.id = l.entry_id "
+               "WHERE l.rule = ANY(%s) AND l.origin <> 'removed' "
+               "ORDER BY l.rule, l.origin <> 'pinned', l.rank DESC, e.id", [codes])
 
 
 def checklist_floor(raw, org, pk: int) -> None:
+    """The dossier, its documents, the solution's validated PV, its amendments, and the FAQ guidance of the
+    checklist's rules (every file_solde rule: the page shows each with its guidance)."""
     fetch(raw, f"SELECT d.*, c.*, s.*, p.*, co.* {DOSSIER_JOINS} WHERE d.organisation_id = %s AND d.id = %s",
           [org.pk, pk])
     fetch(raw, "SELECT doc.*, u.username FROM dossiers_document doc LEFT JOIN auth_user u ON u.id = doc.uploaded_by_id "
@@ -198,3 +224,4 @@ def checklist_floor(raw, org, pk: int) -> None:
     fetch(raw, "SELECT * FROM dossiers_pvpilote WHERE solution_id = (SELECT solution_id FROM dossiers_dossier "
                "WHERE id = %s)", [pk])
     fetch(raw, "SELECT * FROM dossiers_amendment WHERE dossier_id = %s ORDER BY filed_on, id", [pk])
+    guidance_floor(raw, SOLDE_RULES)
