@@ -142,9 +142,9 @@ BUDGET: dict[str, int] = {
     "": 11,
     "echeances/": 5,
     "echeances/agenda/": 4,
-    "rapports/va-en-attente/": 11,
+    "rapports/va-en-attente/": 9,
     "rapports/exports/<int:pk>/": 4,
-    "rapports/pipeline/": 7,
+    "rapports/pipeline/": 5,
     "agenda/<str:key>.ics": 4,
     "health/": 2,
 }
