@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
@@ -77,4 +78,37 @@ def home_waiting_rows(dossiers: Iterable[Any]) -> SafeString:
             f"        <td>{e(deployed)}</td>\n"
             f"        <td>{age}</td>\n"
             f"      </tr>\n    ")
+    return mark_safe("".join(out))
+
+
+def home_state_chips(state_counts: Iterable[tuple[str, str, int]]) -> SafeString:
+    """The `<li>` chip of each state holding dossiers, linking to the list filtered on it (templates/dossiers/
+    _state.html's badge written out, its trailing newline included)."""
+    list_url = e(reverse("dossier-list"))
+    out = []
+    for value, label, count in state_counts:
+        if count:
+            out.append(f'\n    <li><a class="chip" href="{list_url}?state={_shown(value)}&amp;owner=all">'
+                       f'<span class="state state--{_shown(value)}">{_shown(label)}</span>\n'
+                       f" <strong>{_shown(count)}</strong></a></li>\n    ")
+    return mark_safe("".join(out))
+
+
+def home_blocked_groups(groups: Iterable[Any]) -> SafeString:
+    """The `<article>` of each rule blocking dossiers (`queries.BlockedRule`): its title, its count linking to the
+    list filtered on it, its first dossiers."""
+    list_url = e(reverse("dossier-list"))
+    dossier_url = url_for_each("dossier-detail")
+    out = []
+    for group in groups:
+        rule = _shown(group.rule)
+        dossiers = "".join(
+            f'\n        <li><a href="{e(dossier_url(dossier.pk))}">{_shown(dossier.reference)}</a> — '
+            f"{_shown(dossier.client_name)}</li>\n        " for dossier in group.dossiers)
+        out.append(
+            f'\n    <article class="rule-group">\n'
+            f'      <h3>{_shown(group.title)} <code class="rule-code">{rule}</code></h3>\n'
+            f'      <p><a href="{list_url}?rule={rule}&amp;owner=all">'
+            f'{_count("%(counter)s dossier bloqué", "%(counter)s dossiers bloqués", group.count)}</a></p>\n'
+            f'      <ul class="plain">\n        {dossiers}\n      </ul>\n    </article>\n    ')
     return mark_safe("".join(out))

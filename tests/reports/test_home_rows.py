@@ -87,3 +87,52 @@ def test_the_waiting_rows_are_what_the_template_wrote():
 
 def test_no_rows_no_html():
     assert home_deadline_rows([]) == "" and home_waiting_rows([]) == ""
+
+
+CHIPS_TEMPLATE = """{% load i18n %}{% for value, label, count in summary.state_counts %}{% if count %}
+    <li><a class="chip" href="{% url 'dossier-list' %}?state={{ value }}&amp;owner=all">{% include "dossiers/_state.html" with state=value label=label %} <strong>{{ count }}</strong></a></li>
+    {% endif %}{% endfor %}"""
+
+BLOCKED_TEMPLATE = """{% load i18n %}{% for group in summary.blocked_rules %}
+    <article class="rule-group">
+      <h3>{{ group.title }} <code class="rule-code">{{ group.rule }}</code></h3>
+      <p><a href="{% url 'dossier-list' %}?rule={{ group.rule }}&amp;owner=all">{% blocktranslate count counter=group.count %}{{ counter }} dossier bloqué{% plural %}{{ counter }} dossiers bloqués{% endblocktranslate %}</a></p>
+      <ul class="plain">
+        {% for dossier in group.dossiers %}
+        <li><a href="{% url 'dossier-detail' dossier.pk %}">{{ dossier.reference }}</a> — {{ dossier.client_name }}</li>
+        {% endfor %}
+      </ul>
+    </article>
+    {% endfor %}"""
+
+
+def test_the_state_chips_are_what_the_template_wrote():
+    from reports.views.home_rows import home_state_chips
+
+    counts = [("draft", "Brouillon", 12), ("bdc_signed", "BDC <signé>", 0), ("deployed", "Déployé", 26332)]
+    with translation.override("fr"):
+        new, former = home_state_chips(counts), old(CHIPS_TEMPLATE, state_counts=counts)
+    assert new == former
+    assert "state--draft" in new and "bdc_signed" not in new and "?state=deployed&amp;owner=all" in new
+
+
+def test_the_blocked_groups_are_what_the_template_wrote():
+    from reports.queries import BlockedDossier, BlockedRule
+    from reports.views.home_rows import home_blocked_groups
+
+    groups = [BlockedRule("va_document", "Document <VA> manquant", 1234,
+                          [BlockedDossier(5, "R-<5>", "Clinique <l'Étang>"), BlockedDossier(6, "#6", "EHPAD")]),
+              BlockedRule("mss", "MSS", 1, [BlockedDossier(7, "R-7", "Centre")]),
+              BlockedRule("empty", "Sans dossier lu", 2, [])]
+    with translation.override("fr"):
+        new, former = home_blocked_groups(groups), old(BLOCKED_TEMPLATE, blocked_rules=groups)
+    assert new == former
+    assert "1 dossier bloqué<" in new and "dossiers bloqués" in new and "Document &lt;VA&gt;" in new
+    assert 'href="/dossiers/5/"' in new and "?rule=mss&amp;owner=all" in new
+    assert home_blocked_groups([]) == "" and home_state_chips_empty()
+
+
+def home_state_chips_empty():
+    from reports.views.home_rows import home_state_chips
+
+    return home_state_chips([("draft", "Brouillon", 0)]) == ""
