@@ -66,12 +66,15 @@ class Shaper:
     digest show, as of `today` and `now`. Built once per read: the labels (in the active language) and the URL
     prefixes are worked out the first time a row needs them, not once per row."""
 
-    __slots__ = ("today", "now", "timezone", "labels", "urls")
+    __slots__ = ("today", "now", "timezone", "labels", "urls", "with_url")
 
-    def __init__(self, *, today: date, now: datetime):
+    def __init__(self, *, today: date, now: datetime, with_url: bool = True):
+        """`with_url=False`: leave out each deadline's API address (`url` is None), for a reader that never shows
+        it (the /echeances/ page links to the pages, not to the API)."""
         self.today, self.now, self.timezone = today, now, timezone.get_current_timezone()
         self.labels: dict[str, str] = {}
         self.urls: dict[str, Callable[[int], str]] = {}
+        self.with_url = with_url
 
     def url(self, name: str, pk: int) -> str:
         make = self.urls.get(name)
@@ -84,7 +87,9 @@ class Shaper:
         label = self.labels.get(kind)
         if label is None:
             label = self.labels[kind] = str(LABELS[kind])
-        if dossier is not None:
+        if not self.with_url:
+            url = None
+        elif dossier is not None:
             url = self.url("api:dossier-detail", dossier)
         elif kind == Kind.PORTABILITY:
             url = self.url("api:client-detail", client_id)

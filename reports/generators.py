@@ -281,10 +281,11 @@ class DeadlinesReport(Report):
     columns = DEADLINE_COLUMNS
 
     def __init__(self, organisation: Organisation, *, due_before: date | None = None,
-                 kinds: Iterable[str] | None = None):
+                 kinds: Iterable[str] | None = None, with_url: bool = True):
+        """`with_url=False`: the deadlines without their API address (a page that does not show it)."""
         self.today, self.now = timezone.localdate(), timezone.now()
         self.organisation, self.due_before, self.kinds = organisation, due_before, kinds
-        self.shape = dl.Shaper(today=self.today, now=self.now)
+        self.shape = dl.Shaper(today=self.today, now=self.now, with_url=with_url)
 
     @cached_property
     def queryset(self) -> QuerySet:

@@ -9,6 +9,7 @@ from django.views.decorators.http import require_GET
 from dossiers.views.common import member_required
 
 from .. import queries
+from .home_rows import home_blocked_groups, home_deadline_rows, home_state_chips, home_waiting_rows
 
 
 def _link(deadline: dict[str, Any]) -> tuple[str, str]:
@@ -28,4 +29,8 @@ def home(request: HttpRequest) -> HttpResponse:
         deadline["page_url"], deadline["target"] = _link(deadline)
         deadline["is_datetime"] = hasattr(deadline["due"], "hour")
         deadline["late_days"] = max(-deadline["days_left"], 0)
-    return render(request, "reports/home.html", {"summary": summary, "deadline_days": queries.AVANCE_DEADLINE_DAYS})
+    return render(request, "reports/home.html", {
+        "summary": summary, "deadline_days": queries.AVANCE_DEADLINE_DAYS,
+        "deadline_rows": home_deadline_rows(summary.deadlines), "waiting_rows": home_waiting_rows(summary.waiting),
+        "state_chips": home_state_chips(summary.state_counts),
+        "blocked_groups": home_blocked_groups(summary.blocked_rules)})

@@ -216,3 +216,33 @@ def test_the_filtered_list_keeps_a_fixed_number_of_queries(as_manager, manager_m
         with django_assert_max_num_queries(10):
             response = as_manager.get(reverse("dossier-list"), {"va_request": "open"})
         assert response.context["page"].paginator.count == count
+
+
+def test_the_unfiltered_figures_statement_gives_the_orm_s_figures(report_world, ask, manager_membership,
+                                                                  outsider_membership):
+    """The report without filter reads its figures in one written-out statement (PostgreSQL); given the report's
+    total, it answers what the ORM's two statements answer (total None: the ORM's path, which counts it), another
+    organisation's requests and a request whose dossier is no longer pending left out; a new request shows at once."""
+    from reports.queries import pending_va_queryset
+    from varequests import queries
+
+    outsider_dossier = walk_to(State.DEPLOYED, membership=outsider_membership)
+    VaRequest.objects.filter(pk=ask(report_world[1])[0].pk).update(
+        organisation=outsider_membership.organisation, dossier=outsider_dossier)   # another organisation's, open
+    signed = walk_to(State.VA_SIGNED, membership=manager_membership)
+    VaRequest.objects.filter(pk=ask(report_world[2])[0].pk).update(dossier=signed)
+    org = manager_membership.organisation_id
+
+    def both():
+        pending = pending_va_queryset(org)
+        return (queries.pending_va_figures(org, {}, pending, total=pending.count()),
+                queries.pending_va_figures(org, {}, pending))
+
+    fast, orm = both()
+    assert fast == orm and fast["va_requests_open"] == 1 and fast["va_return_median_days"] == 4.0
+    ask(report_world[3])
+    fast, orm = both()
+    assert fast == orm and fast["va_requests_open"] == 2
+    # Filters take the ORM's path: the same answer as the API gives filtered.
+    filtered = queries.pending_va_figures(org, {"dispositif": "HOP-DPI-VA1"}, pending_va_queryset(org), total=0)
+    assert filtered["va_requests_open_share"] is None
