@@ -86,7 +86,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its per-request read of the user joined with their memberships (one statement).
+    "organisations.backends.MemberBackend",
 ]
 # Sign-in rate limit (pages and admin): 5 failures for one username from one address lock that pair for 15 minutes.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
@@ -111,7 +112,8 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["segurtrack.templatetags.french"],  # |euros, |date_fr, |day_fr in every template
+            # |euros, |date_fr, |day_fr in every template; `{% url %}` remembered when constant (templatetags/url_memo.py).
+            "builtins": ["segurtrack.templatetags.french", "segurtrack.templatetags.url_memo"],
             # `{% load i18n %}`: Django's library, each constant `{% translate %}` remembered per language.
             "libraries": {"i18n": "segurtrack.templatetags.translate_memo"},
             "context_processors": [
