@@ -260,8 +260,8 @@ CACHES = {"default": (
     if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "segurtrack"})}
 # Sessions live in the database (sign-in lockouts too: django-axes' database handler), read through the cache when
 # the cache is shared; never in one process's memory, so any web process serves any request.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _CACHE_URL
-                  else "django.contrib.sessions.backends.db")
+# Django's stores, their per-request read one plain SQL statement (segurtrack/sessions/): same rows, same rules.
+SESSION_ENGINE = "segurtrack.sessions.cached_db" if _CACHE_URL else "segurtrack.sessions.db"
 SPECTACULAR_SETTINGS = {
     "TITLE": "segurtrack API",
     "DESCRIPTION": "Suivi des dossiers de financement Ségur SONS.",
