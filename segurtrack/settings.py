@@ -113,7 +113,9 @@ TEMPLATES = [
         "APP_DIRS": True,
         "OPTIONS": {
             # |euros, |date_fr, |day_fr in every template; `{% url %}` remembered when constant (templatetags/url_memo.py).
-            "builtins": ["segurtrack.templatetags.french", "segurtrack.templatetags.url_memo"],
+            # `{% memo %}`: a fragment rendered once per key (templatetags/fragment_memo.py), the navigation's.
+            "builtins": ["segurtrack.templatetags.french", "segurtrack.templatetags.url_memo",
+                         "segurtrack.templatetags.fragment_memo"],
             # `{% load i18n %}`: Django's library, each constant `{% translate %}` remembered per language.
             "libraries": {"i18n": "segurtrack.templatetags.translate_memo"},
             "context_processors": [
