@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import logging
 
+from django.contrib.auth import BACKEND_SESSION_KEY
 from django.contrib.sessions.models import Session
 from django.core.exceptions import SuspiciousOperation
 from django.db import connections, router
 from django.utils import timezone
 
+# Sessions signed in before organisations.backends.MemberBackend replaced Django's ModelBackend (its subclass: same
+# sign-in, same users) name the old backend; read as the new one, they stay signed in. Nothing is written for it.
+_RENAMED_BACKENDS = {"django.contrib.auth.backends.ModelBackend": "organisations.backends.MemberBackend"}
 _COLUMNS = ("session_key", "session_data", "expire_date")
 _SQL = (f"SELECT {', '.join(_COLUMNS)} FROM {Session._meta.db_table} "
         "WHERE session_key = %s AND expire_date > %s")
@@ -17,6 +21,13 @@ _SQL = (f"SELECT {', '.join(_COLUMNS)} FROM {Session._meta.db_table} "
 
 class RawReadMixin:
     """`_get_session_from_db` as Django's (an unexpired row of this key, else None and the key forgotten)."""
+
+    def load(self):
+        data = super().load()
+        backend = data.get(BACKEND_SESSION_KEY)
+        if backend in _RENAMED_BACKENDS:
+            data[BACKEND_SESSION_KEY] = _RENAMED_BACKENDS[backend]
+        return data
 
     def _get_session_from_db(self):
         try:

@@ -114,3 +114,33 @@ def test_the_chosen_organisation_of_the_session_wins(manager_membership):
     assert session_membership(Request()).pk == other.pk
     Request.session = {"organisation_id": 10**9}
     assert session_membership(Request()).pk == manager_membership.pk  # not a member there: the oldest
+
+
+@pytest.mark.django_db
+def test_a_session_signed_in_through_django_s_model_backend_stays_signed_in(manager_membership):
+    """Sessions from before the backend was replaced name Django's ModelBackend: read as MemberBackend."""
+    client = Client()
+    client.force_login(manager_membership.user, backend="organisations.backends.MemberBackend")
+    store = client.session
+    store["_auth_user_backend"] = "django.contrib.auth.backends.ModelBackend"
+    store.save()
+    assert Session.objects.get().get_decoded()["_auth_user_backend"] == "django.contrib.auth.backends.ModelBackend"
+    assert client.get("/notifications/").status_code == 200
+    store["_auth_user_backend"] = "some.removed.Backend"  # any other backend not listed: signed out, as Django does
+    store.save()
+    assert client.get("/notifications/").status_code == 302
+
+
+@pytest.mark.django_db
+def test_the_cached_store_reads_the_same_rows():
+    from segurtrack.sessions.cached_db import SessionStore as Cached
+    from segurtrack.sessions.db import SessionStore as Plain
+
+    plain = Plain()
+    plain["organisation_id"] = 7
+    plain.save()
+    assert Cached(session_key=plain.session_key).load()["organisation_id"] == 7
+    Session.objects.filter(session_key=plain.session_key).update(expire_date=timezone.now() - timedelta(seconds=1))
+    Cached(session_key=plain.session_key)._cache.delete(Cached(session_key=plain.session_key).cache_key)
+    assert Cached(session_key=plain.session_key).load() == {}
+    assert Plain(session_key=plain.session_key).load() == {}
