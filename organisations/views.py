@@ -159,7 +159,7 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             elif form.is_valid():
                 membership = services.accept_invitation_with_new_account(
                     token=token, username=form.cleaned_data["username"], password=form.cleaned_data["password1"])
-                login(request, membership.user, backend="django.contrib.auth.backends.ModelBackend")
+                login(request, membership.user, backend="organisations.backends.MemberBackend")
             else:
                 membership = None
         except services.UsernameTaken as refused:

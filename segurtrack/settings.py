@@ -86,7 +86,8 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    # Django's ModelBackend, its per-request read of the user joined with their memberships (one statement).
+    "organisations.backends.MemberBackend",
 ]
 # Sign-in rate limit (pages and admin): 5 failures for one username from one address lock that pair for 15 minutes.
 AXES_FAILURE_LIMIT = int(os.environ.get("LOGIN_FAILURE_LIMIT", "5"))
@@ -111,7 +112,10 @@ TEMPLATES = [
         "DIRS": [BASE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
-            "builtins": ["segurtrack.templatetags.french"],  # |euros, |date_fr, |day_fr in every template
+            # |euros, |date_fr, |day_fr in every template; `{% url %}` remembered when constant (templatetags/url_memo.py).
+            # `{% memo %}`: a fragment rendered once per key (templatetags/fragment_memo.py), the navigation's.
+            "builtins": ["segurtrack.templatetags.french", "segurtrack.templatetags.url_memo",
+                         "segurtrack.templatetags.fragment_memo"],
             # `{% load i18n %}`: Django's library, each constant `{% translate %}` remembered per language.
             "libraries": {"i18n": "segurtrack.templatetags.translate_memo"},
             "context_processors": [
@@ -258,8 +262,8 @@ CACHES = {"default": (
     if _CACHE_URL else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "segurtrack"})}
 # Sessions live in the database (sign-in lockouts too: django-axes' database handler), read through the cache when
 # the cache is shared; never in one process's memory, so any web process serves any request.
-SESSION_ENGINE = ("django.contrib.sessions.backends.cached_db" if _CACHE_URL
-                  else "django.contrib.sessions.backends.db")
+# Django's stores, their per-request read one plain SQL statement (segurtrack/sessions/): same rows, same rules.
+SESSION_ENGINE = "segurtrack.sessions.cached_db" if _CACHE_URL else "segurtrack.sessions.db"
 SPECTACULAR_SETTINGS = {
     "TITLE": "segurtrack API",
     "DESCRIPTION": "Suivi des dossiers de financement Ségur SONS.",

@@ -11,8 +11,8 @@ from dossiers.models import State
 
 from ..factories import PvPiloteFactory, attach, walk_to
 
-# Session, user and membership: what every page reads before its own.
-REQUEST = 3
+# Session, then user with membership (one joined statement): what every page reads before its own.
+REQUEST = 2
 CHECKLIST = 6
 
 

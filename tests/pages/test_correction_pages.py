@@ -276,9 +276,9 @@ def test_the_correction_pages_answer_in_a_fixed_number_of_queries(as_manager, ma
         services.add_note(dossier.pk, by=user, text=f"Note {n}")
     large = _queries(as_manager, urls)
     assert small == large
-    # Session, user and membership (3), then the dossier or the document with its dossier (1).
+    # Session, then user with membership (2), then the dossier or the document with its dossier (1).
     assert {name: count for name, count in large.items() if name != "detail"} == {
-        "step": 4, "replace": 4, "withdraw": 4, "draft": 4}
+        "step": 3, "replace": 3, "withdraw": 3, "draft": 3}
 
 
 class _Fields(HTMLParser):

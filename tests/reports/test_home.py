@@ -250,10 +250,10 @@ def test_the_home_answers_in_4_queries_whatever_the_number_of_dossiers(manager_m
     assert (large.blocked_total, large.waiting_count, len(large.deadlines)) == (5, 5, queries.HOME_ROWS)
 
 
-def test_the_home_page_answers_in_7_queries_session_and_membership_included(manager_membership, soon, as_viewer,
+def test_the_home_page_answers_in_6_queries_session_and_membership_included(manager_membership, soon, as_viewer,
                                                                            django_assert_num_queries):
     walk_to(State.DRAFT, membership=manager_membership, solution=soon)
     walk_to(State.DEPLOYED, membership=manager_membership)
-    with django_assert_num_queries(7):   # 3 for the session, the user and the membership, 4 for the figures
+    with django_assert_num_queries(6):   # 2 for the session, the user with the membership, 4 for the figures
         response = as_viewer.get(reverse("home"))
     assert response.status_code == 200
