@@ -40,10 +40,11 @@ def has(raw, table: str, column: str | None = None) -> bool:
 
 
 def auth_floor(raw, user_id: int, organisation_id: int) -> None:
-    """What any signed-in page reads first: the session, the user, the membership."""
+    """What any signed-in page reads first: the session, then the user with their membership (one joined read, as
+    the pages do since the request base was cut to two statements)."""
     fetch(raw, "SELECT session_data FROM django_session WHERE expire_date > now() LIMIT 1")
-    fetch(raw, "SELECT * FROM auth_user WHERE id = %s", [user_id])
-    fetch(raw, "SELECT * FROM organisations_membership WHERE user_id = %s AND organisation_id = %s",
+    fetch(raw, "SELECT u.*, m.*, o.* FROM auth_user u JOIN organisations_membership m ON m.user_id = u.id "
+               "JOIN organisations_organisation o ON o.id = m.organisation_id WHERE u.id = %s AND o.id = %s",
           [user_id, organisation_id])
 
 
