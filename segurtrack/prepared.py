@@ -18,8 +18,9 @@ Why it is safe:
 - At most psycopg's `prepared_max` (100) statements per connection; the oldest are deallocated beyond that.
 
 Django turns psycopg's preparing off by default so that a transaction-pooling PgBouncer keeps working; this
-module turns it on for its own statements only. Behind such a pooler, set `PREPARED_STATEMENTS = False` in the
-settings: Django's own cursor is then used. Elsewhere than on PostgreSQL, Django's own cursor."""
+module turns it on for its own statements only. Behind such a pooler `PREPARED_STATEMENTS` is False (settings:
+`DATABASE_DISABLE_SERVER_SIDE_CURSORS=1` turns it off, `DATABASE_PREPARED_STATEMENTS` overrides): Django's own cursor
+is then used. Elsewhere than on PostgreSQL, Django's own cursor."""
 from __future__ import annotations
 
 import sys

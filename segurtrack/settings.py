@@ -382,10 +382,15 @@ HEALTH_CHECK_TIMEOUT_SECONDS = float(os.environ.get("HEALTH_CHECK_TIMEOUT_SECOND
 REDIS_URL = os.environ.get("REDIS_URL", "") or (
     CELERY_BROKER_URL if CELERY_BROKER_URL.startswith(("redis://", "rediss://")) else "")
 # Behind PgBouncer in transaction mode a cursor cannot outlive its transaction: DATABASE_DISABLE_SERVER_SIDE_CURSORS=1
-# makes .iterator() fetch in client-side chunks (exports, history checks). Persistent connections (above) and
-# Django's default of no server-side prepared statements (psycopg's prepare_threshold=None) already suit PgBouncer.
+# makes .iterator() fetch in client-side chunks (exports, history checks). Persistent connections (above) suit it.
 if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
+# The few hot statements segurtrack/prepared.py prepares on the server (a transition's lock and kept deadlines, the
+# API token's lookup, the session read). A prepared statement lives on one server connection, which a transaction
+# pooler does not keep for the client: behind PgBouncer in transaction mode (the same switch as above, unless
+# DATABASE_PREPARED_STATEMENTS says otherwise) they run as plain statements, as every other statement does.
+PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS",
+                               not env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False))
 # Structured logs (issue 17): each request's log lines carry its request_id (django-structlog), and so do the log
 # lines of every task it enqueues, in the worker. LOG_FORMAT=json: one JSON object a line, for a log collector;
 # otherwise readable lines. Request lines log at REQUEST_LOG_LEVEL (INFO); the rest at LOG_LEVEL (WARNING).
