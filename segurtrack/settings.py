@@ -386,7 +386,7 @@ REDIS_URL = os.environ.get("REDIS_URL", "") or (
 if env_bool("DATABASE_DISABLE_SERVER_SIDE_CURSORS", False):
     DATABASES["default"]["DISABLE_SERVER_SIDE_CURSORS"] = True
 # The few hot statements segurtrack/prepared.py prepares on the server (a transition's lock and kept deadlines, the
-# API token's lookup, the session read). A prepared statement lives on one server connection, which a transaction
+# webhook endpoints' read, the API token's lookup). A prepared statement lives on one server connection, which a transaction
 # pooler does not keep for the client: behind PgBouncer in transaction mode (the same switch as above, unless
 # DATABASE_PREPARED_STATEMENTS says otherwise) they run as plain statements, as every other statement does.
 PREPARED_STATEMENTS = env_bool("DATABASE_PREPARED_STATEMENTS",
