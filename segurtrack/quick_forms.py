@@ -12,13 +12,20 @@ from django.forms.renderers import DjangoTemplates
 from django.utils.formats import localize
 from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
+from django.utils.translation import ngettext
 
 
-def _text(value: Any) -> str:
-    """`{{ value }}` in a template: localised unless already text, escaped unless marked safe."""
+def shown(value: Any) -> str:
+    """`{{ value }}` in a template: localised unless already text, escaped unless marked safe (the form renderer's,
+    and the rows the pages write in Python)."""
     if type(value) is str:
         return escape(value)  # Django's `escape` is this, behind a wrapper that looks for lazy arguments
     return conditional_escape(value if isinstance(value, str) else localize(value))
+
+
+def counted(singular: str, plural: str, n: int) -> str:
+    """`{% blocktranslate count counter=n %}`: the number localised and escaped as the template does."""
+    return ngettext(singular, plural, n) % {"counter": shown(n)}
 
 
 def escaped(value: Any) -> str:
@@ -40,37 +47,37 @@ def _attrs(attrs: Mapping[str, Any] | None) -> str:
     for name, value in attrs.items():
         if value is False:
             continue
-        out.append(f" {_text(name)}" if value is True else f' {_text(name)}="{_value(value)}"')
+        out.append(f" {shown(name)}" if value is True else f' {shown(name)}="{_value(value)}"')
     return "".join(out)
 
 
 def _label(context: Mapping[str, Any]) -> str:
     """django/forms/label.html."""
     if not context["use_tag"]:
-        return _text(context["label"])
-    tag = _text(context["tag"])
-    return f"<{tag}{_attrs(context['attrs'])}>{_text(context['label'])}</{tag}>"
+        return shown(context["label"])
+    tag = shown(context["tag"])
+    return f"<{tag}{_attrs(context['attrs'])}>{shown(context['label'])}</{tag}>"
 
 
 def _input(context: Mapping[str, Any]) -> str:
     """django/forms/widgets/input.html (text, search, date, number... all include it)."""
     widget = context["widget"]
     value = "" if widget["value"] is None else f' value="{_value(widget["value"])}"'
-    return f'<input type="{_text(widget["type"])}" name="{_text(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
+    return f'<input type="{shown(widget["type"])}" name="{shown(widget["name"])}"{value}{_attrs(widget["attrs"])}>'
 
 
 def _select(context: Mapping[str, Any]) -> str:
     """django/forms/widgets/select.html and its select_option.html, whitespace included."""
     widget = context["widget"]
-    out = [f'<select name="{_text(widget["name"])}"{_attrs(widget["attrs"])}>']
+    out = [f'<select name="{shown(widget["name"])}"{_attrs(widget["attrs"])}>']
     for group_name, options, _index in widget["optgroups"]:
         if group_name:
-            out.append(f'\n  <optgroup label="{_text(group_name)}">')
+            out.append(f'\n  <optgroup label="{shown(group_name)}">')
         for option in options:
             if option["template_name"] != "django/forms/widgets/select_option.html":
                 raise _Fallback
             out.append(f'\n  <option value="{_value(option["value"])}"{_attrs(option["attrs"])}>'
-                       f'{_text(option["label"])}</option>\n')  # the include keeps the file's last newline
+                       f'{shown(option["label"])}</option>\n')  # the include keeps the file's last newline
         if group_name:
             out.append("\n  </optgroup>")
     out.append("\n</select>")

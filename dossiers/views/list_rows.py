@@ -4,10 +4,9 @@ dozen variable lookups per row, several milliseconds a page; here each shared va
 labels, a day's French date) is computed once per page and each row is one f-string, every value escaped."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
@@ -15,20 +14,10 @@ from django.utils.translation import gettext as _
 
 from organisations.models import Membership
 from segurtrack.quick_forms import escaped as e
+from segurtrack.reversing import url_maker
 
 from .. import queries
 from ..models import Dossier, State
-
-# An id no dossier has: the URL reversed once with it gives every row's URL by replacing it.
-_PLACEHOLDER = 2_147_483_647
-
-
-def url_for_each(name: str) -> Callable[[int], str]:
-    """`reverse(name, args=[pk])` for many pks at the cost of one reverse (the route takes the id as its only part)."""
-    pattern = reverse(name, args=[_PLACEHOLDER])
-    before, after = pattern.split(str(_PLACEHOLDER))
-    return lambda pk: f"{before}{pk}{after}"
-
 
 def list_rows(dossiers: Sequence[Dossier], *, selectable: bool, members: list[Membership]) -> SafeString:
     """The `<tr>` of each dossier of the page (relations already read by `queries.dossier_list`), its blocking
@@ -36,7 +25,7 @@ def list_rows(dossiers: Sequence[Dossier], *, selectable: bool, members: list[Me
     organisation's assignable members, who own most dossiers (`queries.owner_names`)."""
     owners = queries.owner_names(dossiers, members)
     blocking = queries.blocking_rules([dossier.pk for dossier in dossiers])
-    url = url_for_each("dossier-detail")
+    url = url_maker("dossier-detail")
     states = dict(State.choices)
     select = _("Sélectionner %(reference)s")
     none = '<span class="muted">—</span>'

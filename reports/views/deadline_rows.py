@@ -8,25 +8,20 @@ from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
-from django.utils.formats import date_format, localize
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
 
 from dossiers.rules import money
-from dossiers.views.list_rows import url_for_each
-from segurtrack.quick_forms import escaped as e
+from segurtrack.quick_forms import counted as _count, escaped as e
+from segurtrack.reversing import url_maker
 
 from .. import deadlines as dl
 
 
-def _count(singular: str, plural: str, n: int) -> str:
-    """`{% blocktranslate count counter=n %}`: the number localised and escaped as the template does."""
-    return ngettext(singular, plural, n) % {"counter": e(localize(n))}
-
-
 def deadline_rows(deadlines: Iterable[dict[str, Any]]) -> SafeString:
     """The `<tr>` of each deadline of the page (`DeadlinesReport.item`'s dicts)."""
-    dossier_url, client_url, solution_url = (url_for_each(name) for name in (
+    dossier_url, client_url, solution_url = (url_maker(name) for name in (
         "dossier-detail", "client-edit", "solution-detail"))
     # `{% translate "..." %}` leaves its literal unescaped (template literals are safe).
     today, owed = _("aujourd'hui"), _("Reste dû : %(amount)s")

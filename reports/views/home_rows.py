@@ -9,24 +9,12 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.urls import reverse
-from django.utils.formats import localize
-from django.utils.html import conditional_escape
 from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import gettext as _, ngettext
+from django.utils.translation import gettext as _
 
-from dossiers.views.list_rows import url_for_each
 from segurtrack.formats import french_date
-from segurtrack.quick_forms import escaped as e
-
-
-def _shown(value: Any) -> str:
-    """`{{ value }}`: localised unless text, escaped."""
-    return e(value) if type(value) is str else conditional_escape(localize(value))
-
-
-def _count(singular: str, plural: str, n: int) -> str:
-    """`{% blocktranslate count counter=n %}`: the number localised and escaped as the template does."""
-    return ngettext(singular, plural, n) % {"counter": _shown(n)}
+from segurtrack.quick_forms import counted as _count, escaped as e, shown as _shown
+from segurtrack.reversing import url_maker
 
 
 def home_deadline_rows(deadlines: Iterable[dict[str, Any]]) -> SafeString:
@@ -59,7 +47,7 @@ def home_deadline_rows(deadlines: Iterable[dict[str, Any]]) -> SafeString:
 
 def home_waiting_rows(dossiers: Iterable[Any]) -> SafeString:
     """The `<tr>` of each dossier waiting for the client (with `age_days` and `overdue` set by `queries.home`)."""
-    dossier_url = url_for_each("dossier-detail")
+    dossier_url = url_maker("dossier-detail")
     late = f' <span class="text-alert">{_("En retard")}</span>'
     overdue_class = ' class="row--overdue"'
     out = []
@@ -98,7 +86,7 @@ def home_blocked_groups(groups: Iterable[Any]) -> SafeString:
     """The `<article>` of each rule blocking dossiers (`queries.BlockedRule`): its title, its count linking to the
     list filtered on it, its first dossiers."""
     list_url = e(reverse("dossier-list"))
-    dossier_url = url_for_each("dossier-detail")
+    dossier_url = url_maker("dossier-detail")
     out = []
     for group in groups:
         rule = _shown(group.rule)

@@ -8,28 +8,22 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from django.utils.formats import date_format, localize
-from django.utils.html import conditional_escape
+from django.utils.formats import date_format
 from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import gettext as _
 
-from dossiers.views.list_rows import url_for_each
 from segurtrack.formats import euros
-from segurtrack.quick_forms import escaped as e
+from segurtrack.quick_forms import escaped as e, shown as _shown
+from segurtrack.reversing import url_maker
 
 from ..queries import PendingVa
-
-
-def _shown(value: Any) -> str:
-    """`{{ value }}`: localised unless text, escaped."""
-    return e(value) if type(value) is str else conditional_escape(localize(value))
 
 
 def pending_va_rows(items: Iterable[PendingVa], *, staff: bool, own: int | None) -> SafeString:
     """The `<tr>` of each row of the page (`PendingVaReport.item`s). Platform staff see other organisations' rows
     without a link (their dossier pages are not theirs to open); `own`: the viewer's organisation (None for staff
     without a membership, who see no row linked)."""
-    dossier_url = url_for_each("dossier-detail")
+    dossier_url = url_maker("dossier-detail")
     # `{% translate %}` leaves its literal unescaped (template literals are safe).
     late = f' <span class="badge badge--alert">{_("en retard")}</span>'
     overdue_class = ' class="row--overdue"'

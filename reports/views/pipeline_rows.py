@@ -8,15 +8,9 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from django.urls import reverse
-from django.utils.formats import localize
 from django.utils.safestring import SafeString, mark_safe
 
-from segurtrack.quick_forms import escaped
-
-
-def _shown(value: Any) -> str:
-    """`{{ value }}`: a number localised, then escaped."""
-    return escaped(value if isinstance(value, str) else localize(value))
+from segurtrack.quick_forms import escaped, shown as _shown
 
 
 def chart_bars(chart: Mapping[str, Any]) -> tuple[SafeString, SafeString]:

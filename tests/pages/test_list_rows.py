@@ -14,7 +14,8 @@ from dossiers import queries
 from dossiers.models import Blocker, Dossier
 from dossiers.rules import CATALOGUE
 from organisations.models import Role
-from dossiers.views.list_rows import list_rows, url_for_each
+from dossiers.views.list_rows import list_rows
+from segurtrack.reversing import url_maker
 
 from ..factories import ClientFactory, SolutionFactory
 
@@ -77,7 +78,7 @@ def test_the_rows_are_what_the_row_template_wrote(page, can_act):
 
 
 def test_one_reverse_gives_every_rows_url():
-    url = url_for_each("dossier-detail")
+    url = url_maker("dossier-detail")
     assert [url(pk) for pk in (1, 42, 2_147_483_647)] == [reverse("dossier-detail", args=[pk])
                                                           for pk in (1, 42, 2_147_483_647)]
 
